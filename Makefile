@@ -29,6 +29,12 @@ run: install
 test: install-test
 	$(PY) -m pytest
 
+## Run every benchmark (bench/, each bounded in time): tables on screen, JSON in bench/results/.
+## Uses wrk when installed (apt-get install wrk), else a Python load generator, and says so.
+## BENCH_ARGS="--quick" for a fast check, BENCH_ARGS="--only redirect,stats" for some.
+bench: install
+	$(PY) -m bench.run_all $(BENCH_ARGS)
+
 lint: install-test
 	$(VENV)/bin/ruff check .
 

@@ -1,0 +1,103 @@
+"""Failing endpoints don't hurt scans: redirect p99 with 100 endpoints of which half time out.
+
+100 owners, each with one dynamic QR and one webhook (scan.created) on a local receiver. A
+steady open-loop load (default 500 scans/s, spread evenly over the 100 QRs) runs twice on
+the same appliance: first with every endpoint answering 200 at once, then after PATCHing
+half of the webhooks to a receiver that never answers (each of those attempts runs into the
+5 s delivery deadline). Reported: redirect p50/p99 of both runs (latency from each request's
+due time), and how the healthy endpoints fared meanwhile (deliveries that reached them during
+the run, and how far behind they were).
+
+    python -m bench.failing_endpoints [--endpoints 100] [--rate 500] [--duration 20] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from . import harness as h
+
+NAME = "failing_endpoints"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--endpoints", type=int, default=100)
+    p.add_argument("--rate", type=float, default=500.0)
+    p.add_argument("--duration", type=float, default=20.0)
+    p.add_argument("--connections", type=int, default=32)
+    args = p.parse_args(argv)
+    endpoints = 6 if args.quick else args.endpoints
+    rate = 100.0 if args.quick else args.rate
+    duration = 1.0 if args.quick else args.duration
+    failing = endpoints // 2
+
+    with h.Receiver() as ok_receiver, h.Receiver() as hang_receiver:
+        app = h.AppServer(config=h.WEBHOOK_TEST_CONFIG, keep=args.keep)
+        try:
+            app.start()
+            owners = []
+            setup_started = time.monotonic()
+            try:
+                for n, headers in enumerate(app.bulk_users(endpoints)):
+                    short_id = app.create_qr(f"https://example.com/o/{n}", name=f"owner {n}", headers=headers)
+                    hook = app.create_webhook(f"{ok_receiver.base_url}/ok/{n}", headers=headers)
+                    owners.append({"headers": headers, "short_id": short_id, "webhook_id": hook["id"]})
+            except h.FeatureMissing as missing:
+                return h.skipped(args, NAME, str(missing))
+            setup_seconds = time.monotonic() - setup_started
+            urls = [f"{app.base_url}/r/{owner['short_id']}" for owner in owners]
+
+            h.paced(urls, rate, 1.0, args.connections)  # warm up
+            ok_receiver.wait_for(int(rate * 0.9), 30)
+            runs = {}
+            for label in ("all endpoints answer", f"{failing} of {endpoints} time out"):
+                if label != "all endpoints answer":
+                    for n, owner in enumerate(owners[:failing]):
+                        response = app.api("PATCH", f"/api/v1/webhooks/{owner['webhook_id']}/",
+                                           headers=owner["headers"], json={"url": f"{hang_receiver.base_url}/hang/{n}"})
+                        response.raise_for_status()
+                time.sleep(1.0)
+                ok_receiver.reset()
+                hang_receiver.reset()
+                cpu_before = h.cpu_seconds(app.pid)
+                started = time.monotonic()
+                load = h.paced(urls, rate, duration, args.connections)
+                elapsed = time.monotonic() - started
+                cpu = (h.cpu_seconds(app.pid) - cpu_before) / elapsed
+                ok_during = ok_receiver.stats()["count"]
+                # The load generator sends request n to QR n % endpoints; the first `failing` QRs'
+                # webhooks are the ones that hang in the second run.
+                first_healthy = 0 if label == "all endpoints answer" else failing
+                expected_ok = sum(1 for n in range(int(rate * duration)) if n % endpoints >= first_healthy)
+                after = ok_receiver.wait_for(expected_ok, 30)
+                runs[label] = {
+                    "run": label, "scans/s": load["rps"], "p50 ms": load["p50_ms"], "p99 ms": load["p99_ms"],
+                    "max ms": load["max_ms"], "302s": load["status_302"],
+                    "errors": load["errors"] + load["status_other"],
+                    "healthy deliveries in run": ok_during, "healthy expected": expected_ok,
+                    "healthy drained s after": round(max(0.0, (after["last"] or 0) - (started + elapsed)), 2)
+                    if after["count"] >= expected_ok else None,
+                    "hung attempts": hang_receiver.stats()["count"], "server cpu %": round(cpu * 100, 1),
+                }
+            memory = h.rss_mb(app.pid)
+        finally:
+            app.close()
+
+    rows = list(runs.values())
+    print(h.table(f"Redirect with {endpoints} webhook endpoints ({rate:g} scans/s for {duration:g} s, "
+                  f"{args.connections} connections)", rows))
+    print(f"setup ({endpoints} owners, QRs, webhooks) took {setup_seconds:.1f} s; server RSS {memory['rss_mb']} MiB")
+    base, failed = rows[0]["p99 ms"], rows[1]["p99 ms"]
+    ratio = round(failed / base, 2) if base else None
+    targets = [h.check("p99 with failures / p99 without", ratio, 2.0, at_least=False)]
+    h.print_targets(targets)
+    h.write_result(args, NAME, {"rows": rows, "endpoints": endpoints, "failing": failing, "rate": rate,
+                                "duration_s": duration, "p99_ratio": ratio, "server_memory": memory,
+                                "targets": targets})
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

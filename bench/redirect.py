@@ -1,0 +1,111 @@
+"""Redirect: GET /r/{short_id} of the real appliance against a bare Litestar 302, side by side.
+
+Both run under the same uvicorn settings, each in its own process, driven by wrk (or
+bench.loadgen) from another process at 16 and 64 keep-alive connections. Afterwards every
+302 the load tool counted must be a stored scan: the tool's count can trail the store only
+by requests in flight when it stopped (at most one per connection per run).
+
+    python -m bench.redirect [--duration 10] [--quick]
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+from . import harness as h
+
+NAME = "redirect"
+
+
+def run_load(label: str, url: str, connections: int, duration: float, pid: int) -> tuple[h.LoadResult, dict]:
+    cpu_before = h.cpu_seconds(pid)
+    result = h.load(url, connections, duration)
+    cpu = (h.cpu_seconds(pid) - cpu_before) / max(result.duration_s, 1e-9)
+    row = result.row(label) | {"server cpu %": round(cpu * 100, 1)}
+    return result, row
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = h.parser(__doc__.splitlines()[0])
+    p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
+    p.add_argument("--connections", default="16,64")
+    args = p.parse_args(argv)
+    duration = 1.0 if args.quick else args.duration
+    warmup = 1.0 if args.quick else 3.0
+    levels = [int(c) for c in args.connections.split(",")]
+    rows, runs = [], {"bare": {}, "app": {}}
+
+    with h.bare_app() as bare:
+        url = f"{bare.base_url}/r/AbCdEf12"
+        h.load(url, max(levels), warmup)
+        for conns in levels:
+            result, row = run_load("bare litestar 302", url, conns, duration, bare.pid)
+            runs["bare"][conns] = result.__dict__
+            rows.append(row)
+
+    app = h.AppServer(keep=args.keep)
+    try:
+        app.start()
+        try:
+            short_id = app.create_qr()
+        except h.FeatureMissing as missing:
+            return h.skipped(args, NAME, str(missing))
+        url = f"{app.base_url}/r/{short_id}"
+        answered = in_flight_bound = 0
+        warm = h.load(url, max(levels), warmup)
+        answered += warm.status_302
+        in_flight_bound += warm.connections
+        for conns in levels:
+            result, row = run_load("qrstudio /r/{id}", url, conns, duration, app.pid)
+            runs["app"][conns] = result.__dict__
+            rows.append(row)
+            answered += result.status_302
+            in_flight_bound += conns
+        time.sleep(0.5)  # let the last batch's commit land before we count
+        stored = app.sql("SELECT count(*) FROM scans JOIN dynamic_qrs ON dynamic_qrs.id = scans.qr_id "
+                         "WHERE short_id = ?", (short_id,))[0][0]
+        scan_count = app.sql("SELECT scan_count FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
+        memory = h.rss_mb(app.pid)
+        database_bytes = app.database_bytes()
+    finally:
+        app.close()
+
+    for row in rows:
+        bare_rps = runs["bare"].get(row["conns"], {}).get("rps")
+        row["vs bare"] = round(row["req/s"] / bare_rps, 2) if bare_rps else None
+    tool = "wrk" if h.WRK else "bench.loadgen (python: wrk is not installed)"
+    print(h.table(f"Redirect ({tool}, {duration:g} s per run)", rows))
+
+    durability = {
+        "302s answered (as counted by the load tool)": answered,
+        "scans stored": stored,
+        "dynamic_qrs.scan_count": scan_count,
+        "stored - answered": stored - answered,
+        "allowed (in flight at a stop)": in_flight_bound,
+    }
+    durable_ok = answered <= stored <= answered + in_flight_bound and scan_count == stored
+    print()
+    print(h.table("Durability", [{"figure": k, "value": v} for k, v in durability.items()]))
+    print(f"server RSS after: {memory['rss_mb']} MiB (peak {memory['peak_rss_mb']} MiB); "
+          f"database {database_bytes / 1e6:.1f} MB")
+
+    top = max(levels)
+    app_top, bare_top = runs["app"].get(top, {}), runs["bare"].get(top, {})
+    ratio = app_top.get("rps", 0) / bare_top["rps"] if bare_top.get("rps") else None
+    targets = [
+        h.check(f"req/s vs bare at {top} conns", ratio, 0.5, at_least=True),
+        h.check(f"durable scans/s at {top} conns", app_top.get("rps"), 4000, at_least=True),
+        h.check(f"p99 ms at {top} conns", app_top.get("p99_ms"), 30, at_least=False),
+        {"target": "stored scans == 302s answered", "value": stored - answered,
+         "limit": f"0..{in_flight_bound}", "met": durable_ok},
+    ]
+    h.print_targets(targets)
+    h.write_result(args, NAME, {"rows": rows, "runs": runs, "durability": durability, "durable_ok": durable_ok,
+                                "server_memory": memory, "database_bytes": database_bytes,
+                                "ratio_at_top": ratio, "targets": targets, "duration_s": duration})
+    return 0 if durable_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
