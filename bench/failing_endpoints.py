@@ -49,8 +49,9 @@ def main(argv: list[str] | None = None) -> int:
             setup_seconds = time.monotonic() - setup_started
             urls = [f"{app.base_url}/r/{owner['short_id']}" for owner in owners]
 
-            h.paced(urls, rate, 1.0, args.connections)  # warm up
-            ok_receiver.wait_for(int(rate * 0.9), 30)
+            warmup = 0.5 if args.quick else 2.0
+            h.paced(urls, rate, warmup, args.connections)
+            ok_receiver.wait_for(int(rate * warmup * 0.9), 30)
             runs = {}
             for label in ("all endpoints answer", f"{failing} of {endpoints} time out"):
                 if label != "all endpoints answer":
@@ -58,7 +59,7 @@ def main(argv: list[str] | None = None) -> int:
                         response = app.api("PATCH", f"/api/v1/webhooks/{owner['webhook_id']}/",
                                            headers=owner["headers"], json={"url": f"{hang_receiver.base_url}/hang/{n}"})
                         response.raise_for_status()
-                time.sleep(1.0)
+                time.sleep(0.2 if args.quick else 1.0)
                 ok_receiver.reset()
                 hang_receiver.reset()
                 cpu_before = h.cpu_seconds(app.pid)

@@ -41,7 +41,8 @@ ADMIN_PASSWORD = "bench-password-1"
 # traffic where a few browsers make most scans.
 PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
             "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
-WRK = shutil.which("wrk")
+# BENCH_NO_WRK=1 forces the Python load generator (to test the fallback where wrk exists).
+WRK = None if os.environ.get("BENCH_NO_WRK") else shutil.which("wrk")
 
 
 # -- small helpers -------------------------------------------------------------------------

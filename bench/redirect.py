@@ -31,8 +31,8 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     p.add_argument("--connections", default="16,64")
     args = p.parse_args(argv)
-    duration = 1.0 if args.quick else args.duration
-    warmup = 1.0 if args.quick else 3.0
+    duration = 0.5 if args.quick else args.duration  # wrk rounds up to whole seconds
+    warmup = 0.5 if args.quick else 3.0
     levels = [int(c) for c in args.connections.split(",")]
     rows, runs = [], {"bare": {}, "app": {}}
 

@@ -40,9 +40,10 @@ def main(argv: list[str] | None = None) -> int:
                 return h.skipped(args, NAME, str(missing))
             url = f"{app.base_url}/r/{short_id}"
             # Warm up (imports, caches, connections), let it drain, then start from zero.
-            h.paced([url], rate, 1.0, args.connections)
-            receiver.wait_for(int(rate * 0.9), 30)
-            time.sleep(0.5)
+            warmup = 0.5 if args.quick else 2.0
+            h.paced([url], rate, warmup, args.connections)
+            receiver.wait_for(int(rate * warmup * 0.9), 30)
+            time.sleep(0.2 if args.quick else 0.5)
             receiver.reset()
             load = h.paced([url], rate, duration, args.connections, mark_referer=True)
             answered = load["status_302"]
