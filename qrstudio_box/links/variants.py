@@ -102,6 +102,24 @@ class StickyVariants:
         self._entries[key] = (chosen.label, now + self.ttl_seconds)
         return chosen
 
+    def peek(
+        self,
+        qr_key: Hashable,
+        short_id: str,
+        variants: Sequence[Variant],
+        scanner: bytes,
+        now: float,
+    ) -> Variant:
+        """What `choose` would answer, remembering nothing (HEAD requests)."""
+        if len(variants) < 2:
+            return variants[0]
+        remembered = self._entries.get((qr_key, scanner))
+        if remembered is not None and now < remembered[1]:
+            for variant in variants:
+                if variant.label == remembered[0]:
+                    return variant
+        return pick_variant(variants, draw_for(scanner, short_id))
+
     def forget_qr(self, qr_key: Hashable) -> None:
         """Drop a deleted QR's entries (rare; a linear scan is fine)."""
         for key in [key for key in self._entries if key[0] == qr_key]:

@@ -124,3 +124,15 @@ def test_scanner_hash_depends_on_salt_ip_and_agent():
     assert scanner_hash(b"t" * 32, "203.0.113.7", "UA") != base
     assert scanner_hash(SALT, "203.0.113.8", "UA") != base
     assert scanner_hash(SALT, "203.0.113.7", "UA2") != base
+
+
+def test_peek_answers_like_choose_and_remembers_nothing():
+    sticky = StickyVariants()
+    for scanner in scanners(100):
+        peeked = sticky.peek(1, "aBc12dEf", [A, B, C], scanner, now=0.0)
+        assert len(sticky) == 0 or sticky.peek(1, "aBc12dEf", [A, B, C], scanner, now=0.0) == peeked
+        assert sticky.choose(1, "aBc12dEf", [A, B, C], scanner, now=0.0) == peeked
+    assert len(sticky) == 100
+    size = len(sticky)
+    sticky.peek(1, "aBc12dEf", [A, B, C], b"q" * 16, now=0.0)
+    assert len(sticky) == size
