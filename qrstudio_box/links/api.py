@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from litestar import Controller, Request, Response, delete, get, head, patch, post
-from litestar.params import Parameter
+from litestar import Controller, MediaType, Request, Response, delete, get, head, patch, post
+from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
 from ..accounts.schemas import User
@@ -112,8 +112,8 @@ class DynamicQrController(Controller):
         ctx: AppContext,
         cursor: str | None = None,
         limit: int | None = None,
-        date_from: str | None = Parameter(query="from", default=None),
-        date_to: str | None = Parameter(query="to", default=None),
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
         is_bot: bool | None = None,
         country: str | None = None,
     ) -> ScanPage:
@@ -127,8 +127,8 @@ class DynamicQrController(Controller):
         short_id: str,
         request: UserRequest,
         ctx: AppContext,
-        date_from: str | None = Parameter(query="from", default=None),
-        date_to: str | None = Parameter(query="to", default=None),
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
         is_bot: bool | None = None,
         country: str | None = None,
     ) -> Stream:
@@ -146,8 +146,8 @@ class DynamicQrController(Controller):
         short_id: str,
         request: UserRequest,
         ctx: AppContext,
-        date_from: str | None = Parameter(query="from", default=None),
-        date_to: str | None = Parameter(query="to", default=None),
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
         bots: Literal["exclude", "include", "only"] = "exclude",
         top: int = Parameter(default=10, ge=1, le=100),
     ) -> StatsOut:
@@ -164,7 +164,7 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 
 @get("/r/{short_id:str}", tags=["redirect"], summary="Scan: record it and redirect (302)",
-     include_in_schema=True, sync_to_thread=False)
+     include_in_schema=True)
 async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response:
     links = service.links(ctx)
     qr = links.lookup(short_id)
@@ -182,7 +182,8 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
         headers.get("user-agent"),
         headers.get("referer"),
     )
-    return Response(b"", status_code=302, headers={"Location": variant.destination_url, **NO_STORE})
+    return Response(b"", status_code=302, media_type=MediaType.TEXT,
+                    headers={"Location": variant.destination_url, **NO_STORE})
 
 
 @head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)")

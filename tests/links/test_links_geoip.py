@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 import pytest
-from mmdb import build_city_mmdb
+from tests.links.mmdb import build_city_mmdb
 
 from qrstudio_box.links.geoip import GeoIP, Location
 

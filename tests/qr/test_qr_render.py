@@ -8,7 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from qr_images import decode_png, decode_svg
+from tests.qr.qr_images import decode_png, decode_svg
 
 from qrstudio_box.qr.render import (
     OptionsError,
