@@ -1,14 +1,17 @@
 """Failing endpoints don't hurt scans: redirect p99 with 100 endpoints of which half time out.
 
 100 owners, each with one dynamic QR and one webhook (scan.created) on a local receiver. A
-steady open-loop load (default 500 scans/s, spread evenly over the 100 QRs) runs twice on
+steady open-loop load (default 200 scans/s, spread evenly over the 100 QRs) runs twice on
 the same appliance: first with every endpoint answering 200 at once, then after PATCHing
 half of the webhooks to a receiver that never answers (each of those attempts runs into the
 5 s delivery deadline). Reported: redirect p50/p99 of both runs (latency from each request's
 due time), and how the healthy endpoints fared meanwhile (deliveries that reached them during
 the run, and how far behind they were).
 
-    python -m bench.failing_endpoints [--endpoints 100] [--rate 500] [--duration 20] [--quick]
+200 scans/s, not 500: the comparison only means something when the run without failures is
+itself sustainable (its deliveries keep up); scan_to_webhook measures the 500/s case.
+
+    python -m bench.failing_endpoints [--endpoints 100] [--rate 200] [--duration 20] [--quick]
 """
 
 from __future__ import annotations
@@ -24,7 +27,7 @@ NAME = "failing_endpoints"
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--endpoints", type=int, default=100)
-    p.add_argument("--rate", type=float, default=500.0)
+    p.add_argument("--rate", type=float, default=200.0)
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--connections", type=int, default=32)
     args = p.parse_args(argv)
@@ -72,7 +75,7 @@ def main(argv: list[str] | None = None) -> int:
                 # webhooks are the ones that hang in the second run.
                 first_healthy = 0 if label == "all endpoints answer" else failing
                 expected_ok = sum(1 for n in range(int(rate * duration)) if n % endpoints >= first_healthy)
-                after = ok_receiver.wait_for(expected_ok, 30)
+                after = ok_receiver.wait_for(expected_ok, 10 if args.quick else 60)
                 runs[label] = {
                     "run": label, "scans/s": load["rps"], "p50 ms": load["p50_ms"], "p99 ms": load["p99_ms"],
                     "max ms": load["max_ms"], "302s": load["status_302"],

@@ -23,7 +23,7 @@ BENCHES = [
     ("redirect", 240),
     ("delivery", 420),
     ("scan_to_webhook", 240),
-    ("failing_endpoints", 300),
+    ("failing_endpoints", 420),
     ("render", 180),
     ("stats", 1200),
 ]
