@@ -24,6 +24,16 @@ from . import harness as h
 NAME = "failing_endpoints"
 
 
+def attempts_by_target(app: h.AppServer, since_ms: int, failing_ids: set[int]) -> dict[str, int]:
+    """Attempts the dispatcher started since the run began, to healthy and to failing webhooks
+    (from its own delivery log), so starvation of the healthy ones shows in the table."""
+    counts = {"attempts healthy": 0, "attempts failing": 0}
+    for webhook_id, n in app.sql("SELECT webhook_id, count(*) FROM delivery_attempts WHERE started_ms >= ? "
+                                 "GROUP BY webhook_id", (since_ms,)):
+        counts["attempts failing" if webhook_id in failing_ids else "attempts healthy"] += n
+    return counts
+
+
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--endpoints", type=int, default=100)
@@ -66,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 ok_receiver.reset()
                 hang_receiver.reset()
                 cpu_before = h.cpu_seconds(app.pid)
+                started_ms = int(time.time() * 1000)
                 started = time.monotonic()
                 load = h.paced(urls, rate, duration, args.connections)
                 elapsed = time.monotonic() - started
@@ -84,6 +95,7 @@ def main(argv: list[str] | None = None) -> int:
                     "healthy drained s after": round(max(0.0, (after["last"] or 0) - (started + elapsed)), 2)
                     if after["count"] >= expected_ok else None,
                     "hung attempts": hang_receiver.stats()["count"], "server cpu %": round(cpu * 100, 1),
+                    **attempts_by_target(app, started_ms, {o["webhook_id"] for o in owners[:first_healthy]}),
                 }
             memory = h.rss_mb(app.pid)
         finally:
