@@ -21,6 +21,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from . import __version__
 from .accounts import domain as accounts
+from .accounts import quota_domain as quotas
+from .accounts.quota_service import ApiRateLimitMiddleware
 from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -37,7 +39,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts]
+DOMAINS: list[Any] = [accounts, quotas]
 
 
 def _wants_html(request: Request) -> bool:
@@ -172,6 +174,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
+        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        middleware=[ApiRateLimitMiddleware()],
         exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
         openapi_config=openapi,
         template_config=template_config(),
