@@ -15,7 +15,7 @@ from qrstudio_box.accounts.schemas import User
 PLANS = {
     # 75% at 3, 100% at 4
     "free": {"rank": 0, "monthly_quota": 4, "webhooks": False, "max_webhooks": 0,
-             "max_dynamic_qrs": 3, "api_rate_limit": 1000},
+             "max_dynamic_qrs": 3, "api_rate_limit": 50},
     "pro": {"rank": 10, "monthly_quota": 100, "webhooks": True, "max_webhooks": 5,
             "max_dynamic_qrs": 500, "api_rate_limit": 1000},
     # for rate limit tests: 3 requests per minute
