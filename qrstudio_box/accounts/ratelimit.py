@@ -15,7 +15,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Hashable, Protocol
+from collections.abc import Hashable
+from typing import Protocol
 
 
 class _Clock(Protocol):
