@@ -13,9 +13,9 @@ remaining/reset, so it cannot be stepped by FakeClock nor fill the headers.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from collections.abc import Hashable
 from typing import Protocol
 
 
