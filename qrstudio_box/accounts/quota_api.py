@@ -6,7 +6,7 @@ from typing import Annotated
 
 import msgspec
 from litestar import Controller, Request, get, post
-from litestar.params import FromPath
+from litestar.params import Parameter
 
 from ..clock import iso_s
 from ..context import AppContext
@@ -17,6 +17,8 @@ from .guards import admin_only
 from .schemas import User
 
 UserRequest = Request[User, object, object]
+# SQLite integers are 64-bit: a larger id is refused as bad input, not a 500 from the driver.
+UserId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 
 
 class CreditGrantIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -47,12 +49,12 @@ class AdminQuotaController(Controller):
     tags = ["admin", "quotas"]
 
     @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
-    async def usage(self, user_id: FromPath[int], ctx: AppContext) -> quota.Usage:
+    async def usage(self, user_id: UserId, ctx: AppContext) -> quota.Usage:
         return await ctx.quotas.usage(await _user_or_404(ctx, user_id))
 
     @post("/{user_id:int}/credits/", status_code=201, summary="Grant a credit pack for the current month")
     async def grant(
-        self, user_id: FromPath[int], data: CreditGrantIn, request: UserRequest, ctx: AppContext
+        self, user_id: UserId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
     ) -> CreditGrantOut:
         user = await _user_or_404(ctx, user_id)
         now = ctx.clock.now()
