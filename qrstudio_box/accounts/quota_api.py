@@ -12,7 +12,7 @@ from ..clock import iso_s
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
-from . import quota, service
+from . import quota, quota_rules, quota_store, service
 from .guards import admin_only
 from .schemas import User
 
@@ -38,6 +38,20 @@ class CreditGrantOut(msgspec.Struct):
     usage: quota.Usage
 
 
+class CreditGrant(msgspec.Struct):
+    id: int
+    amount: int
+    note: str
+    granted_by: int | None
+    created_at: str
+
+
+class CreditGrantList(msgspec.Struct):
+    owner_id: int
+    period: str
+    results: list[CreditGrant]
+
+
 @get("/api/v1/usage/", tags=["quotas"], summary="The caller's generations, credits and scans this month")
 async def my_usage(request: UserRequest, ctx: AppContext) -> quota.Usage:
     return await ctx.quotas.usage(request.user)
@@ -51,6 +65,17 @@ class AdminQuotaController(Controller):
     @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
     async def usage(self, user_id: UserId, ctx: AppContext) -> quota.Usage:
         return await ctx.quotas.usage(await _user_or_404(ctx, user_id))
+
+    @get("/{user_id:int}/credits/", summary="A user's credit packs of one month (default: this month)")
+    async def grants(
+        self, user_id: UserId, ctx: AppContext,
+        period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+    ) -> CreditGrantList:
+        user = await _user_or_404(ctx, user_id)
+        period = period or quota_rules.period_of(ctx.clock.now())
+        rows = await ctx.db.read(quota_store.credit_grants, user.id, period)
+        return CreditGrantList(owner_id=user.id, period=period,
+                               results=[CreditGrant(**row) for row in rows])
 
     @post("/{user_id:int}/credits/", status_code=201, summary="Grant a credit pack for the current month")
     async def grant(
