@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.links.mmdb import build_city_mmdb
 
 from qrstudio_box.links.geoip import GeoIP, Location
+from tests.links.mmdb import build_city_mmdb
 
 
 @pytest.fixture(scope="module")

@@ -8,14 +8,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from tests.qr.qr_images import decode_png, decode_svg
-
 from qrstudio_box.qr.render import (
     OptionsError,
     RenderCache,
     RenderOptions,
     parse_options,
 )
+from tests.qr.qr_images import decode_png, decode_svg
 
 
 @pytest.mark.parametrize(
