@@ -75,7 +75,7 @@ def emit(client, ctx) -> Callable[..., events.Event]:
         async def write():
             return await ctx.db.write(lambda tx: events.emit(tx, owner_id, type, payload))
 
-        return client.portal.call(write)
+        return client.blocking_portal.call(write)
 
     return _emit
 
@@ -83,7 +83,7 @@ def emit(client, ctx) -> Callable[..., events.Event]:
 @pytest.fixture
 def run_due(client, ctx) -> Callable[[], int]:
     """Send everything due at the FakeClock's now and wait for all results."""
-    return lambda: client.portal.call(ctx.webhooks.dispatcher.run_due)
+    return lambda: client.blocking_portal.call(ctx.webhooks.dispatcher.run_due)
 
 
 @pytest.fixture
