@@ -93,6 +93,8 @@ class Receiver:
         self.tls = tls
         self.path = path
         self.requests: list[ReceivedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._server: http.server.ThreadingHTTPServer | None = None
@@ -121,9 +123,18 @@ class Receiver:
                 reply = receiver.responder(req) if receiver.responder else receiver.reply
                 with receiver._arrived:
                     receiver.requests.append(req)
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                     receiver._arrived.notify_all()
-                if reply.delay:
-                    time.sleep(reply.delay)
+                try:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    self._reply(reply)
+                finally:
+                    with receiver._arrived:
+                        receiver.in_flight -= 1
+
+            def _reply(self, reply: Reply) -> None:
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
