@@ -237,8 +237,14 @@ class Dispatcher:
             store.finish_delivery(tx, job.delivery_id, "succeeded" if ok else "failed", attempts,
                                   result.error, iso_s(now))
             return
+        row = store.webhook_health(tx, job.webhook_id)
+        if row is None:
+            return
         if ok:
             store.finish_delivery(tx, job.delivery_id, "succeeded", attempts, "", iso_s(now))
+        elif row["status"] == policy.DISABLED:
+            # disabled while this attempt was in flight: stop here, like its other pending ones
+            store.finish_delivery(tx, job.delivery_id, "failed", attempts, result.error, iso_s(now))
         else:
             retry_after = policy.parse_retry_after(result.retry_after, now)
             due = policy.next_attempt_at(attempts, now, status_code=result.status_code,
@@ -248,9 +254,6 @@ class Dispatcher:
                                       iso_s(now))
             else:
                 store.reschedule_delivery(tx, job.delivery_id, attempts, result.error, unix_ms(due))
-        row = store.webhook_health(tx, job.webhook_id)
-        if row is None:
-            return
         before = health_of(row)
         after = policy.after_success(before) if ok else policy.after_failure(before, now)
         write_health(tx, job.webhook_id, before, after, now, ok)

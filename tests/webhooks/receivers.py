@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import trustme
 
@@ -40,7 +40,7 @@ class TlsFiles:
     server_cert: trustme.LeafCert
 
     @classmethod
-    def make(cls, folder: Path, names: tuple[str, ...] = ()) -> "TlsFiles":
+    def make(cls, folder: Path, names: tuple[str, ...] = ()) -> TlsFiles:
         folder.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
         ca_file = folder / "test-ca.pem"
@@ -101,7 +101,7 @@ class Receiver:
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -162,7 +162,7 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -206,7 +206,7 @@ class GuideFlaskReceiver:
         self._server = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "GuideFlaskReceiver":
+    def start(self) -> GuideFlaskReceiver:
         from werkzeug.serving import make_server
 
         # The guide reads its secret from the environment at import time: import a fresh copy
@@ -241,7 +241,7 @@ class GuideFlaskReceiver:
             self._server.shutdown()
             self._server = None
 
-    def __enter__(self) -> "GuideFlaskReceiver":
+    def __enter__(self) -> GuideFlaskReceiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:
