@@ -17,7 +17,6 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
 from . import __version__
 from .accounts import domain as accounts
@@ -28,6 +27,7 @@ from .config import Settings
 from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
+from .openapi import document_errors
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -103,7 +103,8 @@ def handle_crash(request: Request, error: Exception) -> Response:
     return Response(content=error_body(500, "Internal server error"), status_code=500, media_type=MediaType.JSON)
 
 
-@get("/healthz", include_in_schema=True, tags=["operations"], summary="Liveness and readiness")
+# `security=[{}]` marks a route public in the schema (the app default is the bearer token).
+@get("/healthz", tags=["operations"], summary="Liveness and readiness", security=[{}])
 async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
     database = "ok"
     try:
@@ -136,6 +137,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         ctx.scheduler.add_job(ctx.db.maintain, "interval", minutes=15, id="db-maintain",
                               coalesce=True, max_instances=1)
         started = []
+        # Build the schema now (it is cached) and document the error shape on it.
+        document_errors(app.openapi_schema)
         try:
             for domain in DOMAINS:
                 if hasattr(domain, "start"):
@@ -163,9 +166,6 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         # JSON and YAML only: the HTML viewers load scripts from CDNs, and the appliance
         # must not fetch anything from the internet.
         render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin()],
-        components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-        }),
     )
 
     app = Litestar(
