@@ -235,3 +235,28 @@ def test_recover_requeues_failed_deliveries_since(client, pro, subscribe, emit, 
         run_due()
         assert [tuple(r) for r in sql("SELECT status, attempts FROM deliveries")] == [("succeeded", 1)]
         assert len(receiver.requests) == 6
+
+
+def test_real_scan_and_qr_events_reach_the_guide_receiver(client, pro, subscribe, run_due, tls):
+    hook = subscribe(pro, "https://receiver.test/placeholder",
+                     ["scan.created", "dynamic_qr.created", "dynamic_qr.updated"])
+    with GuideFlaskReceiver(hook["secret"], tls=tls) as guide, Receiver(tls=tls) as recorder:
+        client.patch(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers, json={"url": guide.url})
+        second = subscribe(pro, recorder.url_for("receiver.test"), ["scan.created"])
+        created = client.post("/api/v1/dynamic-qrs/", headers=pro.headers, json={
+            "name": "Spring 2026 menu", "destination_url": "https://example.com/menus/spring-2026"})
+        assert created.status_code == 201, created.text
+        short_id = created.json()["short_id"]
+        scan = client.get(f"/r/{short_id}", follow_redirects=False,
+                          headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
+        assert scan.status_code == 302
+        run_due()
+        assert guide.statuses == [200, 200]  # dynamic_qr.created, scan.created
+        [request] = recorder.requests
+        payload = standardwebhooks.Webhook(second["secret"]).verify(request.body, request.headers)
+        assert payload["type"] == "scan.created"
+        assert payload["data"]["short_id"] == short_id
+        assert set(payload["data"]) >= {
+            "short_id", "name", "owner_id", "destination_url", "scanned_at", "country", "city",
+            "device_family", "os_family", "browser_family", "referer", "user_agent", "is_bot",
+            "variant_label"}
