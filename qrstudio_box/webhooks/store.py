@@ -182,6 +182,15 @@ def claim_due(
     return [tx.fetchone(_SENDABLE, (delivery_id,)) for delivery_id in ids]
 
 
+def more_due(tx: Tx, now_ms: int) -> bool:
+    """Is anything due and unclaimed (left behind by a cap)?"""
+    return tx.fetchone(
+        "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ?"
+        " AND (lease_until_ms IS NULL OR lease_until_ms <= ?) LIMIT 1",
+        (now_ms, now_ms),
+    ) is not None
+
+
 def release_all_leases(tx: Tx, error: str, now: str) -> int:
     """At start: no claim of an earlier run is alive (one process owns the queue)."""
     ids = [row[0] for row in tx.fetchall(
