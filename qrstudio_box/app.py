@@ -20,8 +20,11 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from . import __version__
 from .accounts import domain as accounts
+from .accounts import quota_domain as quotas
+from .accounts.quota_service import ApiRateLimitMiddleware
 from .links import domain as links
 from .qr import domain as qr
+from .webhooks import domain as webhooks
 from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -39,7 +42,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks]
 
 
 def _wants_html(request: Request) -> bool:
@@ -95,6 +98,12 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
         titles = {404: "Page not found", 405: "Not allowed", 410: "Gone", 413: "Too large", 429: "Slow down"}
         return error_page(request, status, titles.get(status, "Something went wrong"), body["detail"])
     return Response(content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON)
+
+
+def handle_overflow(request: Request, error: OverflowError) -> Response:
+    """A number too large for SQLite reached a query: bad input, not a crash."""
+    return Response(content=error_body(400, "a number in the request is out of range"), status_code=400,
+                    media_type=MediaType.JSON)
 
 
 def handle_crash(request: Request, error: Exception) -> Response:
@@ -174,7 +183,10 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
-        exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
+        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        middleware=[ApiRateLimitMiddleware()],
+        exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
+                            Exception: handle_crash},
         openapi_config=openapi,
         template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,
