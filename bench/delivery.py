@@ -7,7 +7,7 @@ the real appliance runs; its dispatcher picks them up on its next tick. The disp
 with C tasks posting the same bodies to the same receiver. Both rates are taken from the
 receiver's own arrival times (first to last), so they are measured the same way.
 
-    python -m bench.delivery [--events 20000] [--concurrency 16] [--quick]
+    python -m bench.delivery [--events 10000] [--concurrency 16] [--quick]
 """
 
 from __future__ import annotations
@@ -76,7 +76,7 @@ def rate(stats: dict) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
-    p.add_argument("--events", type=int, default=20_000)
+    p.add_argument("--events", type=int, default=10_000)
     p.add_argument("--concurrency", type=int, default=16)
     p.add_argument("--timeout", type=float, default=240.0, help="give up waiting for deliveries after this")
     args = p.parse_args(argv)
