@@ -119,10 +119,14 @@ def percentile(values: Sequence[float], pct: float) -> float:
     return ordered[rank - 1]
 
 
+_LOAD_AT_START = [round(x, 2) for x in os.getloadavg()]
+
+
 def machine() -> dict[str, Any]:
     """What the numbers were measured on, including how busy the machine already was."""
     return {
         "cpus": os.cpu_count(),
+        "loadavg_at_start": _LOAD_AT_START,
         "loadavg_1_5_15": [round(x, 2) for x in os.getloadavg()],
         "python": platform.python_version(),
         "platform": platform.platform(),

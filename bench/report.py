@@ -47,7 +47,8 @@ def main(argv: list[str] | None = None) -> int:
         if "skipped" in data:
             print(f"Skipped: {data['skipped']}\n")
             continue
-        print(f"Load average when it finished: {data['machine']['loadavg_1_5_15']}.\n")
+        print(f"Load average (1, 5, 15 min) when it started: {data['machine'].get('loadavg_at_start')}, "
+              f"when it finished: {data['machine']['loadavg_1_5_15']}.\n")
         print(markdown(data["rows"]))
         extra = {key: data[key] for key in ("durability", "server_memory", "database_bytes", "latency",
                                              "load_seconds", "rollup_rows", "emit_seconds", "drain_seconds")
