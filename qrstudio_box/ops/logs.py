@@ -9,7 +9,7 @@ which journald, Loki or any log shipper takes without a parser of its own.
 from __future__ import annotations
 
 import logging
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -52,7 +52,7 @@ class JsonLogFormatter(logging.Formatter):
 
 
 def _iso_ms(created: float) -> str:
-    moment = datetime.fromtimestamp(created, tz=timezone.utc)
+    moment = datetime.fromtimestamp(created, tz=UTC)
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 

@@ -13,6 +13,7 @@ import shlex
 import subprocess
 import sys
 import threading
+import typing
 from pathlib import Path
 
 import pytest
@@ -132,9 +133,9 @@ def healthcheck_command(stage) -> list[str]:
 
 class _Healthz(http.server.BaseHTTPRequestHandler):
     status = 200
-    paths: list[str] = []
+    paths: typing.ClassVar[list[str]] = []
 
-    def do_GET(self):  # noqa: N802 (http.server's naming)
+    def do_GET(self):
         type(self).paths.append(self.path)
         body = json.dumps({"status": "ok" if self.status == 200 else "down"}).encode()
         self.send_response(self.status)
@@ -155,7 +156,7 @@ def test_healthcheck_command_really_checks_healthz(stage, status, exit_code):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {"QRSTUDIO_SERVER_PORT": str(server.server_address[1])}
-        result = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30)
+        result = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False)
     finally:
         server.shutdown()
         server.server_close()
