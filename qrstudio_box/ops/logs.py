@@ -1,18 +1,23 @@
 """Log setup: `[logging] level` and `format = "text" | "json"`.
 
-`logging_config(...)` returns a `logging.config.dictConfig` mapping; `qrstudio-box run`
-hands it to uvicorn (`log_config=`), so uvicorn's own loggers, the access log, APScheduler
-and ours all go through the same handler in the same format. JSON is one object per line,
-which journald, Loki or any log shipper takes without a parser of its own.
+`configure_logging(settings)` applies `logging_config(level, format)`, a dictConfig that
+puts ONE handler on the root logger; uvicorn (started with `log_config=None`), its access
+log (`[logging] access_log`), APScheduler and our loggers all propagate to it, so everything
+comes out in the same format. JSON is one object per line, which journald, Loki or any log
+shipper takes without a parser of its own; `extra=` fields and the parts of an access-log
+line become fields of their own.
 """
 
 from __future__ import annotations
 
 import logging
+import logging.config
 from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
+
+from ..config import Settings
 
 LOG_FORMATS = ("text", "json")
 LOG_LEVELS = ("debug", "info", "warning", "error", "critical")
@@ -38,7 +43,7 @@ class JsonLogFormatter(logging.Formatter):
         }
         # uvicorn's access records carry their parts as args: make them queryable fields.
         if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
-            entry.update(zip(_ACCESS_FIELDS, record.args))
+            entry.update(zip(_ACCESS_FIELDS, record.args, strict=True))
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in entry:
                 entry[key] = value
@@ -56,8 +61,8 @@ def _iso_ms(created: float) -> str:
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
-def logging_config(level: str = "info", fmt: str = "text", access_log: bool = True) -> dict[str, Any]:
-    """A dictConfig for the whole process (uvicorn's `log_config` takes it as is)."""
+def logging_config(level: str = "info", fmt: str = "text") -> dict[str, Any]:
+    """A dictConfig for the whole process."""
     if fmt not in LOG_FORMATS:
         raise ValueError(f"logging.format: must be one of {', '.join(LOG_FORMATS)}")
     if level.lower() not in LOG_LEVELS:
@@ -84,19 +89,21 @@ def logging_config(level: str = "info", fmt: str = "text", access_log: bool = Tr
             # uvicorn installs handlers of its own unless told otherwise: route them to root.
             "uvicorn": {"handlers": [], "level": level_name, "propagate": True},
             "uvicorn.error": {"handlers": [], "level": level_name, "propagate": True},
-            "uvicorn.access": {
-                "handlers": [],
-                "level": level_name if access_log else "WARNING",
-                "propagate": True,
-            },
-            # APScheduler logs every run of every job at INFO: once a second is noise.
-            "apscheduler": {"handlers": [], "level": "WARNING", "propagate": True},
+            "uvicorn.access": {"handlers": [], "level": level_name, "propagate": True},
+            # APScheduler logs every run of every job at INFO: once a second is noise;
+            # httpx logs every webhook request at INFO: the delivery log has them already.
+            "apscheduler": {"handlers": [], "level": _at_least_warning(level_name), "propagate": True},
+            "httpx": {"handlers": [], "level": _at_least_warning(level_name), "propagate": True},
         },
     }
 
 
-def configure_logging(level: str = "info", fmt: str = "text", access_log: bool = True) -> None:
-    """Apply the config in this process (CLI commands that do not go through uvicorn)."""
-    import logging.config
+def _at_least_warning(level_name: str) -> str:
+    """Chatty libraries speak at WARNING and above, unless the operator asked for debug."""
+    level = logging.getLevelName(level_name)
+    return level_name if level == logging.DEBUG or level > logging.WARNING else "WARNING"
 
-    logging.config.dictConfig(logging_config(level, fmt, access_log))
+
+def configure_logging(settings: Settings) -> None:
+    """Apply `[logging] level` and `format` to this process."""
+    logging.config.dictConfig(logging_config(settings.logging.level, settings.logging.format))

@@ -80,12 +80,20 @@ def test_text_format_and_level_filter():
     assert "WARNING a: shown" in stream.getvalue()
 
 
-def test_access_log_off_silences_only_the_access_logger():
-    stream = _capture(logging_config("info", "text", access_log=False))
+def test_uvicorn_loggers_reach_the_one_handler_and_scheduler_noise_does_not():
+    stream = _capture(logging_config("info", "json"))
     logging.getLogger("uvicorn.access").info("GET /")
     logging.getLogger("uvicorn.error").info("started")
-    assert "GET /" not in stream.getvalue()
-    assert "started" in stream.getvalue()
+    logging.getLogger("apscheduler.executors.default").info("Running job")
+    logging.getLogger("apscheduler.scheduler").error("job failed")
+    loggers = [json.loads(line)["logger"] for line in stream.getvalue().splitlines()]
+    assert loggers == ["uvicorn.access", "uvicorn.error", "apscheduler.scheduler"]
+
+
+def test_debug_level_lets_scheduler_debug_through():
+    stream = _capture(logging_config("debug", "text"))
+    logging.getLogger("apscheduler.scheduler").debug("woke up")
+    assert "woke up" in stream.getvalue()
 
 
 @pytest.mark.parametrize(("level", "fmt", "message"), [
