@@ -27,6 +27,7 @@ from .config import Settings
 from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
+from .ops import domain as ops
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -37,7 +38,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts]
+DOMAINS: list[Any] = [accounts, ops]
 
 
 def _wants_html(request: Request) -> bool:
