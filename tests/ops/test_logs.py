@@ -103,3 +103,21 @@ def test_debug_level_lets_scheduler_debug_through():
 def test_bad_values_name_the_key(level, fmt, message):
     with pytest.raises(ValueError, match=message):
         logging_config(level, fmt)
+
+
+def test_the_real_server_logs_json_lines(server_factory):
+    import httpx
+
+    server = server_factory({"logging": {"format": "json", "access_log": True}}).start()
+    assert httpx.get(f"{server.base_url}/healthz").status_code == 200
+    assert server.stop() == 0
+    entries = []
+    for line in server.output().splitlines():
+        if line.startswith("{"):
+            entries.append(json.loads(line))  # every log line is one JSON object
+        else:
+            # Only the start banner (printed for people, not logged) is plain text.
+            assert line.startswith(("QRStudio Box", "  ")), line
+    access = [e for e in entries if e["logger"] == "uvicorn.access" and e["path"] == "/healthz"]
+    assert access and access[-1]["status"] == 200 and access[-1]["method"] == "GET"
+    assert any(e["logger"] == "uvicorn.error" and e["message"].startswith("Application startup") for e in entries)
