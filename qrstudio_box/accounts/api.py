@@ -23,7 +23,8 @@ def issue_token(ctx: AppContext, user: User) -> TokenResponse:
     return TokenResponse(access_token=token, token_type="bearer", expires_in=int(ttl.total_seconds()))
 
 
-@post("/api/v1/auth/token/", status_code=200, tags=["auth"], summary="Exchange email and password for a bearer token")
+@post("/api/v1/auth/token/", status_code=200, tags=["auth"], security=[{}],
+      summary="Exchange email and password for a bearer token")
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
     user = await service.authenticate(ctx.db, data.email, data.password)
     if user is None:
