@@ -124,8 +124,12 @@ class Rows:
 
 
 @pytest.fixture
-def rows(client, settings) -> Iterator[Rows]:
-    """Started app (migrated), stand-in tables where a domain is missing, and a row writer."""
+def rows(client, ctx, settings) -> Iterator[Rows]:
+    """Started app (migrated), stand-in tables where a domain is missing, and a row writer.
+
+    The scheduler is paused: the rows written here are a fixed picture for the test to read,
+    and the webhook dispatcher's tick must not pick up a due delivery and send it."""
+    client.blocking_portal.call(ctx.scheduler.pause)
     conn = sqlite3.connect(settings.database_path, isolation_level=None)
     conn.execute("PRAGMA foreign_keys=ON")
     conn.execute("PRAGMA busy_timeout=5000")

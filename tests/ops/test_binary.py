@@ -24,6 +24,8 @@ from qrstudio_box.db import known_migrations
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 
 pytestmark = [
     pytest.mark.skipif(os.environ.get("QRSTUDIO_SKIP_BINARY_TEST") == "1",
@@ -108,6 +110,17 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
                        headers={"Authorization": f"Bearer {token.json()['access_token']}"})
         assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
+        admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        # A dynamic QR and a scan: the redirect path with ua-parser's packaged matchers.
+        qr = httpx.post(f"{base}/api/v1/dynamic-qrs/", headers=admin, timeout=10,
+                        json={"name": "binary", "destination_url": "https://example.com/x"})
+        assert qr.status_code == 201, qr.text
+        scan = httpx.get(f"{base}/r/{qr.json()['short_id']}", timeout=10, headers={"User-Agent": IPHONE})
+        assert scan.status_code == 302 and scan.headers["location"] == "https://example.com/x"
+        png = httpx.post(f"{base}/api/v1/generate/", headers=admin, timeout=10,
+                         json={"data": "hello", "data_type": "text", "format": "png"})
+        assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), png.text[:200]
+
         css = httpx.get(f"{base}/static/app.css", timeout=10)
         assert css.status_code == 200
         assert css.content == (ROOT / "static" / "app.css").read_bytes()
@@ -125,3 +138,7 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
             proc.kill()
             proc.wait()
     assert "Traceback" not in log.read_text()
+    conn = sqlite3.connect(data_dir / "qrstudio.db")
+    device = conn.execute("SELECT device_family, os_family, browser_family FROM scans").fetchall()
+    conn.close()
+    assert device == [("iPhone", "iOS", "Mobile Safari")]

@@ -162,3 +162,43 @@ def test_healthcheck_command_really_checks_healthz(stage, status, exit_code):
         server.server_close()
     assert result.returncode == exit_code, result.stderr.decode()
     assert handler.paths == ["/healthz"]
+
+
+def test_the_build_stage_context_makes_a_complete_wheel(tmp_path):
+    """Copy exactly what the build stage COPYs, run its `pip wheel`, and look inside:
+    a file the Containerfile forgot to copy shows up here as a missing wheel entry."""
+    import shutil
+    import zipfile
+
+    instructions = parse_instructions(CONTAINERFILE.read_text())
+    first_from = next(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
+    second_from = next(i for i, (kw, _) in enumerate(instructions) if kw == "FROM" and i > first_from)
+    build_stage = instructions[first_from:second_from]
+    context = tmp_path / "src"
+    context.mkdir()
+    for kw, args in build_stage:
+        if kw == "COPY":
+            *sources, dest = args.split()
+            for source in sources:
+                target = context / (Path(source).name if dest.endswith("/") or dest == "./" else dest)
+                if (ROOT / source).is_dir():
+                    shutil.copytree(ROOT / source, target,
+                                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                else:
+                    shutil.copy2(ROOT / source, target)
+    assert any(kw == "RUN" and "pip wheel" in args for kw, args in build_stage)
+    wheels = tmp_path / "wheels"
+    result = subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), "."],
+        cwd=context, capture_output=True, text=True, timeout=600, check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    (wheel,) = wheels.glob("qrstudio_box-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    expected = {f"qrstudio_box/static/{p.relative_to(ROOT / 'static')}"
+                for p in (ROOT / "static").rglob("*") if p.is_file()}
+    expected |= {str(p.relative_to(ROOT)) for p in (ROOT / "qrstudio_box").rglob("*")
+                 if p.is_file() and p.suffix in (".sql", ".html", ".py") and "__pycache__" not in p.parts}
+    assert expected <= names, sorted(expected - names)[:10]
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "qrstudio-box = qrstudio_box.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
