@@ -8,11 +8,16 @@ static files, the migrations, the templates, the third-party data) must be insid
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+import http.server
+import importlib.util
 import os
 import signal
 import sqlite3
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,6 +29,7 @@ from qrstudio_box.db import known_migrations
 from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
+HAS_WEBHOOKS = importlib.util.find_spec("qrstudio_box.webhooks.domain") is not None
 IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
           "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
 
@@ -48,6 +54,20 @@ def binary(tmp_path_factory) -> Path:
     assert executable.is_file() and os.access(executable, os.X_OK)
     print(f"\nmake dist: {time.monotonic() - started:.0f} s, {executable.stat().st_size / 1e6:.1f} MB")
     return executable
+
+
+class _Receiver(http.server.BaseHTTPRequestHandler):
+    received: list[tuple[dict[str, str], bytes]]
+
+    def do_POST(self):
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        type(self).received.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, *args):
+        pass
 
 
 def bare_env(home: Path, **extra: str) -> dict[str, str]:
@@ -81,6 +101,11 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
         QRSTUDIO_SERVER_PORT=str(port),
         QRSTUDIO_ADMIN_EMAIL=ADMIN_EMAIL,
         QRSTUDIO_ADMIN_PASSWORD=ADMIN_PASSWORD,
+        # The receiver is plain http on loopback; the admin's (free) plan may subscribe.
+        QRSTUDIO_WEBHOOKS_ALLOW_HTTP="true",
+        QRSTUDIO_WEBHOOKS_ALLOW_PRIVATE_TARGETS="true",
+        QRSTUDIO_PLANS_FREE_WEBHOOKS="true",
+        QRSTUDIO_PLANS_FREE_MAX_WEBHOOKS="1",
     )
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
@@ -121,6 +146,9 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
                          json={"data": "hello", "data_type": "text", "format": "png"})
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), png.text[:200]
 
+        if HAS_WEBHOOKS:
+            _signed_delivery_reaches_a_receiver(base, admin, qr.json()["short_id"])
+
         css = httpx.get(f"{base}/static/app.css", timeout=10)
         assert css.status_code == 200
         assert css.content == (ROOT / "static" / "app.css").read_bytes()
@@ -139,6 +167,33 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
             proc.wait()
     assert "Traceback" not in log.read_text()
     conn = sqlite3.connect(data_dir / "qrstudio.db")
-    device = conn.execute("SELECT device_family, os_family, browser_family FROM scans").fetchall()
+    first_scan = conn.execute(
+        "SELECT device_family, os_family, browser_family FROM scans ORDER BY id LIMIT 1").fetchone()
     conn.close()
-    assert device == [("iPhone", "iOS", "Mobile Safari")]
+    assert first_scan == ("iPhone", "iOS", "Mobile Safari")  # ua-parser's matchers are inside
+
+
+def _signed_delivery_reaches_a_receiver(base: str, admin: dict, short_id: str) -> None:
+    """Sealed secrets (cryptography), the vetting transport (httpcore), signing: all frozen."""
+    handler = type("Receiver", (_Receiver,), {"received": []})
+    receiver = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    threading.Thread(target=receiver.serve_forever, daemon=True).start()
+    try:
+        url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
+        created = httpx.post(f"{base}/api/v1/webhooks/", headers=admin, timeout=10,
+                             json={"url": url, "events": ["scan.created"]})
+        assert created.status_code == 201, created.text
+        secret = created.json()["secret"]
+        assert httpx.get(f"{base}/r/{short_id}", timeout=10).status_code == 302
+        deadline = time.monotonic() + 30
+        while not handler.received and time.monotonic() < deadline:
+            time.sleep(0.1)
+        assert handler.received, "no delivery arrived"
+        headers, body = handler.received[0]
+        timestamp, signature = (part.split("=", 1)[1] for part in headers["x-qrstudio-signature"].split(","))
+        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        assert hmac.compare_digest(signature, expected)
+        assert headers["x-qrstudio-event"] == "scan.created"
+    finally:
+        receiver.shutdown()
+        receiver.server_close()
