@@ -22,6 +22,7 @@ from . import __version__
 from .accounts import domain as accounts
 from .links import domain as links
 from .qr import domain as qr
+from .webhooks import domain as webhooks
 from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -40,7 +41,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr, ops]
+DOMAINS: list[Any] = [accounts, links, qr, webhooks, ops]
 
 
 def _wants_html(request: Request) -> bool:
@@ -96,6 +97,12 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
         titles = {404: "Page not found", 405: "Not allowed", 410: "Gone", 413: "Too large", 429: "Slow down"}
         return error_page(request, status, titles.get(status, "Something went wrong"), body["detail"])
     return Response(content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON)
+
+
+def handle_overflow(request: Request, error: OverflowError) -> Response:
+    """A number too large for SQLite reached a query: bad input, not a crash."""
+    return Response(content=error_body(400, "a number in the request is out of range"), status_code=400,
+                    media_type=MediaType.JSON)
 
 
 def handle_crash(request: Request, error: Exception) -> Response:
@@ -175,7 +182,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
-        exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
+        exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
+                            Exception: handle_crash},
         openapi_config=openapi,
         template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,

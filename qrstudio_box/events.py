@@ -15,6 +15,7 @@ import msgspec
 
 from .clock import iso_s
 from .db import Tx
+from .webhooks import outbox
 
 EVENT_TYPES = (
     "scan.created",
@@ -27,8 +28,17 @@ EVENT_TYPES = (
 _BASE62 = string.digits + string.ascii_letters
 
 
+_ID_SPACE = 62**16
+
+
 def new_event_id() -> str:
-    return "evt_" + "".join(secrets.choice(_BASE62) for _ in range(16))
+    """`evt_` + 16 base62 characters from ONE urandom call (this runs once per scan)."""
+    number = int.from_bytes(secrets.token_bytes(12)) % _ID_SPACE
+    digits = []
+    for _ in range(16):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "evt_" + "".join(digits)
 
 
 class Event(msgspec.Struct, frozen=True):
@@ -57,4 +67,6 @@ def emit(tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: 
         (event_id, owner_id, type, created, body),
     )
     event = Event(seq=cursor.lastrowid, id=event_id, owner_id=owner_id, type=type, created_at=created, body=body)
+    # Same transaction: one delivery per subscription that listens; the dispatcher wakes on commit.
+    outbox.fan_out(tx, event)
     return event
