@@ -20,6 +20,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from . import __version__
 from .accounts import domain as accounts
+from .accounts import quota_domain as quotas
+from .accounts.quota_service import ApiRateLimitMiddleware
 from .links import domain as links
 from .qr import domain as qr
 from .webhooks import domain as webhooks
@@ -41,7 +43,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr, webhooks, ops]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops]
 
 
 def _wants_html(request: Request) -> bool:
@@ -182,6 +184,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
+        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        middleware=[ApiRateLimitMiddleware()],
         exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
                             Exception: handle_crash},
         openapi_config=openapi,
