@@ -35,6 +35,11 @@ def record(pid: int, seconds: float, out: Path) -> subprocess.Popen:
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
+# Leaf frames where a thread waits rather than works: the event loop's poll (uvloop is C code,
+# so py-spy shows the Python frame that entered it) and aiosqlite's worker waiting on its queue.
+IDLE_LEAVES = ("Runner.run (asyncio/runners.py", "_connection_worker_thread (aiosqlite/core.py:59)")
+
+
 def summarize(raw: Path, top: int = 25) -> str:
     own: collections.Counter = collections.Counter()
     inclusive: collections.Counter = collections.Counter()
@@ -45,15 +50,17 @@ def summarize(raw: Path, top: int = 25) -> str:
         if not stack:
             continue
         n = int(count)
-        total += n
         frames = stack.split(";")
+        if frames[-1].startswith(IDLE_LEAVES):
+            continue
+        total += n
         threads[frames[0]] += n
         own[frames[-1]] += n
         for frame in set(frames[1:]):
             inclusive[frame] += n
     if not total:
         return "no samples"
-    out = [f"{total} samples"]
+    out = [f"{total} busy samples (waiting in the event loop's poll or a worker's queue left out)"]
     out += [f"{n / total:6.1%}  {name}" for name, n in threads.most_common(6)]
     out.append("\nown time")
     out += [f"{n / total:6.1%}  {name}" for name, n in own.most_common(top)]
