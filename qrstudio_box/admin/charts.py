@@ -221,3 +221,13 @@ def share_bar(value: float, total: float) -> Markup:
         f'<rect class="share-fill" x="0" y="0" width="{100 * fraction:.2f}" height="6" rx="3"/>'
         "</svg>"
     )
+
+
+def responsive_chart(points: Sequence[Point], *, title: str, unit: str = "scans",
+                     compact_points: int = 14) -> Markup:
+    """Two renderings of one series: the full one for wide screens and the last
+    `compact_points` on a narrower canvas for phones (CSS shows one), so axis text stays legible."""
+    wide = series_chart(points, title=title, unit=unit)
+    tail = list(points)[-compact_points:]
+    compact = series_chart(tail, title=f"{title} (last {len(tail)})", unit=unit, width=360, height=190)
+    return Markup(f'<div class="chart-wide">{wide}</div><div class="chart-compact">{compact}</div>')

