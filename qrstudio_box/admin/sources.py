@@ -31,3 +31,18 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
         "usage": None,
         "webhook_health": None,
     }
+
+
+async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
+    """The user's usage this month for the meter, from the quotas service (None without it)."""
+    if ctx.quotas is None:
+        return None
+    return None
+
+
+def credits_supported(ctx: Any) -> bool:
+    return ctx.quotas is not None
+
+
+async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:
+    raise NotImplementedError

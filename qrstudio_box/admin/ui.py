@@ -113,3 +113,14 @@ def safe_next(target: str | None) -> str:
 def flash(kind: str, text: str) -> dict[str, str]:
     """A message shown on the page being rendered now (not after a redirect)."""
     return {"kind": kind, "text": text}
+
+
+def errors_of(error: Exception) -> dict[str, str]:
+    """An ApiError from a domain service -> {field: message} for the form ('form' if no field)."""
+    detail = str(getattr(error, "detail", "") or error)
+    field = getattr(error, "field", None)
+    if field and detail.startswith(f"{field}: "):
+        detail = detail[len(field) + 2:]
+    if field:
+        detail = detail[:1].upper() + detail[1:]
+    return {field or "form": detail}
