@@ -34,7 +34,7 @@ async def login_submit(request: Request) -> object:
         if user is None:
             errors["form"] = "Invalid email or password."
     if user is None:
-        return page(request, "login.html", status=400 if errors.get("form") is None else 401,
+        return page(request, "login.html", status=400,
                     next=target, email=email, errors=errors)
     return go(request, target, cookies=session.session_cookies(request, ctx, user))
 
