@@ -12,6 +12,7 @@ from litestar.response import Redirect, Template
 
 from ..web import error_page
 from . import charts, fmt, session, tokens
+from .forms import field_group
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -118,9 +119,12 @@ def flash(kind: str, text: str) -> dict[str, str]:
 def errors_of(error: Exception) -> dict[str, str]:
     """An ApiError from a domain service -> {field: message} for the form ('form' if no field)."""
     detail = str(getattr(error, "detail", "") or error)
-    field = getattr(error, "field", None)
-    if field and detail.startswith(f"{field}: "):
-        detail = detail[len(field) + 2:]
+    raw_field = getattr(error, "field", None)
+    field = field_group(raw_field) if raw_field else None
+    if raw_field and detail.startswith(f"{raw_field}: "):
+        detail = detail[len(raw_field) + 2:]
+        if field != raw_field:
+            detail = f"{raw_field}: {detail}"
     if field:
         detail = detail[:1].upper() + detail[1:]
     return {field or "form": detail}
