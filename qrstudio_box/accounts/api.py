@@ -1,0 +1,70 @@
+"""Login, the caller, and user administration."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from litestar import Controller, Request, get, patch, post
+from litestar.params import FromPath, Parameter
+
+from ..context import AppContext
+from ..errors import ApiError
+from ..pagination import check_limit, decode_cursor, encode_cursor
+from . import service, store
+from .guards import admin_only
+from .schemas import TokenRequest, TokenResponse, User, UserCreate, UserCreated, UserPage, UserPatch, user_from_row
+
+BAD_LOGIN = "Invalid email or password"
+
+
+def issue_token(ctx: AppContext, user: User) -> TokenResponse:
+    ttl = timedelta(minutes=ctx.settings.accounts.token_ttl_minutes)
+    token = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
+    return TokenResponse(access_token=token, token_type="bearer", expires_in=int(ttl.total_seconds()))
+
+
+@post("/api/v1/auth/token/", status_code=200, tags=["auth"], summary="Exchange email and password for a bearer token")
+async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
+    user = await service.authenticate(ctx.db, data.email, data.password)
+    if user is None:
+        raise ApiError(401, BAD_LOGIN, error="unauthorized")
+    return issue_token(ctx, user)
+
+
+@get("/api/v1/me/", tags=["auth"], summary="The authenticated caller")
+async def me(request: Request[User, object, object]) -> User:
+    return request.user
+
+
+class AdminUsersController(Controller):
+    path = "/api/v1/admin/users"
+    guards = [admin_only]
+    tags = ["admin"]
+
+    @post("/", summary="Create a user (a password is generated and returned once when none is given)")
+    async def create(self, data: UserCreate, ctx: AppContext) -> UserCreated:
+        user, generated = await service.create_user(ctx.db, ctx.settings, data.email, data.password, data.role, data.plan)
+        return UserCreated(user=user, password=generated)
+
+    @get("/", summary="List users, newest first")
+    async def list(
+        self, ctx: AppContext, cursor: str | None = None, limit: int | None = None,
+        search: str | None = Parameter(default=None, max_length=254),
+    ) -> UserPage:
+        size = check_limit(limit)
+        key = decode_cursor(cursor)
+        before = int(key[0]) if key else None
+        rows = await ctx.db.read(store.list_users, size + 1, before, search)
+        users = [user_from_row(row) for row in rows[:size]]
+        return UserPage(results=users, next=encode_cursor(users[-1].id) if len(rows) > size else None)
+
+    @get("/{user_id:int}/", summary="One user")
+    async def get_one(self, user_id: FromPath[int], ctx: AppContext) -> User:
+        user = await ctx.db.read(service.get_user, user_id)
+        if user is None:
+            raise ApiError(404, "No user with that id")
+        return user
+
+    @patch("/{user_id:int}/", summary="Change a user's plan, role, active flag or password")
+    async def update(self, user_id: FromPath[int], data: UserPatch, ctx: AppContext) -> User:
+        return await service.update_user(ctx.db, ctx.settings, user_id, data)

@@ -1,0 +1,38 @@
+"""Accounts: login, users, the bootstrap admin."""
+
+from __future__ import annotations
+
+import asyncio
+import sys
+
+from ..context import AppContext
+from ..db import Database
+from . import service
+from .api import AdminUsersController, create_token, me
+
+ROUTES = [create_token, me, AdminUsersController]
+
+
+async def bootstrap(ctx: AppContext) -> None:
+    """On an empty database, create the first admin and say how to log in (once)."""
+    db: Database = ctx.db
+    if await db.fetchone("SELECT 1 FROM users LIMIT 1"):
+        return
+    email = ctx.env.get("QRSTUDIO_ADMIN_EMAIL") or service.BOOTSTRAP_EMAIL
+    password = ctx.env.get("QRSTUDIO_ADMIN_PASSWORD") or None
+    new = await asyncio.to_thread(service.prepare_new_user, ctx.settings, email, password, "admin", None)
+    user = await db.write(service.bootstrap_admin, new)
+    if user is None:
+        return
+    if new.generated_password:
+        print(
+            f"\n  First start: created admin {user.email} with password {new.generated_password}\n"
+            f"  (shown only now; change it with: qrstudio-box users set-password --email {user.email})\n",
+            file=sys.stdout, flush=True,
+        )
+    else:
+        print(f"  First start: created admin {user.email} (password from QRSTUDIO_ADMIN_PASSWORD)", flush=True)
+
+
+async def start(ctx: AppContext) -> None:
+    await bootstrap(ctx)

@@ -1,0 +1,72 @@
+"""Account shapes at the API's edge. A password hash never leaves the store."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+from msgspec import UNSET, Struct, UnsetType
+
+Role = Literal["admin", "member"]
+
+
+class User(Struct, frozen=True):
+    """The authenticated caller (`request.user`) and the public view of a user."""
+
+    id: int
+    email: str
+    role: Role
+    plan: str
+    is_active: bool
+    created_at: str
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+
+class TokenRequest(Struct, forbid_unknown_fields=True):
+    email: str
+    password: str
+
+
+class TokenResponse(Struct):
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
+class UserCreate(Struct, forbid_unknown_fields=True):
+    email: str
+    password: str | None = None
+    role: Role = "member"
+    plan: str | None = None
+
+
+class UserCreated(Struct):
+    user: User
+    # Only when the server generated the password: shown once.
+    password: str | None = None
+
+
+class UserPatch(Struct, forbid_unknown_fields=True):
+    plan: str | UnsetType = UNSET
+    role: Role | UnsetType = UNSET
+    is_active: bool | UnsetType = UNSET
+    password: str | UnsetType = UNSET
+
+
+class UserPage(Struct):
+    results: list[User]
+    next: str | None
+
+
+def user_from_row(row) -> User:
+    return User(
+        id=row["id"], email=row["email"], role=row["role"], plan=row["plan"],
+        is_active=bool(row["is_active"]), created_at=row["created_at"],
+    )
+
+
+__all__ = ["User", "TokenRequest", "TokenResponse", "UserCreate", "UserCreated", "UserPatch",
+           "UserPage", "user_from_row", "msgspec"]

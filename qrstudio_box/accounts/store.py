@@ -1,0 +1,69 @@
+"""The SQL of accounts, and only here."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..db import Tx
+
+USER_COLUMNS = "id, email, role, plan, is_active, created_at"
+
+
+def insert_user(tx: Tx, email: str, password_hash: str, role: str, plan: str, created_at: str) -> int:
+    cursor = tx.execute(
+        "INSERT INTO users (email, password_hash, role, plan, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
+        (email, password_hash, role, plan, created_at),
+    )
+    return cursor.lastrowid
+
+
+def get_user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE id = ?", (user_id,)).fetchone()
+
+
+def get_login(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
+    """The row login needs, hash included: the only query that reads password_hash."""
+    return conn.execute(
+        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
+    ).fetchone()
+
+
+def get_user_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
+
+
+def list_users(conn: sqlite3.Connection, limit: int, before_id: int | None = None, search: str | None = None) -> list[sqlite3.Row]:
+    clauses, params = [], []
+    if before_id is not None:
+        clauses.append("id < ?")
+        params.append(before_id)
+    if search:
+        clauses.append("email LIKE ? ESCAPE '\\'")
+        params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+    where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
+    return conn.execute(
+        f"SELECT {USER_COLUMNS} FROM users {where} ORDER BY id DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+
+
+def count_users(conn: sqlite3.Connection) -> int:
+    return conn.execute("SELECT count(*) FROM users").fetchone()[0]
+
+
+def update_user(tx: Tx, user_id: int, changes: dict[str, object]) -> bool:
+    """Apply column changes (names come from our code, never from input)."""
+    if not changes:
+        return tx.fetchone("SELECT 1 FROM users WHERE id = ?", (user_id,)) is not None
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    cursor = tx.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*changes.values(), user_id))
+    return cursor.rowcount == 1
+
+
+def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
+    row = conn.execute("SELECT value FROM app_meta WHERE key = ?", (key,)).fetchone()
+    return row[0] if row else None
+
+
+def set_meta_if_absent(tx: Tx, key: str, value: str) -> str:
+    tx.execute("INSERT OR IGNORE INTO app_meta (key, value) VALUES (?, ?)", (key, value))
+    return tx.fetchone("SELECT value FROM app_meta WHERE key = ?", (key,))[0]

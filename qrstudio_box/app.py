@@ -1,0 +1,184 @@
+"""create_app(settings) -> Litestar: the one app, its lifespan, /healthz and the error shape."""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import warnings
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+from litestar import Litestar, MediaType, Request, Response, get
+from litestar.di import Provide
+from litestar.exceptions import HTTPException, ValidationException
+from litestar.openapi.config import OpenAPIConfig
+from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+
+from . import __version__
+from .accounts import domain as accounts
+from .accounts.tokens import build_jwt_auth, load_or_create_key
+from .clock import Clock, SystemClock
+from .config import Settings
+from .context import AppContext
+from .db import Database
+from .errors import ApiError, error_body
+from .web import error_page, static_router, template_config
+
+log = logging.getLogger("qrstudio_box")
+
+# Litestar warns that our bearer middleware's exclude pattern "matches all paths": it tests the
+# pattern against "/", which is indeed public. /api/v1/* stays guarded (tests prove it).
+warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
+
+# Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
+# Order matters for start: accounts first (bootstrap admin), the rest after.
+DOMAINS: list[Any] = [accounts]
+
+
+def _wants_html(request: Request) -> bool:
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+
+
+_NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
+
+
+def _problems(error: ValidationException) -> list[tuple[str | None, str]]:
+    """(field, message) pairs; msgspec names a missing or unknown field only in its message."""
+    extra = error.extra if isinstance(error.extra, list) else []
+    problems = []
+    for item in extra:
+        if not isinstance(item, dict):
+            continue
+        key, message = item.get("key"), str(item.get("message", "is invalid"))
+        named = _NAMED_FIELD.search(message)
+        if named:
+            key = named[1]
+            message = "is required" if "missing" in message else "is not a known field"
+        elif key == "data":
+            key = None  # the body as a whole (e.g. an array where an object belongs)
+        problems.append((key, message))
+    return problems
+
+
+def _validation_detail(error: ValidationException) -> tuple[str, str | None]:
+    problems = _problems(error)
+    if problems:
+        detail = "; ".join(f"{key}: {message}" if key else f"body: {message}" for key, message in problems)
+        return detail, problems[0][0]
+    text = str(error.detail)
+    if "JSON" in text or "decode" in text.lower():
+        return "body: is not valid JSON", None
+    return text, None
+
+
+def handle_http_error(request: Request, error: HTTPException) -> Response:
+    status = error.status_code
+    if isinstance(error, ApiError):
+        body = error.body()
+    elif isinstance(error, ValidationException):
+        detail, field = _validation_detail(error)
+        body = error_body(400, detail, field=field)
+        status = 400
+    else:
+        detail = error.detail
+        if status == 404 and detail in ("Not Found", ""):
+            detail = "Not found"
+        body = error_body(status, detail)
+    if status >= 404 and _wants_html(request):
+        titles = {404: "Page not found", 405: "Not allowed", 410: "Gone", 413: "Too large", 429: "Slow down"}
+        return error_page(request, status, titles.get(status, "Something went wrong"), body["detail"])
+    return Response(content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON)
+
+
+def handle_crash(request: Request, error: Exception) -> Response:
+    log.exception("unhandled error on %s %s", request.method, request.url.path)
+    if _wants_html(request):
+        return error_page(request, 500, "Something went wrong", "The error was logged. Please try again.")
+    return Response(content=error_body(500, "Internal server error"), status_code=500, media_type=MediaType.JSON)
+
+
+@get("/healthz", include_in_schema=True, tags=["operations"], summary="Liveness and readiness")
+async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
+    database = "ok"
+    try:
+        await ctx.db.fetchone("SELECT 1")
+    except Exception as error:  # noqa: BLE001 - any failure means "down", reported by name
+        database = f"error: {error}"
+    scheduler = "running" if ctx.scheduler is not None and ctx.scheduler.running else "stopped"
+    healthy = database == "ok" and scheduler == "running"
+    body = {"status": "ok" if healthy else "unavailable", "database": database, "scheduler": scheduler,
+            "version": ctx.version}
+    return Response(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+
+
+def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, str] | None = None) -> Litestar:
+    clock = clock or SystemClock()
+    ctx = AppContext(
+        settings=settings,
+        db=Database(settings.database_path, clock),
+        clock=clock,
+        version=__version__,
+        env=dict(os.environ if env is None else env),
+    )
+    ctx.auth = build_jwt_auth(ctx.db, load_or_create_key(settings.data_dir), settings.accounts.token_ttl_minutes)
+
+    @asynccontextmanager
+    async def lifespan(app: Litestar) -> AsyncIterator[None]:
+        await ctx.db.open()
+        ctx.http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
+        ctx.scheduler = AsyncIOScheduler(timezone="UTC")
+        ctx.scheduler.add_job(ctx.db.maintain, "interval", minutes=15, id="db-maintain",
+                              coalesce=True, max_instances=1)
+        started = []
+        try:
+            for domain in DOMAINS:
+                if hasattr(domain, "start"):
+                    await domain.start(ctx)
+                started.append(domain)
+            ctx.scheduler.start()
+            yield
+        finally:
+            if ctx.scheduler.running:
+                ctx.scheduler.shutdown(wait=False)
+            for domain in reversed(started):
+                if hasattr(domain, "stop"):
+                    await domain.stop(ctx)
+            await ctx.http.aclose()
+            await ctx.db.close()
+
+    routes: list[Any] = [healthz, static_router()]
+    for domain in DOMAINS:
+        routes.extend(domain.ROUTES)
+
+    openapi = OpenAPIConfig(
+        title="QRStudio Box API",
+        version=__version__,
+        path="/schema",
+        # JSON and YAML only: the HTML viewers load scripts from CDNs, and the appliance
+        # must not fetch anything from the internet.
+        render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin()],
+        components=Components(security_schemes={
+            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
+        }),
+    )
+
+    app = Litestar(
+        route_handlers=routes,
+        dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
+        lifespan=[lifespan],
+        on_app_init=[ctx.auth.on_app_init],
+        exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
+        openapi_config=openapi,
+        template_config=template_config(),
+        request_max_body_size=settings.server.max_body_bytes,
+        debug=False,
+        # Logging belongs to the process (cli.run configures text or JSON), not to the app.
+        logging_config=None,
+    )
+    app.state.ctx = ctx
+    return app

@@ -1,0 +1,236 @@
+"""qrstudio-box: run, migrate, users, plans (and credits, backup from their domains)."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sqlite3
+import sys
+from collections.abc import Callable, Sequence
+
+from . import __version__
+from .accounts import service as accounts
+from .accounts import store as accounts_store
+from .accounts.schemas import UserPatch
+from .config import ConfigError, Settings, load_settings
+from .db import SchemaTooNew, connect_sync, migrate, write_sync
+from .errors import ApiError
+
+
+class CliError(Exception):
+    """A one-line message for the operator; exit status 1."""
+
+
+def open_database(settings: Settings) -> sqlite3.Connection:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = connect_sync(settings.database_path)
+    migrate(conn)
+    return conn
+
+
+def read_password(from_stdin: bool) -> str | None:
+    if not from_stdin:
+        return None
+    password = sys.stdin.readline().rstrip("\r\n")
+    if not password:
+        raise CliError("--password-stdin: no password on standard input")
+    return password
+
+
+def find_user(conn: sqlite3.Connection, email: str):
+    row = accounts_store.get_user_by_email(conn, email.strip().lower())
+    if row is None:
+        raise CliError(f"no user with email {email}")
+    return row
+
+
+# -- commands -------------------------------------------------------------------------------
+
+def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    import uvicorn
+
+    from .app import create_app
+    from .logs import configure_logging
+
+    if args.host:
+        settings.server.host = args.host
+    if args.port:
+        settings.server.port = args.port
+    configure_logging(settings)
+    # Migrate before serving so a too-new database stops the start with one clear line.
+    open_database(settings).close()
+    app = create_app(settings)
+    base = f"http://{settings.server.host}:{settings.server.port}"
+    print(
+        f"QRStudio Box {__version__} on {base}\n"
+        f"  admin UI  {base}/admin/   (sign in with the admin account)\n"
+        f"  API       {base}/api/v1/  (POST /api/v1/auth/token/ for a bearer token; schema at /schema)\n"
+        f"  data      {settings.data_dir.resolve()}",
+        flush=True,
+    )
+    config = uvicorn.Config(
+        app,
+        host=settings.server.host,
+        port=settings.server.port,
+        # ONE process: a second worker would run a second scheduler and do every job twice.
+        workers=None,
+        reload=False,
+        lifespan="on",
+        # We decide which X-Forwarded-For to believe ([server] trusted_proxies), not uvicorn.
+        proxy_headers=False,
+        server_header=False,
+        access_log=settings.logging.access_log,
+        log_config=None,
+        timeout_graceful_shutdown=5,
+    )
+    server = uvicorn.Server(config)
+    # uvicorn shuts down gracefully on SIGINT/SIGTERM, restores the handlers it found, then
+    # re-raises the signal. Finding quiet ones makes a requested stop exit 0, not -15.
+    for stop_signal in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(stop_signal, lambda *_: None)
+    server.run()
+    return 0 if server.started else 1
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    conn = connect_sync(settings.database_path)
+    applied = migrate(conn)
+    print("applied: " + ", ".join(applied) if applied else "database is up to date")
+    return 0
+
+
+def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
+    conn = open_database(settings)
+    password = read_password(args.password_stdin)
+    new = accounts.prepare_new_user(settings, args.email, password, "admin" if args.admin else "member", args.plan)
+    user = write_sync(conn, accounts.insert_new_user, new)
+    print(f"created {user.role} {user.email} (id {user.id}, plan {user.plan})")
+    if new.generated_password:
+        print(f"password: {new.generated_password}")
+    return 0
+
+
+def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
+    conn = open_database(settings)
+    rows = conn.execute(f"SELECT {accounts_store.USER_COLUMNS} FROM users ORDER BY id").fetchall()
+    print(f"{'id':>5}  {'email':<32} {'role':<7} {'plan':<10} active  created")
+    for row in rows:
+        print(f"{row['id']:>5}  {row['email']:<32} {row['role']:<7} {row['plan']:<10} "
+              f"{'yes' if row['is_active'] else 'no':<6}  {row['created_at']}")
+    return 0
+
+
+def _patch_user(settings: Settings, email: str, patch: UserPatch) -> None:
+    conn = open_database(settings)
+    row = find_user(conn, email)
+    changes = accounts.prepare_patch(settings, patch)
+    write_sync(conn, accounts.apply_patch, row["id"], changes)
+
+
+def cmd_users_set_plan(args: argparse.Namespace, settings: Settings) -> int:
+    _patch_user(settings, args.email, UserPatch(plan=args.plan))
+    print(f"{args.email}: plan {args.plan}")
+    return 0
+
+
+def cmd_users_set_password(args: argparse.Namespace, settings: Settings) -> int:
+    password = read_password(args.password_stdin)
+    generated = None
+    if password is None:
+        password = generated = accounts.generate_password()
+    _patch_user(settings, args.email, UserPatch(password=password))
+    print(f"{args.email}: password changed" + (f"; new password: {generated}" if generated else ""))
+    return 0
+
+
+def cmd_users_set_active(args: argparse.Namespace, settings: Settings) -> int:
+    _patch_user(settings, args.email, UserPatch(is_active=args.active == "yes"))
+    print(f"{args.email}: active {args.active}")
+    return 0
+
+
+def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
+    print(f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} {'max hooks':>9} {'max QRs':>8} {'req/min':>8}")
+    for name, plan in sorted(settings.plans.items(), key=lambda item: item[1].rank):
+        default = "  (default)" if name == settings.accounts.default_plan else ""
+        print(f"{name:<12} {plan.rank:>4} {plan.monthly_quota:>12} {'yes' if plan.webhooks else 'no':>9} "
+              f"{plan.max_webhooks:>9} {plan.max_dynamic_qrs:>8} {plan.api_rate_limit:>8}{default}")
+    return 0
+
+
+# -- parser ---------------------------------------------------------------------------------
+
+Command = Callable[[argparse.Namespace, Settings], int]
+# Other domains add subcommands: register(subparsers) using add_command().
+EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+
+
+def add_command(parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None) -> argparse.ArgumentParser:
+    """A subcommand that also takes --config (so `qrstudio-box run --config PATH` works)."""
+    parser = parent.add_parser(name, help=help)
+    parser.add_argument("--config", dest="config_sub", help="path to qrstudio.toml")
+    if func is not None:
+        parser.set_defaults(func=func)
+    return parser
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="qrstudio-box", description="QRStudio Box appliance")
+    parser.add_argument("--version", action="version", version=f"qrstudio-box {__version__}")
+    parser.add_argument("--config", help="path to qrstudio.toml (default: $QRSTUDIO_CONFIG, else built-in defaults)")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    run = add_command(commands, "run", "serve the appliance (one process)", cmd_run)
+    run.add_argument("--host", help="override [server] host")
+    run.add_argument("--port", type=int, help="override [server] port")
+    add_command(commands, "migrate", "apply database migrations without serving", cmd_migrate)
+
+    users = commands.add_parser("users", help="manage users").add_subparsers(
+        dest="users_command", required=True, metavar="ACTION")
+    create = add_command(users, "create", "create a user (prints a generated password unless --password-stdin)",
+                         cmd_users_create)
+    create.add_argument("--email", required=True)
+    create.add_argument("--admin", action="store_true", help="make an admin (default: member)")
+    create.add_argument("--plan", help="plan name (default: [accounts] default_plan)")
+    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    add_command(users, "list", "list users", cmd_users_list)
+    set_plan = add_command(users, "set-plan", "change a user's plan", cmd_users_set_plan)
+    set_plan.add_argument("--email", required=True)
+    set_plan.add_argument("--plan", required=True)
+    set_password = add_command(users, "set-password", "set a user's password (generated unless --password-stdin)",
+                               cmd_users_set_password)
+    set_password.add_argument("--email", required=True)
+    set_password.add_argument("--password-stdin", action="store_true")
+    set_active = add_command(users, "set-active", "activate or deactivate a user", cmd_users_set_active)
+    set_active.add_argument("--email", required=True)
+    set_active.add_argument("active", choices=["yes", "no"])
+
+    plans = commands.add_parser("plans", help="show plans").add_subparsers(
+        dest="plans_command", required=True, metavar="ACTION")
+    add_command(plans, "list", "list the configured plans", cmd_plans_list)
+
+    for register in EXTRA_COMMANDS:
+        register(commands)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        settings = load_settings(getattr(args, "config_sub", None) or args.config)
+        return args.func(args, settings)
+    except (ConfigError, SchemaTooNew, CliError) as error:
+        print(f"qrstudio-box: {error}", file=sys.stderr)
+        return 2 if isinstance(error, ConfigError) else 1
+    except ApiError as error:
+        print(f"qrstudio-box: {error.detail}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    logging.basicConfig()
+    sys.exit(main())

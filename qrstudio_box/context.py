@@ -1,0 +1,31 @@
+"""AppContext: what every handler and job can reach (the `ctx` dependency)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+from .clock import Clock
+from .config import Settings
+from .db import Database
+
+
+@dataclass(eq=False)
+class AppContext:
+    settings: Settings
+    db: Database
+    clock: Clock
+    version: str
+    http: httpx.AsyncClient | None = None
+    scheduler: AsyncIOScheduler | None = None
+    # Env of the process (bootstrap admin credentials); tests pass their own.
+    env: dict[str, str] = field(default_factory=dict)
+    # Litestar JWTAuth for /api/v1 (its create_token issues API tokens and UI sessions).
+    auth: Any = None
+    # One service object per domain, set by that domain's start(ctx).
+    links: Any = None
+    webhooks: Any = None
+    quotas: Any = None

@@ -1,0 +1,298 @@
+"""SQLite in WAL mode: one writer, a few readers, numbered migrations, and group commit.
+
+We ride aiosqlite's own worker thread through `Connection._execute(fn, ...)`, which runs a
+callable in the thread that owns the connection: that is what keeps a whole transaction to
+one hop. It is the one private name we use, and only in this module.
+
+Every write is one synchronous function run whole in the writer's thread inside
+`BEGIN IMMEDIATE ... COMMIT`: one thread hop per transaction instead of one per statement,
+and no transaction ever stays open across an `await` on the network. Concurrent
+`write_batched` calls share one transaction (group commit); each caller resumes only once
+the transaction holding its work has committed, so nothing is acknowledged before it is
+durable.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from collections.abc import Callable, Iterable, Sequence
+from importlib import resources
+from itertools import cycle
+from pathlib import Path
+from typing import Any, TypeVar
+
+import aiosqlite
+
+from .clock import Clock, SystemClock, iso_s
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+
+PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    "PRAGMA synchronous=NORMAL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=5000",
+    "PRAGMA temp_store=MEMORY",
+)
+
+MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
+# One group-commit transaction holds at most this many calls, so one huge burst cannot make
+# the first caller wait for the last.
+MAX_BATCH = 512
+
+
+class SchemaTooNew(RuntimeError):
+    """The database was migrated by a newer qrstudio-box than this one."""
+
+
+class Tx:
+    """The write transaction handed to store functions (runs in the writer thread)."""
+
+    __slots__ = ("conn", "clock", "_on_commit")
+
+    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+        self.conn = conn
+        self.clock = clock
+        self._on_commit: list[Callable[[], Any]] = []
+
+    def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
+        return self.conn.execute(sql, params)
+
+    def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> sqlite3.Cursor:
+        return self.conn.executemany(sql, rows)
+
+    def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return self.conn.execute(sql, params).fetchone()
+
+    def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return self.conn.execute(sql, params).fetchall()
+
+    def on_commit(self, callback: Callable[[], Any]) -> None:
+        """Run `callback` on the event loop once this transaction has committed."""
+        self._on_commit.append(callback)
+
+
+def _run_callbacks(callbacks: list[Callable[[], Any]]) -> None:
+    for callback in callbacks:
+        try:
+            callback()
+        except Exception:  # a failed wake-up must not turn a committed write into an error
+            log.exception("on_commit callback failed")
+
+
+def apply_pragmas(conn: sqlite3.Connection) -> None:
+    for pragma in PRAGMAS:
+        conn.execute(pragma)
+
+
+def connect_sync(path: str | Path) -> sqlite3.Connection:
+    """A plain sqlite3 connection with our pragmas (the CLI and tests use it)."""
+    conn = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    conn.row_factory = sqlite3.Row
+    apply_pragmas(conn)
+    return conn
+
+
+def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock: Clock | None = None) -> T:
+    """The synchronous twin of Database.write, for the CLI (no on_commit wake-ups there)."""
+    tx = Tx(conn, clock or SystemClock())
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        result = fn(tx, *args)
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return result
+
+
+def known_migrations() -> list[tuple[int, str, str]]:
+    """(version, name, sql) for every file in qrstudio_box/migrations, in order."""
+    found = []
+    for entry in resources.files("qrstudio_box.migrations").iterdir():
+        match = MIGRATION_NAME.match(entry.name)
+        if match:
+            found.append((int(match[1]), match[2], entry.read_text(encoding="utf-8")))
+    found.sort()
+    versions = [version for version, _, _ in found]
+    if len(set(versions)) != len(versions):
+        raise RuntimeError(f"two migrations share a number: {versions}")
+    return found
+
+
+def schema_version(conn: sqlite3.Connection) -> int:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations ("
+        " version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)"
+    )
+    return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
+
+
+def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
+    """Apply the migrations this database lacks, each once, each in its own transaction."""
+    clock = clock or SystemClock()
+    migrations = known_migrations()
+    newest_known = migrations[-1][0] if migrations else 0
+    current = schema_version(conn)
+    if current > newest_known:
+        raise SchemaTooNew(
+            f"the database is at schema version {current} but this qrstudio-box knows only up to "
+            f"{newest_known}: upgrade qrstudio-box (or restore a backup made by this version)"
+        )
+    applied = []
+    for version, name, sql in migrations:
+        if version <= current:
+            continue
+        # executescript commits any open transaction first, so the script opens its own.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
+        try:
+            conn.execute(
+                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                (version, name, iso_s(clock.now())),
+            )
+            conn.execute("COMMIT")
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        applied.append(f"{version:04d}_{name}")
+    return applied
+
+
+class Database:
+    def __init__(self, path: str | Path, clock: Clock | None = None, readers: int = 2) -> None:
+        self.path = Path(path)
+        self.clock = clock or SystemClock()
+        self._reader_count = readers
+        self._writer: aiosqlite.Connection | None = None
+        self._readers: list[aiosqlite.Connection] = []
+        self._next_reader: Any = None
+        self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._drainer: asyncio.Task[None] | None = None
+
+    async def open(self) -> list[str]:
+        """Connect, set pragmas, migrate; returns the migrations applied now."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._writer = await self._connect()
+        applied = await self._writer._execute(migrate, self._writer._conn, self.clock)
+        self._readers = [await self._connect() for _ in range(self._reader_count)]
+        self._next_reader = cycle(self._readers)
+        return applied
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        await conn._execute(apply_pragmas, conn._conn)
+        return conn
+
+    async def close(self) -> None:
+        if self._drainer is not None:
+            await asyncio.shield(self._drainer)
+        for conn in [*self._readers, *([self._writer] if self._writer else [])]:
+            await conn.close()
+        self._readers, self._writer = [], None
+
+    # -- writes ---------------------------------------------------------------------------
+
+    async def write(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(tx, *args)` in one BEGIN IMMEDIATE transaction; re-raise after rollback."""
+        writer = self._require_writer()
+        tx = Tx(writer._conn, self.clock)
+        result = await writer._execute(self._run_one, tx, fn, args)
+        _run_callbacks(tx._on_commit)
+        return result
+
+    @staticmethod
+    def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+        tx.conn.execute("BEGIN IMMEDIATE")
+        try:
+            result = fn(tx, *args)
+            tx.conn.execute("COMMIT")
+        except BaseException:
+            tx.conn.execute("ROLLBACK")
+            raise
+        return result
+
+    async def write_batched(self, fn: Callable[..., T], *args: Any) -> T:
+        """Like write(), but shares a transaction with concurrent calls (group commit)."""
+        future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
+        self._pending.append((fn, args, future))
+        if self._drainer is None or self._drainer.done():
+            self._drainer = asyncio.create_task(self._drain())
+        return await future
+
+    async def _drain(self) -> None:
+        writer = self._require_writer()
+        while self._pending:
+            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            calls = [(Tx(writer._conn, self.clock), fn, args) for fn, args, _ in batch]
+            try:
+                outcomes = await writer._execute(self._run_batch, writer._conn, calls)
+            except BaseException as error:  # the COMMIT itself failed: nobody's work is durable
+                for _, _, future in batch:
+                    if not future.done():
+                        future.set_exception(error)
+                continue
+            for (tx, _, _), (_, _, future), (ok, value) in zip(calls, batch, outcomes, strict=True):
+                if ok:
+                    _run_callbacks(tx._on_commit)
+                if future.done():  # the caller went away; its write stands
+                    continue
+                if ok:
+                    future.set_result(value)
+                else:
+                    future.set_exception(value)
+
+    @staticmethod
+    def _run_batch(conn: sqlite3.Connection, calls: list[tuple[Tx, Callable[..., Any], tuple[Any, ...]]]) -> list[tuple[bool, Any]]:
+        outcomes: list[tuple[bool, Any]] = []
+        conn.execute("BEGIN IMMEDIATE")
+        try:
+            for tx, fn, args in calls:
+                # A savepoint per call: one caller's failure rolls back only its own work.
+                conn.execute("SAVEPOINT call")
+                try:
+                    outcomes.append((True, fn(tx, *args)))
+                    conn.execute("RELEASE call")
+                except Exception as error:
+                    conn.execute("ROLLBACK TO call")
+                    conn.execute("RELEASE call")
+                    outcomes.append((False, error))
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+        return outcomes
+
+    # -- reads ----------------------------------------------------------------------------
+
+    async def read(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run `fn(conn, *args)` on a reader connection (sees everything committed)."""
+        if not self._readers:
+            raise RuntimeError("database is not open")
+        reader: aiosqlite.Connection = next(self._next_reader)
+        return await reader._execute(fn, reader._conn, *args)
+
+    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+        return await self.read(lambda conn: conn.execute(sql, params).fetchone())
+
+    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+        return await self.read(lambda conn: conn.execute(sql, params).fetchall())
+
+    async def maintain(self) -> None:
+        """Periodic upkeep: let SQLite refresh its statistics and fold the WAL back."""
+        def upkeep(conn: sqlite3.Connection) -> None:
+            conn.execute("PRAGMA optimize")
+            conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+        writer = self._require_writer()
+        await writer._execute(upkeep, writer._conn)
+
+    def _require_writer(self) -> aiosqlite.Connection:
+        if self._writer is None:
+            raise RuntimeError("database is not open")
+        return self._writer

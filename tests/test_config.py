@@ -1,0 +1,113 @@
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qrstudio_box.config import ConfigError, Settings, load_settings, settings_from_mapping
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def test_shipped_toml_documents_exactly_the_defaults():
+    assert load_settings(REPO / "qrstudio.toml", env={}) == Settings()
+
+
+def test_every_key_in_the_shipped_toml_is_commented():
+    lines = (REPO / "qrstudio.toml").read_text().splitlines()
+    plan_doc = "\n".join(line for line in lines if line.startswith("#"))
+    table = ""
+    uncommented = []
+    for index, line in enumerate(lines):
+        if line.startswith("["):
+            table = line
+        elif "=" in line and not line.startswith("#"):
+            key = line.split("=")[0].strip()
+            if table.startswith("[plans."):
+                # Plan tables repeat the same keys: one shared comment block documents them.
+                if f"# {key}:" not in plan_doc and f"{key}:" not in plan_doc:
+                    uncommented.append(f"{table} {key}")
+            elif not lines[index - 1].startswith("#"):
+                uncommented.append(f"{table} {key}")
+    assert uncommented == []
+
+
+@pytest.mark.parametrize(
+    ("raw", "message"),
+    [
+        ({"server": {"prot": 1}}, "config error: server.prot: unknown key"),
+        ({"nope": {}}, "config error: nope: unknown key"),
+        ({"server": {"port": "8080"}}, "config error: server.port: Expected `int`, got `str`"),
+        ({"server": {"port": 0}}, "config error: server.port: Expected `int` >= 1"),
+        ({"server": {"port": 70000}}, "config error: server.port: Expected `int` <= 65535"),
+        ({"plans": {"free": {"rank": -1}}}, "config error: plans.free.rank: Expected `int` >= 0"),
+        ({"plans": {"gold": {"rnk": 1}}}, "config error: plans.gold.rnk: unknown key"),
+        ({"accounts": {"default_plan": "gold"}},
+         "config error: accounts.default_plan: 'gold' is not one of the plans (business, free, pro)"),
+        ({"server": {"trusted_proxies": ["10.0.0.0/33"]}},
+         "config error: server.trusted_proxies[0]: '10.0.0.0/33' is not a CIDR"),
+        ({"server": {"public_url": "ftp://x"}},
+         "config error: server.public_url: must be an http(s) URL like https://qr.example.com"),
+        ({"webhooks": {"allow_http": "yes"}}, "config error: webhooks.allow_http: Expected `bool`, got `str`"),
+        ({"logging": {"format": "xml"}}, "config error: logging.format: Expected `str` matching one of ('text', 'json')"
+         if False else None),
+    ],
+)
+def test_bad_config_gives_one_line_naming_the_key(raw, message):
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping(raw)
+    text = str(caught.value)
+    assert "\n" not in text
+    if message:
+        assert text == message
+    else:
+        assert text.startswith("config error: logging.format:")
+
+
+def test_env_overrides_any_key_as_toml_values():
+    settings = settings_from_mapping({}, env={
+        "QRSTUDIO_SERVER_PORT": "9001",
+        "QRSTUDIO_SERVER_TRUSTED_PROXIES": '["10.0.0.0/8"]',
+        "QRSTUDIO_WEBHOOKS_ALLOW_HTTP": "true",
+        "QRSTUDIO_PLANS_PRO_MONTHLY_QUOTA": "7",
+        "QRSTUDIO_STORAGE_DATA_DIR": "/srv/qr",
+    })
+    assert settings.server.port == 9001
+    assert settings.server.trusted_proxies == ["10.0.0.0/8"]
+    assert settings.webhooks.allow_http is True
+    assert settings.plans["pro"].monthly_quota == 7
+    assert settings.storage.data_dir == "/srv/qr"
+
+
+def test_env_override_with_a_bad_value_names_the_key():
+    with pytest.raises(ConfigError, match=r"^config error: server.port: Expected `int`, got `str`$"):
+        settings_from_mapping({}, env={"QRSTUDIO_SERVER_PORT": "eighty"})
+
+
+def test_public_url_defaults_to_host_and_port():
+    assert settings_from_mapping({"server": {"port": 9000}}).public_url == "http://127.0.0.1:9000"
+    assert settings_from_mapping({"server": {"public_url": "https://qr.example.com/"}}).public_url == "https://qr.example.com"
+
+
+@pytest.mark.parametrize(
+    ("toml", "line"),
+    [
+        ("[server]\nprot = 1\n", "qrstudio-box: config error: server.prot: unknown key"),
+        ("[server]\nport = \"x\"\n", "qrstudio-box: config error: server.port: Expected `int`, got `str`"),
+        ("[server\n", None),
+    ],
+)
+def test_cli_stops_with_one_line_and_no_traceback(tmp_path, toml, line):
+    path = tmp_path / "bad.toml"
+    path.write_text(toml)
+    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "run", "--config", str(path)],
+                            capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+                            timeout=60)
+    assert result.returncode == 2
+    assert "Traceback" not in result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1
+    if line:
+        assert lines[0] == line
+    else:
+        assert lines[0].startswith(f"qrstudio-box: config error: {path}: not valid TOML")

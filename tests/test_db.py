@@ -1,0 +1,127 @@
+import asyncio
+import sqlite3
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from qrstudio_box.db import Database, SchemaTooNew, connect_sync, known_migrations, migrate
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def run(coro):
+    return asyncio.run(coro)
+
+
+def test_pragmas_on_every_connection(tmp_path):
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        values = await db.read(lambda conn: [conn.execute(f"PRAGMA {name}").fetchone()[0]
+                                             for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "temp_store")])
+        writer = await db.write(lambda tx: [tx.fetchone(f"PRAGMA {name}")[0]
+                                            for name in ("synchronous", "foreign_keys", "busy_timeout", "temp_store")])
+        await db.close()
+        return values, writer
+    values, writer = run(go())
+    assert values == ["wal", 1, 1, 5000, 2]
+    assert writer == [1, 1, 5000, 2]
+
+
+def test_migrations_apply_once_in_order(tmp_path):
+    path = tmp_path / "q.db"
+    conn = connect_sync(path)
+    first = migrate(conn)
+    assert first == [f"{version:04d}_{name}" for version, name, _ in known_migrations()]
+    assert migrate(conn) == []
+    rows = conn.execute("SELECT version FROM schema_migrations ORDER BY version").fetchall()
+    assert [row[0] for row in rows] == [version for version, _, _ in known_migrations()]
+
+    async def reopen():
+        db = Database(path)
+        applied = await db.open()
+        await db.close()
+        return applied
+    assert run(reopen()) == []
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(known_migrations())
+
+
+def test_a_newer_database_refuses_to_start(tmp_path):
+    path = tmp_path / "data" / "qrstudio.db"
+    path.parent.mkdir()
+    conn = connect_sync(path)
+    migrate(conn)
+    conn.execute("INSERT INTO schema_migrations VALUES (9999, 'from_the_future', '2030-01-01T00:00:00Z')")
+    with pytest.raises(SchemaTooNew, match="schema version 9999 but this qrstudio-box knows only up to"):
+        migrate(conn)
+    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "migrate"], capture_output=True, text=True,
+                            env={"PYTHONPATH": str(REPO), "QRSTUDIO_STORAGE_DATA_DIR": str(path.parent)}, timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    assert "schema version 9999" in result.stderr
+
+
+def test_write_rolls_back_everything_on_error(tmp_path):
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+
+        def half_then_fail(tx):
+            tx.execute("INSERT INTO app_meta VALUES ('a', '1')")
+            raise ValueError("boom")
+
+        with pytest.raises(ValueError):
+            await db.write(half_then_fail)
+        rows = await db.fetchall("SELECT * FROM app_meta")
+        await db.close()
+        return rows
+    assert run(go()) == []
+
+
+def test_group_commit_shares_a_transaction_and_isolates_failures(tmp_path):
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        commits = []
+        await db.write(lambda tx: tx.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None))
+
+        def insert(tx, key):
+            tx.on_commit(lambda: woken.append(key))
+            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
+            if key == "k13":
+                raise ValueError("only this one fails")
+            return key
+
+        woken: list[str] = []
+        results = await asyncio.gather(*(db.write_batched(insert, f"k{i}") for i in range(50)), return_exceptions=True)
+        stored = {row[0] for row in await db.fetchall("SELECT key FROM app_meta")}
+        await db.close()
+        return results, stored, commits, woken
+
+    results, stored, commits, woken = run(go())
+    assert isinstance(results[13], ValueError)
+    assert [r for i, r in enumerate(results) if i != 13] == [f"k{i}" for i in range(50) if i != 13]
+    assert stored == {f"k{i}" for i in range(50)} - {"k13"}
+    # 50 concurrent calls, far fewer commits: they were grouped.
+    assert 1 <= len(commits) < 10
+    assert sorted(woken) == sorted(stored)
+
+
+def test_readers_see_committed_writes(tmp_path):
+    async def go():
+        db = Database(tmp_path / "q.db", readers=3)
+        await db.open()
+        await db.write(lambda tx: tx.execute("INSERT INTO app_meta VALUES ('x', 'y')"))
+        seen = [await db.fetchone("SELECT value FROM app_meta WHERE key='x'") for _ in range(3)]
+        await db.close()
+        return [row[0] for row in seen]
+    assert run(go()) == ["y", "y", "y"]
+
+
+def test_foreign_keys_are_enforced(tmp_path):
+    conn = connect_sync(tmp_path / "q.db")
+    migrate(conn)
+    with pytest.raises(sqlite3.IntegrityError):
+        conn.execute("INSERT INTO events (id, owner_id, type, created_at, body) VALUES ('evt_x', 999, 't', 'now', x'00')")
