@@ -21,6 +21,7 @@ from litestar.openapi.spec import Components, SecurityScheme
 
 from . import __version__
 from .accounts import domain as accounts
+from .admin import domain as admin
 from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -37,7 +38,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts]
+DOMAINS: list[Any] = [accounts, admin]
 
 
 def _wants_html(request: Request) -> bool:
