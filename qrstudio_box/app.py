@@ -22,6 +22,8 @@ from litestar.openapi.spec import Components, SecurityScheme
 from . import __version__
 from .accounts import domain as accounts
 from .admin import domain as admin
+from .links import domain as links
+from .qr import domain as qr
 from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -38,7 +40,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, admin]
+DOMAINS: list[Any] = [accounts, links, qr, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -1,0 +1,201 @@
+"""Dynamic QRs API (/api/v1/dynamic-qrs/...) and the public redirect (/r/{short_id})."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Annotated, Any, Literal
+
+from litestar import Controller, MediaType, Request, Response, delete, get, head, patch, post
+from litestar.params import Parameter, QueryParameter
+from litestar.response import Stream
+
+from ..accounts.schemas import User
+from ..context import AppContext
+from ..errors import ApiError
+from ..qr.render import OptionsError, parse_options, render
+from ..web import error_page
+from . import service
+from .period import parse_scan_bound, parse_stats_day
+from .rules import InputError
+from .schemas import QrCreate, QrOut, QrPage, QrPatch, ScanPage, StatsOut
+
+UserRequest = Request[User, Any, Any]
+GONE_TITLE = "This code is no longer active"
+GONE_MESSAGE = "Its owner switched this QR code off. If you expected something here, ask them."
+UNKNOWN_TITLE = "Unknown code"
+UNKNOWN_MESSAGE = "No QR code goes by this link. Check that it was copied whole."
+
+
+def _filters(date_from: str | None, date_to: str | None, is_bot: bool | None,
+             country: str | None) -> service.ScanFilters:
+    try:
+        from_ms = parse_scan_bound("from", date_from, upper=False)
+        to_ms = parse_scan_bound("to", date_to, upper=True)
+    except InputError as error:
+        raise service.as_api_error(error) from None
+    if country is not None and not (len(country) == 2 and country.isascii() and country.isalpha()):
+        raise ApiError(400, "country: must be a two-letter ISO 3166 code like CA", field="country")
+    return service.ScanFilters(from_ms, to_ms, is_bot, country.upper() if country else None)
+
+
+class DynamicQrController(Controller):
+    path = "/api/v1/dynamic-qrs"
+    tags = ["dynamic QRs"]
+
+    @post("/", status_code=201, summary="Create a dynamic QR (counts one generation)")
+    async def create(self, data: QrCreate, request: UserRequest, ctx: AppContext) -> Response[QrOut]:
+        created = await service.create_qr(ctx, request.user, data)
+        headers = {**created.headers, "Location": f"/api/v1/dynamic-qrs/{created.qr.short_id}/"}
+        return Response(created.qr, status_code=201, headers=headers)
+
+    @get("/", summary="The caller's dynamic QRs, newest first")
+    async def list(
+        self,
+        request: UserRequest,
+        ctx: AppContext,
+        cursor: str | None = None,
+        limit: int | None = None,
+        name: str | None = Parameter(default=None, max_length=200),
+        is_active: bool | None = None,
+    ) -> QrPage:
+        return await service.list_qrs(ctx, request.user.id, cursor=cursor, limit=limit,
+                                      name=name, is_active=is_active)
+
+    @get("/{short_id:str}/", summary="One dynamic QR")
+    async def get_one(self, short_id: str, request: UserRequest, ctx: AppContext) -> QrOut:
+        return await service.get_qr(ctx, request.user.id, short_id)
+
+    @patch("/{short_id:str}/", summary="Change name, destination, active flag or variants")
+    async def update(self, short_id: str, data: QrPatch, request: UserRequest, ctx: AppContext) -> QrOut:
+        return await service.update_qr(ctx, request.user.id, short_id, data)
+
+    @delete("/{short_id:str}/", status_code=204, summary="Delete (its link then answers 410)")
+    async def remove(self, short_id: str, request: UserRequest, ctx: AppContext) -> None:
+        await service.delete_qr(ctx, request.user.id, short_id)
+
+    @get("/{short_id:str}/image", summary="The QR image of the short link (the generate options)",
+         media_type="image/png", responses=None)
+    async def image(
+        self,
+        short_id: str,
+        request: UserRequest,
+        ctx: AppContext,
+        format: Literal["png", "svg"] = "png",
+        scale: int | None = None,
+        size: int | None = None,
+        border: int | None = None,
+        error_correction: Literal["L", "M", "Q", "H"] | None = None,
+        dark: str | None = None,
+        light: str | None = None,
+    ) -> Response[bytes]:
+        qr = await service.get_qr(ctx, request.user.id, short_id)
+        given = {"format": format, "scale": scale, "size": size, "border": border,
+                 "error_correction": error_correction, "dark": dark, "light": light}
+        values = {key: value for key, value in given.items() if value is not None}
+        try:
+            options = parse_options({"data": qr.short_url, **values})
+            rendered = await asyncio.to_thread(render, options)
+        except OptionsError as error:
+            raise ApiError(400, error.detail, field=error.field) from None
+        return Response(
+            rendered.content,
+            media_type=rendered.media_type,
+            headers={"Content-Disposition": f'inline; filename="{short_id}.{options.format}"',
+                     "Cache-Control": "private, max-age=300"},
+        )
+
+    @get("/{short_id:str}/scans/", summary="Scans of one QR, newest first")
+    async def scans(
+        self,
+        short_id: str,
+        request: UserRequest,
+        ctx: AppContext,
+        cursor: str | None = None,
+        limit: int | None = None,
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
+        is_bot: bool | None = None,
+        country: str | None = None,
+    ) -> ScanPage:
+        filters = _filters(date_from, date_to, is_bot, country)
+        return await service.list_scans(ctx, request.user.id, short_id, filters,
+                                         cursor=cursor, limit=limit)
+
+    @get("/{short_id:str}/scans.csv", summary="Scans of one QR as CSV", media_type="text/csv")
+    async def scans_csv(
+        self,
+        short_id: str,
+        request: UserRequest,
+        ctx: AppContext,
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
+        is_bot: bool | None = None,
+        country: str | None = None,
+    ) -> Stream:
+        filters = _filters(date_from, date_to, is_bot, country)
+        stream = await service.scans_csv(ctx, request.user.id, short_id, filters)
+        return Stream(
+            stream,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="scans-{short_id}.csv"'},
+        )
+
+    @get("/{short_id:str}/stats/", summary="Scan stats over whole UTC days (from rollups)")
+    async def stats(
+        self,
+        short_id: str,
+        request: UserRequest,
+        ctx: AppContext,
+        date_from: Annotated[str | None, QueryParameter(name="from")] = None,
+        date_to: Annotated[str | None, QueryParameter(name="to")] = None,
+        bots: Literal["exclude", "include", "only"] = "exclude",
+        top: int = Parameter(default=10, ge=1, le=100),
+    ) -> StatsOut:
+        try:
+            first = parse_stats_day("from", date_from)
+            last = parse_stats_day("to", date_to)
+        except InputError as error:
+            raise service.as_api_error(error) from None
+        return await service.qr_stats(ctx, request.user.id, short_id, date_from=first,
+                                      date_to=last, bots=bots, top=top)
+
+
+NO_STORE = {"Cache-Control": "no-store"}
+
+
+@get("/r/{short_id:str}", tags=["redirect"], summary="Scan: record it and redirect (302)",
+     include_in_schema=True)
+async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response:
+    links = service.links(ctx)
+    qr = links.lookup(short_id)
+    if qr is None:
+        return error_page(request, 404, UNKNOWN_TITLE, UNKNOWN_MESSAGE)
+    if qr.deleted or not qr.is_active:
+        return error_page(request, 410, GONE_TITLE, GONE_MESSAGE)
+    headers = request.headers
+    client = request.client
+    # No quota is consulted here: a printed code must keep working.
+    variant = await links.record_scan(
+        qr,
+        client.host if client else None,
+        headers.getall("x-forwarded-for", []),
+        headers.get("user-agent"),
+        headers.get("referer"),
+    )
+    return Response(b"", status_code=302, media_type=MediaType.TEXT,
+                    headers={"Location": variant.destination_url, **NO_STORE})
+
+
+@head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)")
+async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Response[None]:
+    links = service.links(ctx)
+    qr = links.lookup(short_id)
+    if qr is None:
+        return Response(None, status_code=404, headers=NO_STORE)
+    if qr.deleted or not qr.is_active:
+        return Response(None, status_code=410, headers=NO_STORE)
+    client = request.client
+    variant = links.preview(qr, client.host if client else None,
+                            request.headers.getall("x-forwarded-for", []),
+                            request.headers.get("user-agent"))
+    return Response(None, status_code=302, headers={"Location": variant.destination_url, **NO_STORE})

@@ -1,0 +1,623 @@
+"""Dynamic QRs, the redirect's scan recording, scans and stats: the rules that need I/O.
+
+The API (links/api.py, qr/api.py) and the admin UI call the module-level async functions
+below with the AppContext; they raise ApiError (400 naming the field, 404 for a QR the
+caller does not own), so the UI shows exactly what the API would answer.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import os
+import secrets
+import sqlite3
+from collections.abc import AsyncIterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from msgspec import UNSET
+
+from ..accounts import quota
+from ..accounts.schemas import User
+from ..clock import iso_ms, iso_s, parse_iso, unix_ms
+from ..context import AppContext
+from ..db import Tx
+from ..errors import ApiError
+from ..events import emit
+from ..pagination import check_limit, decode_cursor, encode_cursor
+from . import store
+from .clientip import client_ip, parse_networks
+from .geoip import GeoIP
+from .period import day_from_number, day_number, stats_range
+from .rules import InputError, check_destination, check_name, check_variants
+from .schemas import (
+    CityCount,
+    Count,
+    DayCount,
+    QrCreate,
+    QrOut,
+    QrPage,
+    QrPatch,
+    ScanOut,
+    ScanPage,
+    StatsOut,
+    Totals,
+    VariantCount,
+    VariantIn,
+    VariantOut,
+)
+from .shortid import looks_like_short_id, new_short_id
+from .sketch import estimate_unique
+from .useragent import cut_user_agent, parse_user_agent
+from .variants import DEFAULT_LABEL, StickyVariants, Variant, scanner_hash
+
+SALT_FILE = "scanner.salt"
+MAX_REFERER_CHARS = 1024
+SHORT_ID_ATTEMPTS = 8
+CSV_PAGE = 5000
+
+
+def as_api_error(error: InputError) -> ApiError:
+    return ApiError(400, error.detail, field=error.field)
+
+
+# -- the redirect's view of a QR ----------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class CachedQr:
+    """All the redirect needs, with variants ready for the pick (never empty)."""
+
+    id: int
+    short_id: str
+    owner_id: int
+    name: str
+    destination_url: str
+    is_active: bool
+    deleted: bool
+    variants: tuple[Variant, ...]
+
+
+def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
+    variants = tuple(
+        Variant(v["label"], v["destination_url"], v["weight"]) for v in variant_rows
+    ) or (Variant(DEFAULT_LABEL, row["destination_url"], 1),)
+    return CachedQr(
+        id=row["id"],
+        short_id=row["short_id"],
+        owner_id=row["owner_id"],
+        name=row["name"],
+        destination_url=row["destination_url"],
+        is_active=bool(row["is_active"]),
+        deleted=row["deleted_at"] is not None,
+        variants=variants,
+    )
+
+
+def load_or_create_salt(data_dir: Path) -> bytes:
+    """The scanner-hash key, kept beside the database (not in it), generated on first start."""
+    path = data_dir / SALT_FILE
+    try:
+        return bytes.fromhex(path.read_text().strip())
+    except FileNotFoundError:
+        pass
+    data_dir.mkdir(parents=True, exist_ok=True)
+    salt = secrets.token_bytes(32)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(salt.hex() + "\n")
+    return salt
+
+
+class LinksService:
+    """Process-wide state of the links domain (`ctx.links`): the redirect cache, sticky
+    variants, GeoIP reader, scanner salt and trusted proxies."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self.ctx = ctx
+        self.qrs: dict[str, CachedQr] = {}
+        self.sticky = StickyVariants()
+        self.geoip = GeoIP(ctx.settings.geoip.database or None)
+        self.salt = load_or_create_salt(ctx.settings.data_dir)
+        self.trusted = parse_networks(ctx.settings.server.trusted_proxies)
+
+    async def load(self) -> None:
+        def read_all(conn: sqlite3.Connection) -> dict[str, CachedQr]:
+            rows = store.all_qrs_for_redirect(conn)
+            variants = store.variants_of(conn, [row["id"] for row in rows])
+            return {row["short_id"]: cached_qr(row, variants[row["id"]]) for row in rows}
+
+        self.qrs = await self.ctx.db.read(read_all)
+
+    def close(self) -> None:
+        self.geoip.close()
+
+    def lookup(self, short_id: str) -> CachedQr | None:
+        """The redirect's lookup: memory only. Writes keep it current through on_commit."""
+        return self.qrs.get(short_id) if looks_like_short_id(short_id) else None
+
+    def remember(self, qr: CachedQr) -> None:
+        self.qrs[qr.short_id] = qr
+        if qr.deleted:
+            self.sticky.forget_qr(qr.id)
+
+    def preview(
+        self, qr: CachedQr, peer: str | None, forwarded_for: Sequence[str], user_agent: str | None
+    ) -> Variant:
+        """The variant this scanner would get, recording and remembering nothing (HEAD)."""
+        ip = client_ip(peer, forwarded_for, self.trusted)
+        scanner = scanner_hash(self.salt, ip, cut_user_agent(user_agent))
+        now = self.ctx.clock.now().timestamp()
+        return self.sticky.peek(qr.id, qr.short_id, qr.variants, scanner, now)
+
+    async def record_scan(
+        self,
+        qr: CachedQr,
+        peer: str | None,
+        forwarded_for: Sequence[str],
+        user_agent: str | None,
+        referer: str | None,
+    ) -> Variant:
+        """Pick the variant, record the scan and its event; returns once they committed."""
+        ip = client_ip(peer, forwarded_for, self.trusted)
+        location = self.geoip.locate(ip)  # geolocate first; the IP itself is never stored
+        agent = cut_user_agent(user_agent)
+        family = parse_user_agent(agent)
+        scanner = scanner_hash(self.salt, ip, agent)
+        now = self.ctx.clock.now()
+        variant = self.sticky.choose(qr.id, qr.short_id, qr.variants, scanner, now.timestamp())
+        referer = (referer or "")[:MAX_REFERER_CHARS]
+        row = (
+            qr.id, unix_ms(now), variant.destination_url, variant.label, location.country,
+            location.city, family.device_family, family.os_family, family.browser_family,
+            referer, agent, int(family.is_bot), int.from_bytes(scanner[:8], "big", signed=True),
+        )
+        # The guide's scan.created data, field for field, in its order.
+        data = {
+            "short_id": qr.short_id,
+            "name": qr.name,
+            "owner_id": qr.owner_id,
+            "destination_url": variant.destination_url,
+            "scanned_at": iso_ms(now),
+            "country": location.country,
+            "city": location.city,
+            "device_family": family.device_family,
+            "os_family": family.os_family,
+            "browser_family": family.browser_family,
+            "referer": referer,
+            "user_agent": agent,
+            "is_bot": family.is_bot,
+            "variant_label": variant.label,
+        }
+        await self.ctx.db.write_batched(write_scan, row, qr.owner_id, data, now)
+        return variant
+
+
+def write_scan(tx: Tx, row: Sequence[Any], owner_id: int, data: dict[str, Any], now: datetime) -> None:
+    """One scan and its event, inside the group-commit transaction; the trigger does the rest."""
+    store.insert_scan(tx, row)
+    emit(tx, owner_id, "scan.created", data, created_at=now)
+
+
+def links(ctx: AppContext) -> LinksService:
+    if ctx.links is None:
+        raise RuntimeError("the links domain has not started")
+    return ctx.links
+
+
+# -- QR answers -------------------------------------------------------------------------------
+
+
+def short_url(ctx: AppContext, short_id: str) -> str:
+    return f"{ctx.settings.public_url}/r/{short_id}"
+
+
+def qr_out(ctx: AppContext, row: Any, variant_rows: Sequence[Any]) -> QrOut:
+    return QrOut(
+        short_id=row["short_id"],
+        short_url=short_url(ctx, row["short_id"]),
+        name=row["name"],
+        destination_url=row["destination_url"],
+        is_active=bool(row["is_active"]),
+        variants=[VariantOut(v["label"], v["destination_url"], v["weight"]) for v in variant_rows],
+        scan_count=row["scan_count"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+    )
+
+
+def _variant_triples(field: str, variants: list[VariantIn] | None) -> list[tuple[str, str, int]]:
+    return check_variants(field, [(v.label, v.destination_url, v.weight) for v in variants or []])
+
+
+def _event_data(row: Any) -> dict[str, Any]:
+    """dynamic_qr.created data: the guide's fields in the guide's order."""
+    return {
+        "short_id": row["short_id"],
+        "name": row["name"],
+        "destination_url": row["destination_url"],
+        "owner_id": row["owner_id"],
+    }
+
+
+def _read_owned(conn: sqlite3.Connection, owner_id: int, short_id: str) -> tuple[Any, list[Any]]:
+    row = store.get_owned_qr(conn, owner_id, short_id) if looks_like_short_id(short_id) else None
+    if row is None:
+        raise ApiError(404, "No dynamic QR with that short_id")
+    return row, store.variants_of(conn, [row["id"]])[row["id"]]
+
+
+def _after_commit_remember(ctx: AppContext, tx: Tx, qr_id: int) -> None:
+    """Refresh the redirect cache from the committed row (read now, in the same tx)."""
+    row = store.get_qr_by_id(tx.conn, qr_id)
+    qr = cached_qr(row, store.variants_of(tx.conn, [qr_id])[qr_id])
+    if ctx.links is not None:
+        tx.on_commit(lambda: ctx.links.remember(qr))
+
+
+# -- create / read / update / delete ------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Created:
+    qr: QrOut
+    headers: dict[str, str]  # the quota's RateLimit-* headers for the answer
+
+
+def check_create(data: QrCreate, *, destination_field: str = "destination_url") -> tuple[str, str, list]:
+    """Validate everything before anything is charged or written (a 400 never counts)."""
+    try:
+        name = check_name("name", data.name)
+        destination = check_destination(destination_field, data.destination_url)
+        variants = _variant_triples("variants", data.variants)
+    except InputError as error:
+        raise as_api_error(error) from None
+    return name, destination, variants
+
+
+async def create_qr(
+    ctx: AppContext, user: User, data: QrCreate, *, destination_field: str = "destination_url"
+) -> Created:
+    """Create a dynamic QR for `user`: plan limit, one generation charged, dynamic_qr.created,
+    all in one transaction. Raises ApiError 400 (field named), 403/429 from the quota rules."""
+    name, destination, variants = check_create(data, destination_field=destination_field)
+    settings = ctx.settings
+
+    def create(tx: Tx) -> tuple[Any, list[Any], dict[str, str]]:
+        quota.check_dynamic_qr_limit(tx, user, settings)
+        charge = quota.charge_generation(tx, user, settings, tx.clock.now())
+        now = iso_s(tx.clock.now())
+        for _ in range(SHORT_ID_ATTEMPTS):
+            short_id = new_short_id()
+            if store.short_id_exists(tx.conn, short_id):
+                continue
+            try:
+                qr_id = store.insert_qr(tx, user.id, short_id, name, destination, now)
+            except sqlite3.IntegrityError:  # raced by nothing (one writer), but be sure
+                continue
+            break
+        else:
+            raise ApiError(503, "Could not allocate a short id; please retry")
+        store.replace_variants(tx, qr_id, variants)
+        row = store.get_qr_by_id(tx.conn, qr_id)
+        emit(tx, user.id, "dynamic_qr.created", _event_data(row))
+        _after_commit_remember(ctx, tx, qr_id)
+        return row, store.variants_of(tx.conn, [qr_id])[qr_id], dict(charge.headers)
+
+    row, variant_rows, headers = await ctx.db.write(create)
+    return Created(qr=qr_out(ctx, row, variant_rows), headers=headers)
+
+
+async def get_qr(ctx: AppContext, owner_id: int, short_id: str) -> QrOut:
+    row, variant_rows = await ctx.db.read(_read_owned, owner_id, short_id)
+    return qr_out(ctx, row, variant_rows)
+
+
+async def list_qrs(
+    ctx: AppContext,
+    owner_id: int,
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> QrPage:
+    """The owner's live QRs, newest first; `next` is the cursor of the following page."""
+    size = check_limit(limit)
+    key = decode_cursor(cursor)
+    before = key[0] if key else None
+    if before is not None and not isinstance(before, int):
+        raise ApiError(400, "cursor: is not a cursor this server returned", field="cursor")
+
+    def read(conn: sqlite3.Connection) -> tuple[list[Any], dict[int, list[Any]]]:
+        rows = store.list_owned_qrs(conn, owner_id, size + 1, before, name, is_active)
+        return rows, store.variants_of(conn, [row["id"] for row in rows[:size]])
+
+    rows, variants = await ctx.db.read(read)
+    page = rows[:size]
+    return QrPage(
+        results=[qr_out(ctx, row, variants[row["id"]]) for row in page],
+        next=encode_cursor(page[-1]["id"]) if len(rows) > size else None,
+    )
+
+
+async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatch) -> QrOut:
+    """Apply the given fields; a real change fires dynamic_qr.updated (a no-op fires nothing)."""
+    checked: dict[str, Any] = {}
+    try:
+        if patch.name is not UNSET:
+            checked["name"] = check_name("name", patch.name)
+        if patch.destination_url is not UNSET:
+            checked["destination_url"] = check_destination("destination_url", patch.destination_url)
+        if patch.is_active is not UNSET:
+            checked["is_active"] = bool(patch.is_active)
+        if patch.variants is not UNSET:
+            checked["variants"] = _variant_triples("variants", patch.variants)
+    except InputError as error:
+        raise as_api_error(error) from None
+
+    def update(tx: Tx) -> tuple[Any, list[Any]]:
+        row, variant_rows = _read_owned(tx.conn, owner_id, short_id)
+        current = {
+            "name": row["name"],
+            "destination_url": row["destination_url"],
+            "is_active": bool(row["is_active"]),
+            "variants": [(v["label"], v["destination_url"], v["weight"]) for v in variant_rows],
+        }
+        changed = [field for field, value in checked.items() if current[field] != value]
+        if not changed:
+            return row, variant_rows
+        columns = {f: int(checked[f]) if f == "is_active" else checked[f]
+                   for f in changed if f != "variants"}
+        store.update_qr(tx, row["id"], columns, iso_s(tx.clock.now()))
+        if "variants" in changed:
+            store.replace_variants(tx, row["id"], checked["variants"])
+        row = store.get_qr_by_id(tx.conn, row["id"])
+        variant_rows = store.variants_of(tx.conn, [row["id"]])[row["id"]]
+        data = _event_data(row)
+        data["is_active"] = bool(row["is_active"])
+        data["variants"] = [
+            {"label": v["label"], "destination_url": v["destination_url"], "weight": v["weight"]}
+            for v in variant_rows
+        ]
+        data["changed"] = changed
+        emit(tx, owner_id, "dynamic_qr.updated", data)
+        _after_commit_remember(ctx, tx, row["id"])
+        return row, variant_rows
+
+    row, variant_rows = await ctx.db.write(update)
+    return qr_out(ctx, row, variant_rows)
+
+
+async def delete_qr(ctx: AppContext, owner_id: int, short_id: str) -> None:
+    """Soft delete: the QR leaves every list, its link answers 410, its short id stays taken."""
+
+    def delete(tx: Tx) -> None:
+        row, _ = _read_owned(tx.conn, owner_id, short_id)
+        store.soft_delete_qr(tx, row["id"], iso_s(tx.clock.now()))
+        _after_commit_remember(ctx, tx, row["id"])
+
+    await ctx.db.write(delete)
+
+
+# -- scans ------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ScanFilters:
+    from_ms: int | None = None  # inclusive
+    to_ms: int | None = None  # exclusive
+    is_bot: bool | None = None
+    country: str | None = None
+
+
+def scan_out(row: Any) -> ScanOut:
+    return ScanOut(
+        id=row["id"],
+        scanned_at=iso_ms(datetime.fromtimestamp(row["scanned_at"] / 1000, UTC)),
+        destination_url=row["destination_url"],
+        variant_label=row["variant_label"],
+        country=row["country"],
+        city=row["city"],
+        device_family=row["device_family"],
+        os_family=row["os_family"],
+        browser_family=row["browser_family"],
+        referer=row["referer"],
+        user_agent=row["user_agent"],
+        is_bot=bool(row["is_bot"]),
+    )
+
+
+async def list_scans(
+    ctx: AppContext,
+    owner_id: int,
+    short_id: str,
+    filters: ScanFilters = ScanFilters(),
+    *,
+    cursor: str | None = None,
+    limit: int | None = None,
+) -> ScanPage:
+    size = check_limit(limit)
+    key = decode_cursor(cursor, arity=2)
+    if key is not None and not all(isinstance(part, int) for part in key):
+        raise ApiError(400, "cursor: is not a cursor this server returned", field="cursor")
+    before = (key[0], key[1]) if key else None
+
+    def read(conn: sqlite3.Connection) -> list[Any]:
+        row, _ = _read_owned(conn, owner_id, short_id)
+        return store.list_scans(conn, row["id"], size + 1, before, filters.from_ms,
+                                filters.to_ms, filters.is_bot, filters.country)
+
+    rows = await ctx.db.read(read)
+    page = rows[:size]
+    last = page[-1] if page else None
+    return ScanPage(
+        results=[scan_out(row) for row in page],
+        next=encode_cursor(last["scanned_at"], last["id"]) if len(rows) > size and last else None,
+    )
+
+
+CSV_COLUMNS = list(ScanOut.__struct_fields__)
+
+
+async def scans_csv(
+    ctx: AppContext, owner_id: int, short_id: str, filters: ScanFilters = ScanFilters()
+) -> AsyncIterator[bytes]:
+    """`stream = await scans_csv(...)`: ownership is checked now (ApiError 404 before any
+    byte is sent), then `stream` yields every matching scan as CSV, newest first, page by
+    page (constant memory, whatever the number of scans)."""
+    qr_id = (await ctx.db.read(_read_owned, owner_id, short_id))[0]["id"]
+    return _csv_pages(ctx, qr_id, filters)
+
+
+async def _csv_pages(ctx: AppContext, qr_id: int, filters: ScanFilters) -> AsyncIterator[bytes]:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow(CSV_COLUMNS)
+    before: tuple[int, int] | None = None
+    while True:
+        rows = await ctx.db.read(store.list_scans, qr_id, CSV_PAGE, before, filters.from_ms,
+                                 filters.to_ms, filters.is_bot, filters.country)
+        for row in rows:
+            scan = scan_out(row)
+            writer.writerow([_csv_cell(getattr(scan, column)) for column in CSV_COLUMNS])
+        yield buffer.getvalue().encode()
+        buffer.seek(0)
+        buffer.truncate()
+        if len(rows) < CSV_PAGE:
+            return
+        before = (rows[-1]["scanned_at"], rows[-1]["id"])
+
+
+def _csv_cell(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    # A cell starting with = + - @ is a formula in spreadsheets; user agents and referers are
+    # attacker-controlled, so such cells get a leading apostrophe.
+    if isinstance(value, str) and value[:1] in ("=", "+", "-", "@", "\t", "\r"):
+        return "'" + value
+    return value
+
+
+# -- stats --------------------------------------------------------------------------------------
+
+
+def _top(counts: dict[str, int], limit: int) -> list[tuple[str, int]]:
+    return sorted(counts.items(), key=lambda item: (-item[1], item[0]))[:limit]
+
+
+async def qr_stats(
+    ctx: AppContext,
+    owner_id: int,
+    short_id: str,
+    *,
+    date_from: date | None = None,
+    date_to: date | None = None,
+    bots: str = "exclude",
+    top: int = 10,
+) -> StatsOut:
+    """Stats over whole UTC days from the rollups (never the scans table): totals, per day,
+    top values per dimension (`top` each), every variant."""
+    if bots not in ("exclude", "include", "only"):
+        raise ApiError(400, "bots: must be exclude, include or only", field="bots")
+    if not 1 <= top <= 100:
+        raise ApiError(400, "top: must be between 1 and 100", field="top")
+    today = ctx.clock.now().astimezone(UTC).date()
+
+    def read(conn: sqlite3.Connection) -> tuple[Any, date, date, list, list, list]:
+        row, variant_rows = _read_owned(conn, owner_id, short_id)
+        created = parse_iso(row["created_at"]).astimezone(UTC).date()
+        try:
+            first, last = stats_range(date_from, date_to, created, today)
+        except InputError as error:
+            raise as_api_error(error) from None
+        a, b = day_number(first), day_number(last)
+        return (
+            (row, variant_rows), first, last,
+            store.rollup_counts(conn, row["id"], a, b),
+            store.rollup_per_day(conn, row["id"], a, b, bots),
+            store.sketch_registers(conn, row["id"], a, b, bots),
+        )
+
+    (row, variant_rows), first, last, counts, per_day_rows, registers = await ctx.db.read(read)
+    wanted = {"exclude": (0,), "include": (0, 1), "only": (1,)}[bots]
+    by_dimension: dict[str, dict[str, int]] = {}
+    bot_scans = 0
+    for item in counts:
+        if item["dimension"] == "variant" and item["is_bot"] == 1:
+            bot_scans += item["scans"]
+        if item["is_bot"] in wanted:
+            values = by_dimension.setdefault(item["dimension"], {})
+            values[item["value"]] = values.get(item["value"], 0) + item["scans"]
+    variant_counts = by_dimension.get("variant", {})
+    per_day = {r["day"]: r["scans"] for r in per_day_rows}
+    # Current variants first (in their order, zero when unscanned), then retired labels.
+    labels = [v["label"] for v in variant_rows] or [DEFAULT_LABEL]
+    labels += sorted(set(variant_counts) - set(labels))
+
+    def counts_of(dimension: str) -> list[Count]:
+        return [Count(value, n) for value, n in _top(by_dimension.get(dimension, {}), top)]
+
+    cities = []
+    for value, n in _top(by_dimension.get("city", {}), top):
+        country, _, city = value.partition("\t")
+        cities.append(CityCount(country=country, city=city, scans=n))
+    return StatsOut(
+        short_id=row["short_id"],
+        date_from=first.isoformat(),
+        date_to=last.isoformat(),
+        bots=bots,  # type: ignore[arg-type]
+        totals=Totals(
+            scans=sum(variant_counts.values()),
+            unique_scanners=estimate_unique(registers),
+            bots=bot_scans,
+        ),
+        per_day=[
+            DayCount(date=day_from_number(day).isoformat(), scans=per_day.get(day, 0))
+            for day in range(day_number(first), day_number(last) + 1)
+        ],
+        countries=counts_of("country"),
+        cities=cities,
+        device_families=counts_of("device"),
+        os_families=counts_of("os"),
+        browser_families=counts_of("browser"),
+        referers=counts_of("referer"),
+        variants=[VariantCount(label=label, scans=variant_counts.get(label, 0)) for label in labels],
+    )
+
+
+# -- owner-wide figures (dashboard, usage) -------------------------------------------------------
+
+
+async def owner_scans_per_day(
+    ctx: AppContext, owner_id: int, days: int = 30, *, bots: str = "exclude"
+) -> list[DayCount]:
+    """Scans per UTC day over all the owner's QRs, the last `days` days up to today, zeros
+    included (the dashboard chart; sum the tail for today / 7 days / 30 days)."""
+    today = ctx.clock.now().astimezone(UTC).date()
+    first = today - timedelta(days=days - 1)
+    rows = await ctx.db.read(store.owner_scans_per_day, owner_id, day_number(first), day_number(today), bots)
+    found = {r["day"]: r["scans"] for r in rows}
+    return [
+        DayCount(date=day_from_number(day).isoformat(), scans=found.get(day, 0))
+        for day in range(day_number(first), day_number(today) + 1)
+    ]
+
+
+async def top_qrs(ctx: AppContext, owner_id: int, limit: int = 5) -> list[QrOut]:
+    """The owner's QRs with the most scans (all time, bots included)."""
+
+    def read(conn: sqlite3.Connection) -> tuple[list[Any], dict[int, list[Any]]]:
+        rows = store.top_qrs(conn, owner_id, limit)
+        return rows, store.variants_of(conn, [row["id"] for row in rows])
+
+    rows, variants = await ctx.db.read(read)
+    return [qr_out(ctx, row, variants[row["id"]]) for row in rows]
+
+
+def scans_in_period(conn: sqlite3.Connection, owner_id: int, period: str) -> int:
+    """Scans of the owner's QRs in the month "2026-05" (sync: usable in db.read or a tx)."""
+    return store.scans_in_period(conn, owner_id, period)

@@ -1,0 +1,251 @@
+"""The SQL of dynamic QRs, variants, scans and their rollups (and only here).
+
+Writes take a `Tx` (inside the caller's transaction); reads take a `sqlite3.Connection`.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from ..db import Tx
+
+QR_COLUMNS = (
+    "id, short_id, owner_id, name, destination_url, is_active, scan_count, created_at, "
+    "updated_at, deleted_at"
+)
+SCAN_COLUMNS = (
+    "id, scanned_at, destination_url, variant_label, country, city, device_family, os_family, "
+    "browser_family, referer, user_agent, is_bot"
+)
+
+
+# -- dynamic QRs ---------------------------------------------------------------------------
+
+
+def short_id_exists(conn: sqlite3.Connection, short_id: str) -> bool:
+    """Deleted QRs count too: a short id is never handed out twice."""
+    return conn.execute("SELECT 1 FROM dynamic_qrs WHERE short_id = ?", (short_id,)).fetchone() is not None
+
+
+def insert_qr(tx: Tx, owner_id: int, short_id: str, name: str, destination_url: str, now: str) -> int:
+    """Raises sqlite3.IntegrityError when the short id is taken (the caller draws another)."""
+    cursor = tx.execute(
+        "INSERT INTO dynamic_qrs (short_id, owner_id, name, destination_url, is_active, created_at,"
+        " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
+        (short_id, owner_id, name, destination_url, now, now),
+    )
+    return int(cursor.lastrowid)
+
+
+def replace_variants(tx: Tx, qr_id: int, variants: Sequence[tuple[str, str, int]]) -> None:
+    tx.execute("DELETE FROM variants WHERE qr_id = ?", (qr_id,))
+    tx.executemany(
+        "INSERT INTO variants (qr_id, position, label, destination_url, weight) VALUES (?, ?, ?, ?, ?)",
+        [(qr_id, position, label, url, weight) for position, (label, url, weight) in enumerate(variants)],
+    )
+
+
+def update_qr(tx: Tx, qr_id: int, changes: dict[str, Any], now: str) -> None:
+    allowed = {"name", "destination_url", "is_active"}
+    assert set(changes) <= allowed, changes
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    tx.execute(
+        f"UPDATE dynamic_qrs SET {assignments}{', ' if changes else ''}updated_at = ? WHERE id = ?",
+        (*changes.values(), now, qr_id),
+    )
+
+
+def soft_delete_qr(tx: Tx, qr_id: int, now: str) -> None:
+    tx.execute("UPDATE dynamic_qrs SET deleted_at = ?, updated_at = ? WHERE id = ?", (now, now, qr_id))
+
+
+def get_owned_qr(conn: sqlite3.Connection, owner_id: int, short_id: str) -> sqlite3.Row | None:
+    """The owner's live QR, or None (another owner's QR is None too: the API says 404)."""
+    return conn.execute(
+        f"SELECT {QR_COLUMNS} FROM dynamic_qrs"
+        " WHERE short_id = ? AND owner_id = ? AND deleted_at IS NULL",
+        (short_id, owner_id),
+    ).fetchone()
+
+
+def get_qr_by_id(conn: sqlite3.Connection, qr_id: int) -> sqlite3.Row | None:
+    return conn.execute(f"SELECT {QR_COLUMNS} FROM dynamic_qrs WHERE id = ?", (qr_id,)).fetchone()
+
+
+def list_owned_qrs(
+    conn: sqlite3.Connection,
+    owner_id: int,
+    limit: int,
+    before_id: int | None = None,
+    name: str | None = None,
+    is_active: bool | None = None,
+) -> list[sqlite3.Row]:
+    """Newest first; `name` matches anywhere in the name, case-insensitively (ASCII)."""
+    sql = [f"SELECT {QR_COLUMNS} FROM dynamic_qrs WHERE owner_id = ? AND deleted_at IS NULL"]
+    params: list[Any] = [owner_id]
+    if before_id is not None:
+        sql.append("AND id < ?")
+        params.append(before_id)
+    if name:
+        sql.append("AND name LIKE ? ESCAPE '\\'")
+        escaped = name.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        params.append(f"%{escaped}%")
+    if is_active is not None:
+        sql.append("AND is_active = ?")
+        params.append(int(is_active))
+    sql.append("ORDER BY id DESC LIMIT ?")
+    params.append(limit)
+    return conn.execute(" ".join(sql), params).fetchall()
+
+
+def variants_of(conn: sqlite3.Connection, qr_ids: Iterable[int]) -> dict[int, list[sqlite3.Row]]:
+    ids = list(qr_ids)
+    found: dict[int, list[sqlite3.Row]] = {qr_id: [] for qr_id in ids}
+    if not ids:
+        return found
+    # json_each keeps one statement for any number of ids (no "too many variables").
+    rows = conn.execute(
+        "SELECT qr_id, label, destination_url, weight FROM variants"
+        " WHERE qr_id IN (SELECT value FROM json_each(?)) ORDER BY qr_id, position",
+        (str(ids).replace(" ", ""),),
+    ).fetchall()
+    for row in rows:
+        found[row["qr_id"]].append(row)
+    return found
+
+
+def all_qrs_for_redirect(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every QR, deleted ones too (they answer 410), to fill the redirect cache at start."""
+    return conn.execute(
+        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at FROM dynamic_qrs"
+    ).fetchall()
+
+
+def count_live_qrs(conn: sqlite3.Connection, owner_id: int) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM dynamic_qrs WHERE owner_id = ? AND deleted_at IS NULL", (owner_id,)
+    ).fetchone()[0]
+
+
+def top_qrs(conn: sqlite3.Connection, owner_id: int, limit: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {QR_COLUMNS} FROM dynamic_qrs WHERE owner_id = ? AND deleted_at IS NULL"
+        " ORDER BY scan_count DESC, id DESC LIMIT ?",
+        (owner_id, limit),
+    ).fetchall()
+
+
+# -- scans -----------------------------------------------------------------------------------
+
+INSERT_SCAN = (
+    "INSERT INTO scans (qr_id, scanned_at, destination_url, variant_label, country, city,"
+    " device_family, os_family, browser_family, referer, user_agent, is_bot, scanner)"
+    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+)
+
+
+def insert_scan(tx: Tx, row: Sequence[Any]) -> int:
+    """`row` in INSERT_SCAN's column order. The trigger updates rollups and counters."""
+    return int(tx.execute(INSERT_SCAN, row).lastrowid)
+
+
+def insert_scans(tx: Tx, rows: Iterable[Sequence[Any]]) -> None:
+    """Bulk load (benches, imports): the same trigger keeps the rollups right."""
+    tx.executemany(INSERT_SCAN, rows)
+
+
+def list_scans(
+    conn: sqlite3.Connection,
+    qr_id: int,
+    limit: int,
+    before: tuple[int, int] | None = None,
+    from_ms: int | None = None,
+    to_ms: int | None = None,
+    is_bot: bool | None = None,
+    country: str | None = None,
+) -> list[sqlite3.Row]:
+    """Newest first, keyset-paginated on (scanned_at, id); `to_ms` is exclusive."""
+    sql = [f"SELECT {SCAN_COLUMNS} FROM scans WHERE qr_id = ?"]
+    params: list[Any] = [qr_id]
+    if before is not None:
+        sql.append("AND (scanned_at < ? OR (scanned_at = ? AND id < ?))")
+        params += [before[0], before[0], before[1]]
+    if from_ms is not None:
+        sql.append("AND scanned_at >= ?")
+        params.append(from_ms)
+    if to_ms is not None:
+        sql.append("AND scanned_at < ?")
+        params.append(to_ms)
+    if is_bot is not None:
+        sql.append("AND is_bot = ?")
+        params.append(int(is_bot))
+    if country is not None:
+        sql.append("AND country = ?")
+        params.append(country)
+    sql.append("ORDER BY scanned_at DESC, id DESC LIMIT ?")
+    params.append(limit)
+    return conn.execute(" ".join(sql), params).fetchall()
+
+
+# -- stats (rollups only: never a scan of the scans table) ------------------------------------
+
+
+def _bots_clause(bots: str) -> str:
+    return {"exclude": "AND is_bot = 0", "only": "AND is_bot = 1", "include": ""}[bots]
+
+
+def rollup_counts(conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int) -> list[sqlite3.Row]:
+    """(dimension, value, is_bot, scans) summed over the days, for both bot flags."""
+    return conn.execute(
+        "SELECT dimension, value, is_bot, sum(scans) AS scans FROM scan_rollups"
+        " WHERE qr_id = ? AND day BETWEEN ? AND ? GROUP BY dimension, value, is_bot",
+        (qr_id, day_from, day_to),
+    ).fetchall()
+
+
+def rollup_per_day(
+    conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int, bots: str
+) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT day, sum(scans) AS scans FROM scan_rollups"
+        " WHERE qr_id = ? AND day BETWEEN ? AND ? AND dimension = 'variant' "
+        f"{_bots_clause(bots)} GROUP BY day ORDER BY day",
+        (qr_id, day_from, day_to),
+    ).fetchall()
+
+
+def sketch_registers(
+    conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int, bots: str
+) -> list[tuple[int, int]]:
+    return [
+        (row[0], row[1])
+        for row in conn.execute(
+            "SELECT register, max(low_bit) FROM scanner_sketches"
+            f" WHERE qr_id = ? AND day BETWEEN ? AND ? {_bots_clause(bots)} GROUP BY register",
+            (qr_id, day_from, day_to),
+        )
+    ]
+
+
+def owner_scans_per_day(
+    conn: sqlite3.Connection, owner_id: int, day_from: int, day_to: int, bots: str = "exclude"
+) -> list[sqlite3.Row]:
+    """Scans per day over all of an owner's live QRs (the dashboard chart)."""
+    clause = _bots_clause(bots).replace("is_bot", "r.is_bot")
+    return conn.execute(
+        "SELECT r.day, sum(r.scans) AS scans FROM scan_rollups r"
+        " JOIN dynamic_qrs q ON q.id = r.qr_id"
+        " WHERE q.owner_id = ? AND q.deleted_at IS NULL AND r.dimension = 'variant'"
+        f" AND r.day BETWEEN ? AND ? {clause} GROUP BY r.day ORDER BY r.day",
+        (owner_id, day_from, day_to),
+    ).fetchall()
+
+
+def scans_in_period(conn: sqlite3.Connection, owner_id: int, period: str) -> int:
+    """Scans of the owner's QRs in a calendar month ("2026-05"), bots included."""
+    row = conn.execute(
+        "SELECT scans FROM scan_usage WHERE owner_id = ? AND period = ?", (owner_id, period)
+    ).fetchone()
+    return int(row[0]) if row else 0

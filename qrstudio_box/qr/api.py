@@ -1,0 +1,89 @@
+"""POST /api/v1/generate/: a QR image (static text or URL, or a new dynamic QR's short link)."""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+from typing import Any, Literal
+
+import msgspec
+from litestar import Request, Response, post
+
+from ..accounts import quota
+from ..accounts.schemas import User
+from ..context import AppContext
+from ..errors import ApiError
+from ..links import service as links
+from ..links.rules import InputError, check_destination
+from ..links.schemas import GenerateOut, QrCreate
+from .render import RENDER_FIELDS, OptionsError, Rendered, parse_options, render
+
+
+class GenerateBody(msgspec.Struct, forbid_unknown_fields=True):
+    """Types only; ranges, colours and the scale/size choice are checked by parse_options so
+    every complaint names its field the same way."""
+
+    data: str
+    data_type: Literal["text", "url", "dynamic"] = "text"
+    name: str = ""  # dynamic only: the new QR's name
+    format: Literal["png", "svg"] = "png"
+    scale: int | None = None
+    size: int | None = None
+    border: int = 4
+    error_correction: Literal["L", "M", "Q", "H"] = "M"
+    dark: str = "#000000"
+    light: str = "#ffffff"
+
+
+def _wants_json(request: Request) -> bool:
+    return "application/json" in request.headers.get("accept", "")
+
+
+def _answer(request: Request, rendered: Rendered, body: GenerateBody, encoded: str,
+            headers: dict[str, str], status: int, short_id: str | None = None,
+            short_url: str | None = None) -> Response[Any]:
+    if _wants_json(request):
+        data_uri = f"data:{rendered.media_type};base64," + base64.b64encode(rendered.content).decode()
+        out = GenerateOut(
+            data_uri=data_uri, media_type=rendered.media_type, format=body.format,
+            width=rendered.width, height=rendered.height, version=rendered.version,
+            error_correction=rendered.error_correction, data=encoded, data_type=body.data_type,
+            short_id=short_id, short_url=short_url,
+        )
+        return Response(out, status_code=status, headers=headers)
+    if short_id is not None and short_url is not None:
+        headers = {**headers, "X-QRStudio-Short-Id": short_id, "Location": short_url}
+    return Response(rendered.content, status_code=status, media_type=rendered.media_type, headers=headers)
+
+
+@post("/api/v1/generate/", tags=["QR codes"], status_code=200,
+      summary="Render a QR code (PNG or SVG bytes, or JSON with Accept: application/json)")
+async def generate(data: GenerateBody, request: Request[User, Any, Any], ctx: AppContext) -> Response[Any]:
+    body = data
+    options_values = {field: getattr(body, field) for field in RENDER_FIELDS}
+    user: User = request.user
+    try:
+        if body.data_type == "url":
+            check_destination("data", body.data)
+        options = parse_options(options_values)
+    except (OptionsError, InputError) as error:
+        raise ApiError(400, error.detail, field=error.field) from None
+
+    if body.data_type == "dynamic":
+        # Exactly POST /dynamic-qrs/: checks, plan limit, one generation, the event.
+        created = await links.create_qr(
+            ctx, user, QrCreate(destination_url=body.data, name=body.name), destination_field="data"
+        )
+        options = msgspec.structs.replace(options, data=created.qr.short_url)
+        rendered = await asyncio.to_thread(render, options)
+        return _answer(request, rendered, body, created.qr.short_url, created.headers, 201,
+                       created.qr.short_id, created.qr.short_url)
+
+    try:
+        rendered = await asyncio.to_thread(render, options)
+    except OptionsError as error:  # data too long for any QR: still a 400, still not charged
+        raise ApiError(400, error.detail, field=error.field) from None
+    charge = await ctx.db.write(
+        lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
+    )
+    return _answer(request, rendered, body, body.data, dict(charge.headers), 200)

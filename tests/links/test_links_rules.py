@@ -1,0 +1,61 @@
+from __future__ import annotations
+
+import pytest
+
+from qrstudio_box.links.rules import InputError, check_destination, check_name, check_variants
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["https://example.com", "http://example.com/a?b=c#d", "https://xn--bcher-kva.example/",
+     "https://example.com:8443/x", "HTTPS://EXAMPLE.COM/", "https://[2001:db8::1]/"],
+)
+def test_good_destinations(url):
+    assert check_destination("destination_url", url) == url
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["", "example.com", "ftp://example.com/", "javascript:alert(1)", "data:text/html,hi",
+     "https:///nohost", "https://exa mple.com/", "https://example.com/\n", "mailto:a@b.c",
+     "https://user:pw@example.com/", "https://bank.example@evil.example/",
+     "https://example.com:99999/", "//example.com/", "https://" + "a" * 2050 + ".com"],
+)
+def test_bad_destinations_name_the_field(url):
+    with pytest.raises(InputError) as raised:
+        check_destination("destination_url", url)
+    assert raised.value.field == "destination_url"
+    assert raised.value.detail.startswith("destination_url: ")
+
+
+def test_names():
+    assert check_name("name", "  Spring menu ") == "Spring menu"
+    with pytest.raises(InputError):
+        check_name("name", "x" * 201)
+    with pytest.raises(InputError):
+        check_name("name", "bad\x00name")
+
+
+@pytest.mark.parametrize(
+    ("variants", "field"),
+    [
+        ([("", "https://a.test/", 1)], "variants[0].label"),
+        ([("A", "https://a.test/", 1), ("A", "https://b.test/", 1)], "variants[1].label"),
+        ([("(default)", "https://a.test/", 1)], "variants[0].label"),
+        ([("A", "ftp://a.test/", 1)], "variants[0].destination_url"),
+        ([("A", "https://a.test/", 0)], "variants[0].weight"),
+        ([("A", "https://a.test/", -3)], "variants[0].weight"),
+        ([("A", "https://a.test/", 1.5)], "variants[0].weight"),
+        ([("A", "https://a.test/", True)], "variants[0].weight"),
+        ([(str(i), "https://a.test/", 1) for i in range(21)], "variants"),
+    ],
+)
+def test_bad_variants(variants, field):
+    with pytest.raises(InputError) as raised:
+        check_variants("variants", variants)
+    assert raised.value.field == field
+
+
+def test_good_variants():
+    assert check_variants("variants", [(" A ", "https://a.test/", 3), ("B", "https://b.test/", 1)]) == [
+        ("A", "https://a.test/", 3), ("B", "https://b.test/", 1)]
