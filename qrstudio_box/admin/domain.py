@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Router, get
 from litestar.response import Redirect
 
-from . import auth_pages, dashboard, users_pages
+from . import auth_pages, dashboard, generate_pages, qr_pages, users_pages
 from .session import security_headers_middleware
 from .ui import before_ui_request
 
@@ -20,6 +20,8 @@ admin_router = Router(
     route_handlers=[
         auth_pages.login_form, auth_pages.login_submit, auth_pages.logout,
         *dashboard.ROUTES,
+        *qr_pages.ROUTES,
+        *generate_pages.ROUTES,
         *users_pages.ROUTES,
     ],
     before_request=before_ui_request,

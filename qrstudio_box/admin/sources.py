@@ -7,19 +7,19 @@ of a page shows an empty state instead of failing.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
+from ..links import service as links
+from ..links import store as links_store
 from . import charts
 
 
 async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
-    today = ctx.clock.now().date()
-    start = today - timedelta(days=29)
-    per_day: dict[str, float] = {}
-    top_qrs: list[dict[str, Any]] = []
-    qr_count = 0
-    points = charts.fill_days(per_day, start, today)
+    days = await links.owner_scans_per_day(ctx, user.id, 30)
+    points = [(d.date, float(d.scans)) for d in days]
+    top = await links.top_qrs(ctx, user.id, 5)
+    top_qrs = [{"short_id": q.short_id, "name": q.name, "scans": q.scan_count} for q in top if q.scan_count]
+    qr_count = await ctx.db.read(links_store.count_live_qrs, user.id)
     values = [v for _, v in points]
     scans = {"today": int(values[-1]), "d7": int(sum(values[-7:])), "d30": int(sum(values))}
     return {

@@ -63,21 +63,4 @@
     }
   });
 
-  // Download options: keep the download links in sync with the size/colour form.
-  var opts = document.getElementById("download-options");
-  if (opts) {
-    var sync = function () {
-      var params = new URLSearchParams(new FormData(opts));
-      if (params.get("transparent")) { params.set("light", "transparent"); }
-      params.delete("transparent");
-      opts.querySelectorAll("[data-download-base]").forEach(function (a) {
-        var fmt = a.getAttribute("data-format");
-        params.set("format", fmt);
-        a.href = a.getAttribute("data-download-base") + "?" + params.toString();
-      });
-    };
-    opts.addEventListener("input", sync);
-    opts.addEventListener("change", sync);
-    sync();
-  }
 })();

@@ -7,24 +7,7 @@ import re
 import httpx
 import pytest
 
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "admin-password-1"
-MEMBER_PASSWORD = "member-password-1"
-
-
-def sign_in(page, email=ADMIN_EMAIL, password=ADMIN_PASSWORD):
-    page.goto("/admin/login")
-    page.fill("#f-email", email)
-    page.fill("#f-password", password)
-    page.click("form.form button[type=submit]")
-    page.wait_for_load_state()
-
-
-def make_member(server, email="member@example.com", plan="pro"):
-    response = httpx.post(f"{server.base_url}/api/v1/admin/users/", headers=server.token(),
-                          json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": "member"})
-    assert response.status_code == 201, response.text
-    return email
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD, make_user, sign_in
 
 
 def test_sign_in_dashboard_and_sign_out(server, new_context, snap, console_errors):
@@ -72,7 +55,7 @@ def test_dashboard_on_a_phone_uses_the_drawer(server, new_context, snap):
 
 
 def test_member_cannot_open_admin_pages(server, new_context):
-    email = make_member(server)
+    email = make_user(server, "member@example.com")
     page = new_context("desktop", server.base_url).new_page()
     sign_in(page, email, MEMBER_PASSWORD)
     assert page.locator("h1").inner_text() == "Dashboard"
