@@ -25,6 +25,7 @@ from .admin import domain as admin
 from .links import domain as links
 from .qr import domain as qr
 from .accounts.tokens import build_jwt_auth, load_or_create_key
+from .webhooks import domain as webhooks
 from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
@@ -40,7 +41,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr, admin]
+DOMAINS: list[Any] = [accounts, links, qr, webhooks, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -57,4 +57,8 @@ def emit(tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: 
         (event_id, owner_id, type, created, body),
     )
     event = Event(seq=cursor.lastrowid, id=event_id, owner_id=owner_id, type=type, created_at=created, body=body)
+    # Same transaction: one delivery per subscription that listens; the dispatcher wakes on commit.
+    from .webhooks import outbox
+
+    outbox.fan_out(tx, event)
     return event

@@ -1,0 +1,278 @@
+"""The dispatcher: claims due deliveries, sends them concurrently, records every attempt.
+
+* Claim: one write transaction leases due deliveries (a lease token and an expiry) and writes
+  each one's attempt row BEFORE the network call, so a crash mid-send leaves a trace and the
+  lease simply expires. The single writer makes the claim atomic: two overlapping ticks can
+  never lease one delivery twice for one due time.
+* Caps: at most ``max_concurrency`` sends in flight, at most ``max_per_endpoint`` per endpoint
+  (counted in SQL from live leases), so one slow endpoint cannot starve the others.
+* Record: the attempt, the delivery's next step (policy.next_attempt_at) and the endpoint's
+  health (policy.after_*) in one transaction, grouped with concurrent records (write_batched).
+* Ticks come from an APScheduler interval job (every second) and from ``wake()`` after each
+  commit that created deliveries; tests call ``run_due()`` on a stepped FakeClock.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import secrets as random_tokens
+from dataclasses import dataclass
+from datetime import datetime
+
+import httpx
+
+from ..clock import Clock, from_unix_ms, iso_s, unix_ms
+from ..db import Database, Tx
+from . import policy, store, transport
+from .policy import Health
+from .secretbox import SecretBox, SecretKeyError
+from .signing import delivery_headers, redact_headers
+
+log = logging.getLogger("qrstudio_box.webhooks")
+
+INTERRUPTED = "Interrupted: the appliance stopped before this attempt's answer was recorded"
+DISABLED_ERROR = "Webhook disabled after 24 hours of failures; re-enable it to send again"
+
+
+@dataclass
+class Job:
+    """One attempt, claimed and signed, ready to go out."""
+
+    delivery_id: int
+    attempt_id: int
+    webhook_id: int
+    token: str
+    kind: str
+    attempt_number: int
+    url: str
+    body: bytes
+    headers: dict[str, str]
+    problem: str = ""  # set when the attempt cannot even be made (e.g. undecryptable secret)
+
+
+def health_of(row) -> Health:
+    since = row["failing_since_ms"]
+    return Health(row["status"], row["consecutive_failures"],
+                  from_unix_ms(since) if since is not None else None)
+
+
+def write_health(tx: Tx, webhook_id: int, before: Health, after: Health, now: datetime, ok: bool) -> None:
+    changes: dict = {
+        "status": after.status,
+        "consecutive_failures": after.consecutive_failures,
+        "failing_since_ms": unix_ms(after.failing_since) if after.failing_since else None,
+        ("last_success_at" if ok else "last_failure_at"): iso_s(now),
+    }
+    if after.status == policy.DISABLED and before.status != policy.DISABLED:
+        changes["disabled_at"] = iso_s(now)
+        store.fail_pending_deliveries(tx, webhook_id, DISABLED_ERROR, iso_s(now))
+        log.warning("webhook %s disabled after 24 h of failures", webhook_id)
+    store.update_webhook(tx, webhook_id, changes, iso_s(now))
+
+
+def apply_time_rules(tx: Tx, now: datetime) -> list[int]:
+    """The 24 h rule without a new attempt: disable endpoints failing since a day. Returns ids."""
+    disabled = []
+    for row in store.failing_webhooks_since(tx, unix_ms(policy.disable_cutoff(now))):
+        before = health_of(row)
+        after = policy.with_time_passed(before, now)
+        if after != before:
+            changes = {"status": after.status, "disabled_at": iso_s(now)}
+            store.update_webhook(tx, row["id"], changes, iso_s(now))
+            store.fail_pending_deliveries(tx, row["id"], DISABLED_ERROR, iso_s(now))
+            disabled.append(row["id"])
+    return disabled
+
+
+class Dispatcher:
+    def __init__(
+        self,
+        *,
+        db: Database,
+        clock: Clock,
+        client: httpx.AsyncClient,
+        secret_box: SecretBox,
+        user_agent: str,
+        timeout_seconds: float = 5.0,
+        max_concurrency: int = 32,
+        max_per_endpoint: int = 4,
+    ) -> None:
+        self.db = db
+        self.clock = clock
+        self.client = client
+        self.secret_box = secret_box
+        self.user_agent = user_agent
+        self.timeout_seconds = timeout_seconds
+        self.max_concurrency = max_concurrency
+        self.max_per_endpoint = max_per_endpoint
+        # A lease outlives the longest possible attempt, so it only expires when its holder died.
+        self.lease_ms = int((timeout_seconds + 30) * 1000)
+        self._in_flight: set[asyncio.Task] = set()
+        self._claim_lock = asyncio.Lock()
+        self._slots = asyncio.Semaphore(max_concurrency)
+        self._wake_task: asyncio.Task | None = None
+        self._wake_again = False
+        self._closed = False
+
+    # -- ticking -----------------------------------------------------------------------------
+
+    def wake(self) -> None:
+        """Tick soon (coalesced: many commits in a burst make one or two ticks, not hundreds)."""
+        if self._closed:
+            return
+        if self._wake_task is not None and not self._wake_task.done():
+            self._wake_again = True
+            return
+        self._wake_task = asyncio.get_running_loop().create_task(self._woken())
+
+    async def _woken(self) -> None:
+        while True:
+            self._wake_again = False
+            try:
+                await self.tick()
+            except Exception:  # a failed tick must not kill wake-ups; the interval job retries
+                log.exception("webhook dispatch tick failed")
+            if not self._wake_again or self._closed:
+                return
+
+    async def tick(self) -> int:
+        """Claim what is due now and start sending it; returns how many were claimed."""
+        if self._closed:
+            return 0
+        async with self._claim_lock:
+            free = self.max_concurrency - len(self._in_flight)
+            if free <= 0:
+                return 0
+            token = random_tokens.token_hex(8)
+            jobs = await self.db.write(self._claim, self.clock.now(), token, free)
+        for job in jobs:
+            self._start(job)
+        return len(jobs)
+
+    async def run_due(self) -> int:
+        """Send everything due at the clock's now and wait for every result (tests, CLI)."""
+        total = 0
+        while True:
+            claimed = await self.tick()
+            total += claimed
+            if self._in_flight:
+                await asyncio.gather(*list(self._in_flight), return_exceptions=True)
+            elif not claimed:
+                return total
+
+    def _start(self, job: Job) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(self._send(job))
+        self._in_flight.add(task)
+        task.add_done_callback(self._finished)
+        return task
+
+    def _finished(self, task: asyncio.Task) -> None:
+        self._in_flight.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("webhook send failed unexpectedly", exc_info=task.exception())
+        self.wake()  # a slot is free: more may be due (per-endpoint or global cap reached)
+
+    # -- claim ---------------------------------------------------------------------------------
+
+    def _claim(self, tx: Tx, now: datetime, token: str, limit: int) -> list[Job]:
+        rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
+                               self.max_per_endpoint, limit)
+        if not rows:
+            return []
+        store.interrupt_open_attempts(tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now))
+        return [self.prepare(tx, row, token, now) for row in rows]
+
+    def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
+        """Sign (at send time, with the CURRENT secret) and write the attempt row."""
+        body = bytes(row["body"])
+        problem = ""
+        try:
+            secret = self.secret_box.open(row["secret_sealed"])
+        except SecretKeyError as error:
+            secret, problem = "", f"Not sent: {error}"
+        headers = delivery_headers(
+            secret=secret, body=body, event_id=row["event_id"], event_type=row["event_type"],
+            delivery_id=row["delivery_id"], timestamp=int(now.timestamp()),
+            user_agent=self.user_agent,
+        ) if secret else {}
+        attempt_number = row["attempts"] + 1
+        attempt_id = store.insert_attempt(
+            tx, row["delivery_id"], row["webhook_id"], row["event_id"], row["event_type"],
+            attempt_number, json.dumps(redact_headers(headers)), iso_s(now), unix_ms(now),
+        )
+        return Job(row["delivery_id"], attempt_id, row["webhook_id"], token, row["kind"],
+                   attempt_number, row["url"], body, headers, problem)
+
+    # -- send and record -----------------------------------------------------------------------
+
+    async def send(self, job: Job) -> int:
+        """Send a prepared job now and record it; returns the attempt id (test, redeliver)."""
+        task = self._start(job)
+        await task
+        return job.attempt_id
+
+    async def _send(self, job: Job) -> None:
+        if job.problem:
+            result = transport.PostResult(None, 0, job.problem)
+        else:
+            async with self._slots:
+                result = await transport.post(self.client, job.url, job.body, job.headers,
+                                              deadline_seconds=self.timeout_seconds)
+        await self.db.write_batched(self._record, job, result, self.clock.now())
+
+    def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> None:
+        ok = result.ok
+        store.finish_attempt(
+            tx, job.attempt_id, "succeeded" if ok else "failed", result.status_code,
+            result.duration_ms, result.error, json.dumps(result.response_headers),
+            result.response_body, iso_s(now),
+        )
+        delivery = store.leased_delivery(tx, job.delivery_id, job.token)
+        if delivery is None:  # deleted meanwhile, or our lease expired and someone else has it
+            return
+        attempts = delivery["attempts"] + 1
+        if job.kind == "test":  # a diagnostic: one attempt, no retries, no effect on health
+            store.finish_delivery(tx, job.delivery_id, "succeeded" if ok else "failed", attempts,
+                                  result.error, iso_s(now))
+            return
+        if ok:
+            store.finish_delivery(tx, job.delivery_id, "succeeded", attempts, "", iso_s(now))
+        else:
+            retry_after = policy.parse_retry_after(result.retry_after, now)
+            due = policy.next_attempt_at(attempts, now, status_code=result.status_code,
+                                         retry_after=retry_after)
+            if due is None:
+                store.finish_delivery(tx, job.delivery_id, "failed", attempts, result.error,
+                                      iso_s(now))
+            else:
+                store.reschedule_delivery(tx, job.delivery_id, attempts, result.error, unix_ms(due))
+        row = store.webhook_health(tx, job.webhook_id)
+        if row is None:
+            return
+        before = health_of(row)
+        after = policy.after_success(before) if ok else policy.after_failure(before, now)
+        write_health(tx, job.webhook_id, before, after, now, ok)
+
+    # -- lifecycle -----------------------------------------------------------------------------
+
+    async def resume_after_restart(self) -> None:
+        """One process owns the queue: leases held by a previous (killed) run are void now."""
+        def release(tx: Tx) -> int:
+            return store.release_all_leases(tx, INTERRUPTED, iso_s(self.clock.now()))
+
+        released = await self.db.write(release)
+        if released:
+            log.info("webhooks: %d deliveries interrupted by the last stop are queued again", released)
+
+    async def close(self, grace_seconds: float | None = None) -> None:
+        self._closed = True
+        grace = self.timeout_seconds + 1 if grace_seconds is None else grace_seconds
+        pending = [task for task in (*self._in_flight, self._wake_task) if task and not task.done()]
+        if pending:
+            done, still = await asyncio.wait(pending, timeout=grace)
+            for task in still:
+                task.cancel()
+            if still:
+                await asyncio.gather(*still, return_exceptions=True)

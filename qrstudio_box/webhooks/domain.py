@@ -1,0 +1,68 @@
+"""Webhooks domain: routes, and the dispatcher's start and stop."""
+
+from __future__ import annotations
+
+import logging
+
+from .. import __version__
+from ..config import ConfigError
+from ..context import AppContext
+from . import outbox, service
+from .api import WebhooksController, ip_ranges
+from .dispatcher import Dispatcher
+from .secretbox import KEY_FILE_NAME, SecretBox
+from .transport import build_client
+from .urlsafety import UrlPolicy, system_resolver
+
+log = logging.getLogger("qrstudio_box.webhooks")
+
+ROUTES = [WebhooksController, ip_ranges]
+
+DISPATCH_JOB = "webhooks-dispatch"
+HEALTH_JOB = "webhooks-health"
+
+
+async def start(ctx: AppContext) -> None:
+    settings = ctx.settings.webhooks
+    key_path = ctx.settings.data_dir / KEY_FILE_NAME
+    if not key_path.exists() and await ctx.db.fetchone("SELECT 1 FROM webhooks LIMIT 1"):
+        # A fresh key would make every stored secret unreadable: stop and say what to do.
+        raise ConfigError(
+            f"config error: {key_path} is missing but the database holds webhook secrets; restore "
+            "the key file from your backup (or delete the webhooks and create them again)"
+        )
+    secret_box = SecretBox.load_or_create(ctx.settings.data_dir)
+    url_policy = UrlPolicy(allow_http=settings.allow_http,
+                           allow_private_targets=settings.allow_private_targets)
+    runtime: service.WebhooksRuntime | None = None
+
+    async def resolve(host: str, port: int) -> list[str]:  # late-bound: tests swap the resolver
+        return await runtime.resolver(host, port)
+
+    client = build_client(policy=url_policy, resolver=resolve, ca_bundle=settings.ca_bundle or None,
+                          max_connections=settings.max_concurrency)
+    dispatcher = Dispatcher(
+        db=ctx.db, clock=ctx.clock, client=client, secret_box=secret_box,
+        user_agent=f"QRStudio-Webhooks/{__version__}", timeout_seconds=settings.timeout_seconds,
+        max_concurrency=settings.max_concurrency, max_per_endpoint=settings.max_per_endpoint,
+    )
+    runtime = service.WebhooksRuntime(url_policy=url_policy, resolver=system_resolver,
+                                      secret_box=secret_box, client=client, dispatcher=dispatcher)
+    ctx.webhooks = runtime
+    await dispatcher.resume_after_restart()
+    outbox.wakers.add(dispatcher.wake)
+    if ctx.scheduler is not None:
+        ctx.scheduler.add_job(dispatcher.tick, "interval", seconds=1, id=DISPATCH_JOB,
+                              coalesce=True, max_instances=1, replace_existing=True)
+        ctx.scheduler.add_job(service.apply_health_rules, "interval", args=[ctx], minutes=1,
+                              id=HEALTH_JOB, coalesce=True, max_instances=1, replace_existing=True)
+    dispatcher.wake()  # deliveries left pending by the last run go out now
+
+
+async def stop(ctx: AppContext) -> None:
+    runtime: service.WebhooksRuntime | None = ctx.webhooks
+    if runtime is None:
+        return
+    outbox.wakers.discard(runtime.dispatcher.wake)
+    await runtime.dispatcher.close()
+    await runtime.client.aclose()

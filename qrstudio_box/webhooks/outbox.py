@@ -1,0 +1,37 @@
+"""Fan an event out to its subscriptions, inside the transaction that stored the event.
+
+`events.emit` calls `fan_out`; the delivery rows commit (or roll back) together with the event
+and the change it reports. After the commit the running dispatcher(s) are woken, so a delivery
+starts at once instead of on the next 1-second tick.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Callable
+
+from ..clock import iso_s, unix_ms
+from . import store
+
+if TYPE_CHECKING:
+    from ..db import Tx
+    from ..events import Event
+
+# Set by the running dispatcher (start) and removed at stop. A set, not one slot, so two apps in
+# one test process never wake each other's dead loop; a spare wake-up is only an empty claim.
+wakers: set[Callable[[], None]] = set()
+
+
+def _wake_all() -> None:
+    for wake in list(wakers):
+        wake()
+
+
+def fan_out(tx: Tx, event: Event) -> int:
+    """One pending delivery per subscription of the owner that listens and is not disabled."""
+    now = tx.clock.now()
+    created = store.insert_deliveries_for_event(
+        tx, event.owner_id, event.seq, event.id, event.type, unix_ms(now), iso_s(now)
+    )
+    if created:
+        tx.on_commit(_wake_all)
+    return created

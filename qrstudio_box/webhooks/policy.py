@@ -1,0 +1,114 @@
+"""Retry and endpoint-health rules, as pure functions (the seed guide's table, to the letter).
+
+Retries: attempt 1 at once; after a failed attempt n the next one is due
+``RETRY_DELAYS[n-1]`` after that FAILURE (1 min, 5 min, 30 min, 2 h); after the 5th failure the
+delivery ends as failed. A 429 with Retry-After waits at least that long, capped at 2 hours.
+
+Health: ``consecutive_failures`` counts failed attempts across deliveries; any success resets it.
+At 5 the endpoint is ``degraded`` (deliveries go on). After 24 hours of continuous failure, counted
+from the streak's first failure with no success since, it is ``disabled``: nothing more is sent
+until someone re-enables it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from email.utils import parsedate_to_datetime
+
+RETRY_DELAYS: tuple[timedelta, ...] = (
+    timedelta(minutes=1),
+    timedelta(minutes=5),
+    timedelta(minutes=30),
+    timedelta(hours=2),
+)
+MAX_ATTEMPTS = len(RETRY_DELAYS) + 1  # 5
+RETRY_AFTER_CAP = timedelta(hours=2)
+DEGRADED_AT = 5
+DISABLE_AFTER = timedelta(hours=24)
+
+ACTIVE, DEGRADED, DISABLED = "active", "degraded", "disabled"
+STATUSES = (ACTIVE, DEGRADED, DISABLED)
+
+
+def is_success(status_code: int | None) -> bool:
+    """Only a 2xx counts: a 3xx is not followed and fails like any other non-2xx."""
+    return status_code is not None and 200 <= status_code < 300
+
+
+def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
+    """Retry-After as delta-seconds or an HTTP-date; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return timedelta(seconds=int(value))
+    try:
+        when = parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return max(when - now, timedelta(0))
+
+
+def next_attempt_at(
+    failed_attempt: int,
+    failed_at: datetime,
+    *,
+    status_code: int | None = None,
+    retry_after: timedelta | None = None,
+) -> datetime | None:
+    """When attempt `failed_attempt + 1` is due, or None: the delivery has failed for good."""
+    if failed_attempt >= MAX_ATTEMPTS:
+        return None
+    delay = RETRY_DELAYS[failed_attempt - 1]
+    if status_code == 429 and retry_after is not None:
+        delay = max(delay, min(retry_after, RETRY_AFTER_CAP))
+    return failed_at + delay
+
+
+@dataclass(frozen=True)
+class Health:
+    status: str = ACTIVE
+    consecutive_failures: int = 0
+    failing_since: datetime | None = None  # first failure of the current streak
+
+
+def after_failure(health: Health, now: datetime) -> Health:
+    streak_start = health.failing_since or now
+    failures = health.consecutive_failures + 1
+    status = health.status
+    if status != DISABLED:
+        if now - streak_start >= DISABLE_AFTER:
+            status = DISABLED
+        elif failures >= DEGRADED_AT:
+            status = DEGRADED
+    return Health(status=status, consecutive_failures=failures, failing_since=streak_start)
+
+
+def after_success(health: Health) -> Health:
+    # A disabled endpoint stays disabled until re-enabled by hand, even if a send that was
+    # already in flight when it was disabled succeeds; the streak is over though.
+    status = DISABLED if health.status == DISABLED else ACTIVE
+    return Health(status=status, consecutive_failures=0, failing_since=None)
+
+
+def with_time_passed(health: Health, now: datetime) -> Health:
+    """The 24 h rule applied without a new attempt (the periodic job)."""
+    if (
+        health.status != DISABLED
+        and health.failing_since is not None
+        and now - health.failing_since >= DISABLE_AFTER
+    ):
+        return replace(health, status=DISABLED)
+    return health
+
+
+def disable_cutoff(now: datetime) -> datetime:
+    """Streaks that started at or before this instant have lasted 24 h: their endpoint goes."""
+    return now - DISABLE_AFTER
+
+
+def reenabled() -> Health:
+    return Health()

@@ -1,0 +1,396 @@
+"""Webhook rules that need I/O. The API and the admin UI both call these functions.
+
+Every function takes the AppContext and the acting user (an ``accounts.schemas.User``), checks
+the plan, scopes every lookup by owner (another owner's id is a 404), and raises ``ApiError``
+with the one JSON error shape on bad input.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import secrets as random_tokens
+from dataclasses import dataclass
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import httpx
+import msgspec
+
+from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
+from ..errors import ApiError, bad_request
+from ..events import EVENT_TYPES, encode_event, new_event_id
+from ..pagination import check_limit, decode_cursor, encode_cursor
+from . import policy, store
+from .dispatcher import Dispatcher, apply_time_rules
+from .schemas import (
+    AttemptDetail,
+    DeliveryLogEntry,
+    DeliveryLogPage,
+    IpRanges,
+    Webhook,
+    WebhookCreate,
+    WebhookPatch,
+    WebhookWithSecret,
+)
+from .secretbox import SecretBox
+from .signing import new_secret
+from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, vet_url
+
+if TYPE_CHECKING:
+    from ..accounts.schemas import User
+    from ..context import AppContext
+
+PLAN_REQUIRED = "Webhooks require Pro plan or higher"
+MAX_DESCRIPTION = 500
+OUTCOMES = ("succeeded", "failed", "interrupted", "sending")
+
+
+@dataclass(eq=False)
+class WebhooksRuntime:
+    """What the domain keeps while running: ``ctx.webhooks``."""
+
+    url_policy: UrlPolicy
+    resolver: Resolver  # swap in tests; used at create/update AND at connect time
+    secret_box: SecretBox
+    client: httpx.AsyncClient
+    dispatcher: Dispatcher
+
+
+def _runtime(ctx: AppContext) -> WebhooksRuntime:
+    if ctx.webhooks is None:
+        raise RuntimeError("the webhooks domain is not started")
+    return ctx.webhooks
+
+
+# -- shapes ---------------------------------------------------------------------------------
+
+
+def _iso_from_ms(value: int | None) -> str | None:
+    return iso_s(from_unix_ms(value)) if value is not None else None
+
+
+def webhook_from_row(row) -> Webhook:
+    return Webhook(
+        id=row["id"], url=row["url"], description=row["description"],
+        events=json.loads(row["events"]), status=row["status"],
+        consecutive_failures=row["consecutive_failures"], created_at=row["created_at"],
+        updated_at=row["updated_at"], failing_since=_iso_from_ms(row["failing_since_ms"]),
+        disabled_at=row["disabled_at"], last_success_at=row["last_success_at"],
+        last_failure_at=row["last_failure_at"],
+    )
+
+
+def with_secret(webhook: Webhook, secret: str) -> WebhookWithSecret:
+    fields = msgspec.structs.asdict(webhook)
+    return WebhookWithSecret(secret=secret, **fields)
+
+
+def log_entry_from_row(row) -> DeliveryLogEntry:
+    return DeliveryLogEntry(
+        id=row["id"], event=row["event_type"], response_status=row["response_status"],
+        duration_ms=row["duration_ms"], error=row["error"], created_at=row["started_at"],
+        outcome=row["outcome"], attempt=row["attempt_number"], event_id=row["event_id"],
+        delivery_id=row["delivery_id"], kind=row["kind"],
+    )
+
+
+def attempt_from_row(row) -> AttemptDetail:
+    entry = msgspec.structs.asdict(log_entry_from_row(row))
+    return AttemptDetail(
+        **entry,
+        finished_at=row["finished_at"],
+        request_headers=json.loads(row["request_headers"]),
+        request_body=bytes(row["request_body"] or b"").decode("utf-8", "replace"),
+        response_headers=json.loads(row["response_headers"]),
+        response_body=bytes(row["response_body"] or b"").decode("utf-8", "replace"),
+    )
+
+
+# -- input rules ----------------------------------------------------------------------------
+
+
+def require_plan(ctx: AppContext, user: User) -> None:
+    if not ctx.settings.plan(user.plan).webhooks:
+        raise ApiError(403, PLAN_REQUIRED)
+
+
+def check_events(events: list[str]) -> list[str]:
+    if not events:
+        raise bad_request("events", f"choose at least one event: {', '.join(EVENT_TYPES)}")
+    for event in events:
+        if event not in EVENT_TYPES:
+            raise bad_request(
+                "events", f"unknown event {event!r}; known events: {', '.join(EVENT_TYPES)}"
+            )
+    return list(dict.fromkeys(events))  # duplicates collapse, order kept
+
+
+def check_description(description: str) -> str:
+    if len(description) > MAX_DESCRIPTION:
+        raise bad_request("description", f"must be at most {MAX_DESCRIPTION} characters")
+    return description
+
+
+async def check_url(ctx: AppContext, url: str) -> str:
+    runtime = _runtime(ctx)
+    try:
+        await vet_url(url, runtime.url_policy, runtime.resolver)
+    except UnsafeUrl as refused:
+        raise ApiError(400, str(refused), field="url") from None
+    return url
+
+
+async def _owned(ctx: AppContext, user: User, webhook_id: int):
+    require_plan(ctx, user)
+    row = await ctx.db.read(store.get_webhook, user.id, webhook_id)
+    if row is None:
+        raise ApiError(404, "No webhook with that id")
+    return row
+
+
+# -- subscriptions --------------------------------------------------------------------------
+
+
+async def list_webhooks(ctx: AppContext, user: User) -> list[Webhook]:
+    require_plan(ctx, user)
+    return [webhook_from_row(row) for row in await ctx.db.read(store.list_webhooks, user.id)]
+
+
+async def get_webhook(ctx: AppContext, user: User, webhook_id: int) -> Webhook:
+    return webhook_from_row(await _owned(ctx, user, webhook_id))
+
+
+async def create_webhook(ctx: AppContext, user: User, data: WebhookCreate) -> WebhookWithSecret:
+    require_plan(ctx, user)
+    events = check_events(data.events)
+    description = check_description(data.description)
+    url = await check_url(ctx, data.url)
+    limit = ctx.settings.plan(user.plan).max_webhooks
+    secret = new_secret()
+    sealed = _runtime(ctx).secret_box.seal(secret)
+
+    def insert(tx) -> int:
+        # counted inside the write transaction, so two racing creates cannot pass the limit
+        if store.count_webhooks(tx.conn, user.id) >= limit:
+            raise ApiError(403, f"Your plan ({user.plan}) allows at most {limit} webhooks")
+        return store.insert_webhook(tx, user.id, url, description, json.dumps(events), sealed,
+                                    iso_s(tx.clock.now()))
+
+    webhook_id = await ctx.db.write(insert)
+    return with_secret(await get_webhook(ctx, user, webhook_id), secret)
+
+
+async def update_webhook(ctx: AppContext, user: User, webhook_id: int, data: WebhookPatch) -> Webhook:
+    await _owned(ctx, user, webhook_id)
+    changes: dict[str, Any] = {}
+    if data.url is not msgspec.UNSET:
+        changes["url"] = await check_url(ctx, data.url)
+    if data.description is not msgspec.UNSET:
+        changes["description"] = check_description(data.description)
+    if data.events is not msgspec.UNSET:
+        changes["events"] = json.dumps(check_events(data.events))
+    status = data.status
+    if status is not msgspec.UNSET and status not in (policy.ACTIVE, policy.DISABLED):
+        raise bad_request("status", "must be \"active\" (re-enable) or \"disabled\" (pause)")
+
+    def apply(tx) -> None:
+        row = store.get_webhook(tx.conn, user.id, webhook_id)
+        if row is None:
+            raise ApiError(404, "No webhook with that id")
+        now = iso_s(tx.clock.now())
+        if status == policy.ACTIVE:
+            fresh = policy.reenabled()
+            changes.update(status=fresh.status, consecutive_failures=0, failing_since_ms=None,
+                           disabled_at=None)
+        elif status == policy.DISABLED and row["status"] != policy.DISABLED:
+            changes.update(status=policy.DISABLED, disabled_at=now)
+            store.fail_pending_deliveries(tx, webhook_id, "Webhook disabled by its owner", now)
+        store.update_webhook(tx, webhook_id, changes, now)
+
+    await ctx.db.write(apply)
+    return await get_webhook(ctx, user, webhook_id)
+
+
+async def reenable_webhook(ctx: AppContext, user: User, webhook_id: int) -> Webhook:
+    """The dashboard's Re-enable: same as PATCH {"status": "active"}."""
+    return await update_webhook(ctx, user, webhook_id, WebhookPatch(status=policy.ACTIVE))
+
+
+async def delete_webhook(ctx: AppContext, user: User, webhook_id: int) -> None:
+    require_plan(ctx, user)
+    if not await ctx.db.write(store.delete_webhook, user.id, webhook_id):
+        raise ApiError(404, "No webhook with that id")
+
+
+async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> WebhookWithSecret:
+    """A new secret; the old one stops signing at once (queued deliveries sign at send time)."""
+    await _owned(ctx, user, webhook_id)
+    secret = new_secret()
+    sealed = _runtime(ctx).secret_box.seal(secret)
+
+    def apply(tx) -> None:
+        store.update_webhook(tx, webhook_id, {"secret_sealed": sealed}, iso_s(tx.clock.now()))
+
+    await ctx.db.write(apply)
+    return with_secret(await get_webhook(ctx, user, webhook_id), secret)
+
+
+# -- the deliveries log ---------------------------------------------------------------------
+
+
+async def list_deliveries(
+    ctx: AppContext, user: User, webhook_id: int, *, event: str | None = None,
+    outcome: str | None = None, cursor: str | None = None, limit: int | None = None,
+) -> DeliveryLogPage:
+    await _owned(ctx, user, webhook_id)
+    if event is not None and event not in EVENT_TYPES:
+        raise bad_request("event", f"unknown event {event!r}; known events: {', '.join(EVENT_TYPES)}")
+    if outcome is not None and outcome not in OUTCOMES:
+        raise bad_request("outcome", f"must be one of {', '.join(OUTCOMES)}")
+    size = check_limit(limit)
+    key = decode_cursor(cursor)
+    before = key[0] if key else None
+    if before is not None and not isinstance(before, int):
+        raise bad_request("cursor", "is not a cursor this server returned")
+    rows = await ctx.db.read(store.list_attempts, webhook_id, size + 1, before, event, outcome)
+    entries = [log_entry_from_row(row) for row in rows[:size]]
+    return DeliveryLogPage(entries, encode_cursor(entries[-1].id) if len(rows) > size else None)
+
+
+async def get_attempt(ctx: AppContext, user: User, webhook_id: int, attempt_id: int) -> AttemptDetail:
+    await _owned(ctx, user, webhook_id)
+    row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
+    if row is None:
+        raise ApiError(404, "No delivery attempt with that id")
+    return attempt_from_row(row)
+
+
+# -- sending now: test, redeliver, recover ---------------------------------------------------
+
+
+def sample_scan(owner_id: int, now: datetime) -> dict[str, Any]:
+    """A realistic scan.created payload (the guide's fields) for the test trigger."""
+    return {
+        "short_id": "tEsT0001",
+        "name": "Test event from QRStudio Box",
+        "owner_id": owner_id,
+        "destination_url": "https://example.com/menus/spring-2026",
+        "scanned_at": iso_ms(now),
+        "country": "CA",
+        "city": "Montreal",
+        "device_family": "iPhone",
+        "os_family": "iOS",
+        "browser_family": "Mobile Safari",
+        "referer": "https://google.com/",
+        "user_agent": (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+        ),
+        "is_bot": False,
+        "variant_label": "(default)",
+    }
+
+
+async def _send_new_delivery(ctx: AppContext, webhook_id: int, make) -> AttemptDetail:
+    """Insert a delivery already leased to us, sign it, send it at once, return its attempt."""
+    dispatcher = _runtime(ctx).dispatcher
+    token = random_tokens.token_hex(8)
+
+    def prepare(tx):
+        now = tx.clock.now()
+        delivery_id = make(tx, now, token, unix_ms(now) + dispatcher.lease_ms)
+        return dispatcher.prepare(tx, store.sendable(tx, delivery_id), token, now)
+
+    job = await ctx.db.write(prepare)
+    attempt_id = await dispatcher.send(job)
+    row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
+    return attempt_from_row(row)
+
+
+async def send_test(ctx: AppContext, user: User, webhook_id: int) -> AttemptDetail:
+    """A synthetic scan.created with a fresh evt_ id, sent now and logged like any attempt.
+
+    A test is a diagnostic: one attempt, no retries, no effect on the endpoint's health, and it
+    is allowed on a disabled endpoint (to check it before re-enabling).
+    """
+    await _owned(ctx, user, webhook_id)
+
+    def make(tx, now, token, lease_until_ms):
+        event_id = new_event_id()
+        body = encode_event(event_id, "scan.created", iso_s(now), sample_scan(user.id, now))
+        return store.insert_delivery(
+            tx, webhook_id, event_seq=None, event_id=event_id, event_type="scan.created",
+            test_body=body, kind="test", now_ms=unix_ms(now), now=iso_s(now),
+            lease_until_ms=lease_until_ms, lease_token=token,
+        )
+
+    return await _send_new_delivery(ctx, webhook_id, make)
+
+
+async def redeliver(ctx: AppContext, user: User, webhook_id: int, attempt_id: int) -> AttemptDetail:
+    """Send that attempt's event again now, as a new delivery (with retries if it fails)."""
+    row = await _owned(ctx, user, webhook_id)
+    if row["status"] == policy.DISABLED:
+        raise ApiError(409, "The webhook is disabled: re-enable it first (PATCH status \"active\")")
+    attempt = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
+    if attempt is None:
+        raise ApiError(404, "No delivery attempt with that id")
+
+    def make(tx, now, token, lease_until_ms):
+        is_test = attempt["event_seq"] is None
+        return store.insert_delivery(
+            tx, webhook_id, event_seq=attempt["event_seq"], event_id=attempt["event_id"],
+            event_type=attempt["event_type"],
+            test_body=bytes(attempt["request_body"]) if is_test else None,
+            kind="test" if is_test else "redeliver", now_ms=unix_ms(now), now=iso_s(now),
+            lease_until_ms=lease_until_ms, lease_token=token,
+        )
+
+    return await _send_new_delivery(ctx, webhook_id, make)
+
+
+def parse_since(value: str | int) -> datetime:
+    if isinstance(value, int) and not isinstance(value, bool):
+        if value < 0:
+            raise bad_request("since", "must not be negative")
+        return from_unix_ms(value * 1000)
+    try:
+        return parse_iso(str(value))
+    except ValueError:
+        raise bad_request("since", "must be an ISO 8601 timestamp or unix seconds") from None
+
+
+async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int) -> int:
+    """Re-queue every failed delivery created since `since`; returns how many."""
+    row = await _owned(ctx, user, webhook_id)
+    moment = parse_since(since)
+    if row["status"] == policy.DISABLED:
+        raise ApiError(409, "The webhook is disabled: re-enable it first (PATCH status \"active\")")
+
+    def apply(tx) -> int:
+        count = store.requeue_failed_since(tx, webhook_id, unix_ms(moment), unix_ms(tx.clock.now()))
+        if count:
+            tx.on_commit(_runtime(ctx).dispatcher.wake)
+        return count
+
+    return await ctx.db.write(apply)
+
+
+# -- jobs and public info -------------------------------------------------------------------
+
+
+async def apply_health_rules(ctx: AppContext) -> list[int]:
+    """The periodic job: disable endpoints failing for 24 h even when no new event arrives."""
+    return await ctx.db.write(lambda tx: apply_time_rules(tx, tx.clock.now()))
+
+
+def ip_ranges(ctx: AppContext) -> IpRanges:
+    cidrs = [str(ipaddress.ip_network(c, strict=False)) for c in ctx.settings.webhooks.egress_ip_ranges]
+    return IpRanges(
+        description="Source addresses of QRStudio Box webhook deliveries, for firewall allow-lists."
+        + ("" if cidrs else " None are configured: ask the operator."),
+        webhooks=cidrs,
+        ipv4=[c for c in cidrs if ipaddress.ip_network(c).version == 4],
+        ipv6=[c for c in cidrs if ipaddress.ip_network(c).version == 6],
+    )
