@@ -11,6 +11,7 @@ from typing import Any
 
 from ..links import service as links
 from ..links import store as links_store
+from ..webhooks import service as webhooks
 from . import charts
 
 
@@ -28,9 +29,30 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
         "has_scans": scans["d30"] > 0,
         "top_qrs": top_qrs,
         "qr_count": qr_count,
-        "usage": None,
-        "webhook_health": None,
+        "usage": await usage_for(ctx, user),
+        "webhook_health": await webhook_health(ctx, user),
     }
+
+
+async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
+    """Counts by status and the latest failed attempts across the user's webhooks."""
+    plan = ctx.settings.plans.get(user.plan)
+    if plan is None or not plan.webhooks:
+        return None
+    hooks = await webhooks.list_webhooks(ctx, user)
+    counts = {"active": 0, "degraded": 0, "disabled": 0}
+    for hook in hooks:
+        counts[hook.status] = counts.get(hook.status, 0) + 1
+    failures: list[dict[str, Any]] = []
+    for hook in hooks:
+        if hook.last_failure_at is None:
+            continue
+        page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=3)
+        failures += [{"webhook_id": hook.id, "url": hook.url, "event": a.event,
+                      "response_status": a.response_status, "error": a.error, "created_at": a.created_at}
+                     for a in page.results]
+    failures.sort(key=lambda f: f["created_at"], reverse=True)
+    return {**counts, "total": len(hooks), "recent_failures": failures[:5]}
 
 
 async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
