@@ -17,10 +17,11 @@ from litestar.di import Provide
 from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
-from litestar.openapi.spec import Components, SecurityScheme
 
 from . import __version__
 from .accounts import domain as accounts
+from .accounts import quota_domain as quotas
+from .accounts.quota_service import ApiRateLimitMiddleware
 from .admin import domain as admin
 from .links import domain as links
 from .qr import domain as qr
@@ -31,6 +32,7 @@ from .config import Settings
 from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
+from .openapi import document_errors
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -41,7 +43,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr, webhooks, admin]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, admin]
 
 
 def _wants_html(request: Request) -> bool:
@@ -106,7 +108,8 @@ def handle_crash(request: Request, error: Exception) -> Response:
     return Response(content=error_body(500, "Internal server error"), status_code=500, media_type=MediaType.JSON)
 
 
-@get("/healthz", include_in_schema=True, tags=["operations"], summary="Liveness and readiness")
+# `security=[{}]` marks a route public in the schema (the app default is the bearer token).
+@get("/healthz", tags=["operations"], summary="Liveness and readiness", security=[{}])
 async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
     database = "ok"
     try:
@@ -139,6 +142,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         ctx.scheduler.add_job(ctx.db.maintain, "interval", minutes=15, id="db-maintain",
                               coalesce=True, max_instances=1)
         started = []
+        # Build the schema now (it is cached) and document the error shape on it.
+        document_errors(app.openapi_schema)
         try:
             for domain in DOMAINS:
                 if hasattr(domain, "start"):
@@ -166,9 +171,6 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         # JSON and YAML only: the HTML viewers load scripts from CDNs, and the appliance
         # must not fetch anything from the internet.
         render_plugins=[JsonRenderPlugin(path=["/", "/openapi.json"]), YamlRenderPlugin()],
-        components=Components(security_schemes={
-            "BearerToken": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT"),
-        }),
     )
 
     app = Litestar(
@@ -176,6 +178,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
+        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        middleware=[ApiRateLimitMiddleware()],
         exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
         openapi_config=openapi,
         template_config=template_config(),

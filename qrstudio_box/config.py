@@ -100,6 +100,14 @@ class RetentionSettings(_Section):
     events_days: NonNegativeInt = 30
 
 
+class RateLimitSettings(_Section):
+    # Failed logins per email, then per client IP, allowed within login_window_seconds; past
+    # that POST /api/v1/auth/token/ answers 429 with Retry-After. (API limits are per plan.)
+    login_failures_per_email: PositiveInt = 5
+    login_failures_per_ip: PositiveInt = 30
+    login_window_seconds: PositiveInt = 900
+
+
 class MetricsSettings(_Section):
     token: str = ""
 
@@ -114,6 +122,7 @@ class Settings(_Section):
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -241,23 +241,27 @@ def toml_value(value: Any) -> str:
     return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
+def new_server(root: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+    """A server process (not started) rooted in `root`, with the test admin's credentials."""
+    root.mkdir(parents=True, exist_ok=True)
+    full_env = {key: value for key, value in os.environ.items() if not key.startswith("QRSTUDIO_")}
+    full_env.update({
+        "PYTHONPATH": str(REPO_ROOT),
+        "QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL,
+        "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        "PYTHONUNBUFFERED": "1",
+    })
+    full_env.update(env or {})
+    return ServerProcess(root, merge({"storage": {"data_dir": str(root / "data")}}, config or {}), full_env)
+
+
 @pytest.fixture
 def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Make (not start) server processes: factory(config_overrides={}, env_overrides={})."""
     made: list[ServerProcess] = []
 
     def make(config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> ServerProcess:
-        root = tmp_path / f"server{len(made)}"
-        root.mkdir()
-        full_env = {key: value for key, value in os.environ.items() if not key.startswith("QRSTUDIO_")}
-        full_env.update({
-            "PYTHONPATH": str(REPO_ROOT),
-            "QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL,
-            "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-            "PYTHONUNBUFFERED": "1",
-        })
-        full_env.update(env or {})
-        server = ServerProcess(root, merge({"storage": {"data_dir": str(root / "data")}}, config or {}), full_env)
+        server = new_server(tmp_path / f"server{len(made)}", config, env)
         made.append(server)
         return server
 
