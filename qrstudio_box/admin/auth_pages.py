@@ -5,6 +5,7 @@ from __future__ import annotations
 from litestar import Request, get, post
 
 from ..accounts import service as accounts
+from ..errors import ApiError
 from . import session
 from .ui import app_ctx, current_user, go, page, safe_next
 
@@ -30,7 +31,16 @@ async def login_submit(request: Request) -> object:
         errors["password"] = "Enter your password."
     user = None
     if not errors:
+        # The same throttle as the API's token endpoint: the UI is no side door for guessing.
+        try:
+            if ctx.quotas is not None:
+                ctx.quotas.check_login(email, request)
+        except ApiError as error:
+            return page(request, "login.html", status=429, next=target, email=email,
+                        errors={"form": str(error.detail)})
         user = await accounts.authenticate(ctx.db, email, password)
+        if ctx.quotas is not None:
+            ctx.quotas.record_login(email, request, ok=user is not None)
         if user is None:
             errors["form"] = "Invalid email or password."
     if user is None:

@@ -183,28 +183,30 @@ def meter_state(used: float, limit: float) -> str:
 def meter_svg(used: float, limit: float, *, marks: Sequence[float] = (0.75, 1.0)) -> Markup:
     """A usage bar with dashed marks at the given fractions of the limit (75% and 100%).
 
-    The bar's scale runs to max(limit, used) so an overrun (credits spent, limit lowered) is
-    visible past the 100% mark instead of being clipped.
+    Positions are percentages of the SVG's own width (no viewBox), so the bar stretches to
+    its container while the labels keep their shape. The scale runs to max(limit, used), so
+    an overrun (credits spent, limit lowered) shows past the 100% mark instead of clipping.
     """
-    width, bar_y, bar_h = 400, 14, 10
+    bar_y, bar_h = 14, 10
     scale = max(float(limit), float(used), 1.0)
-    fill_w = width * min(float(used), scale) / scale
+    fill = 100 * min(float(used), scale) / scale
     pct = 0 if limit <= 0 else round(100 * used / limit)
     out = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} 30" preserveAspectRatio="none" '
+        '<svg xmlns="http://www.w3.org/2000/svg" width="100%" height="30" '
         f'role="img" aria-label="{format_count(used)} of {format_count(limit)} used ({pct}%)">',
-        f'<rect class="meter-track" x="0" y="{bar_y}" width="{width}" height="{bar_h}" rx="5"/>',
-        f'<rect class="meter-fill" x="0" y="{bar_y}" width="{fill_w:.1f}" height="{bar_h}" rx="5"/>',
+        f'<rect class="meter-track" x="0" y="{bar_y}" width="100%" height="{bar_h}" rx="5"/>',
     ]
+    if fill > 0:
+        out.append(f'<rect class="meter-fill" x="0" y="{bar_y}" width="{max(fill, 1.5):.2f}%" '
+                   f'height="{bar_h}" rx="5"/>')
     for mark in marks:
         if limit <= 0:
             break
-        x = width * (mark * limit) / scale
-        x = min(max(x, 1.0), width - 1.0)
-        anchor = "end" if x > width - 20 else "middle"
-        out.append(f'<line class="meter-mark" x1="{x:.1f}" x2="{x:.1f}" y1="10" y2="28"/>')
+        x = min(max(100 * (mark * limit) / scale, 0.25), 99.75)
+        anchor = "end" if x > 95 else "middle"
+        out.append(f'<line class="meter-mark" x1="{x:.2f}%" x2="{x:.2f}%" y1="10" y2="28"/>')
         out.append(
-            f'<text class="meter-mark-label" x="{x:.1f}" y="8" text-anchor="{anchor}">'
+            f'<text class="meter-mark-label" x="{x:.2f}%" y="8" text-anchor="{anchor}">'
             f"{round(mark * 100)}%</text>"
         )
     out.append("</svg>")

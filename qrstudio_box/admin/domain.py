@@ -5,7 +5,7 @@ from __future__ import annotations
 from litestar import Router, get
 from litestar.response import Redirect
 
-from . import auth_pages, dashboard, generate_pages, qr_pages, users_pages, webhook_pages
+from . import auth_pages, dashboard, generate_pages, qr_pages, usage_pages, users_pages, webhook_pages
 from .session import security_headers_middleware
 from .ui import before_ui_request
 
@@ -23,6 +23,7 @@ admin_router = Router(
         *qr_pages.ROUTES,
         *generate_pages.ROUTES,
         *webhook_pages.ROUTES,
+        *usage_pages.ROUTES,
         *users_pages.ROUTES,
     ],
     before_request=before_ui_request,

@@ -7,8 +7,14 @@ of a page shows an empty state instead of failing.
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
+import msgspec
+
+from ..accounts import quota
+from ..accounts.quota_api import CreditGrantIn
+from ..errors import ApiError
 from ..links import service as links
 from ..links import store as links_store
 from ..webhooks import service as webhooks
@@ -56,10 +62,25 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
 
 
 async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
-    """The user's usage this month for the meter, from the quotas service (None without it)."""
+    """The user's month for the meter, from the quotas service (None without it)."""
     if ctx.quotas is None:
         return None
-    return None
+    usage = await ctx.quotas.usage(user)
+    year, month = usage.period.split("-")
+    return {
+        "period": usage.period,
+        "period_label": f"{date(int(year), int(month), 1):%B %Y}",
+        "used": usage.used,
+        "limit": usage.limit,
+        "monthly_quota": usage.monthly_quota,
+        "credits": usage.credits,
+        "remaining": usage.remaining,
+        "percent": usage.percent,
+        "thresholds_fired": usage.thresholds_fired,
+        "scans": usage.scans_this_month,
+        "resets_at": usage.resets_at,
+        "plan": usage.plan,
+    }
 
 
 def credits_supported(ctx: Any) -> bool:
@@ -67,4 +88,11 @@ def credits_supported(ctx: Any) -> bool:
 
 
 async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:
-    raise NotImplementedError
+    """A credit pack for the user's current month, validated by the quotas API's own shape."""
+    try:
+        grant = msgspec.convert({"amount": amount, "note": note}, CreditGrantIn)
+    except msgspec.ValidationError as error:
+        field = "note" if "note" in str(error) else "amount"
+        raise ApiError(400, f"{field}: {str(error).split(' - at')[0]}", field=field) from None
+    await ctx.db.write(lambda tx: quota.grant_credits(tx, user_id, grant.amount, grant.note, admin.id,
+                                                      tx.clock.now()))

@@ -119,9 +119,9 @@ def test_meter_state(used, limit, state):
 def test_meter_marks_at_75_and_100_percent():
     svg = parse(charts.meter_svg(30, 100))
     fill = svg.find("s:rect[@class='meter-fill']", NS)
-    assert float(fill.get("width")) == pytest.approx(120.0)  # 30% of 400
+    assert fill.get("width") == "30.00%"
     marks = svg.findall("s:line[@class='meter-mark']", NS)
-    assert [float(m.get("x1")) for m in marks] == [300.0, 399.0]
+    assert [m.get("x1") for m in marks] == ["75.00%", "99.75%"]
     assert [t.text for t in svg.findall("s:text", NS)] == ["75%", "100%"]
     assert svg.get("aria-label") == "30 of 100 used (30%)"
 
@@ -129,8 +129,13 @@ def test_meter_marks_at_75_and_100_percent():
 def test_meter_overrun_moves_the_100_mark_left():
     svg = parse(charts.meter_svg(200, 100))
     marks = svg.findall("s:line[@class='meter-mark']", NS)
-    assert float(marks[1].get("x1")) == pytest.approx(200.0)
-    assert float(svg.find("s:rect[@class='meter-fill']", NS).get("width")) == pytest.approx(400.0)
+    assert marks[1].get("x1") == "50.00%"
+    assert svg.find("s:rect[@class='meter-fill']", NS).get("width") == "100.00%"
+
+
+def test_meter_empty_has_no_fill():
+    svg = parse(charts.meter_svg(0, 100))
+    assert svg.find("s:rect[@class='meter-fill']", NS) is None
 
 
 @pytest.mark.parametrize(("value", "total", "width"), [(0, 10, 0), (5, 10, 50), (10, 10, 100), (3, 0, 0), (20, 10, 100)])
