@@ -42,6 +42,16 @@
     if (el.hasAttribute && el.hasAttribute("data-autosubmit") && el.form) el.form.submit();
   });
 
+  // A field marked wrong by the server stops looking wrong once the user edits it.
+  document.addEventListener("input", function (ev) {
+    var field = ev.target.closest && ev.target.closest(".field.has-error");
+    if (!field) return;
+    field.classList.remove("has-error");
+    var msg = field.querySelector(".field-error");
+    if (msg) msg.hidden = true;
+    ev.target.removeAttribute("aria-invalid");
+  });
+
   // Variant rows on the dynamic QR form: add / remove rows.
   document.addEventListener("click", function (ev) {
     var add = ev.target.closest("[data-add-variant]");

@@ -29,6 +29,11 @@ def test_sign_in_dashboard_and_sign_out(server, new_context, snap, console_error
     assert page.locator("h1").inner_text() == "Dashboard"
     assert page.locator("[data-stat=today]").inner_text() == "0"
     snap(page, "dashboard-desktop")
+    page.emulate_media(color_scheme="dark")
+    bg = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    assert bg == "rgb(13, 15, 20)"  # the dark tokens apply
+    snap(page, "dashboard-dark-desktop")
+    page.emulate_media(color_scheme="light")
 
     cookies = {c["name"]: c for c in page.context.cookies()}
     session = cookies["qrstudio_session"]
