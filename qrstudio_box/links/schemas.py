@@ -8,8 +8,10 @@ from msgspec import UNSET, Struct, UnsetType, field
 
 
 class VariantIn(Struct, forbid_unknown_fields=True):
-    label: str
-    destination_url: str
+    # Defaults only so that a missing label or URL is reported by our rules, which name the
+    # field with its full path (variants[0].label); both are required.
+    label: str = ""
+    destination_url: str = ""
     weight: int = 1
 
 

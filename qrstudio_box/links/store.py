@@ -219,14 +219,18 @@ def rollup_per_day(
 def sketch_registers(
     conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int, bots: str
 ) -> list[tuple[int, int]]:
-    return [
-        (row[0], row[1])
-        for row in conn.execute(
+    """(register, max low_bit) over the days; one walk per bot flag, merged here, so neither
+    walk needs a sort."""
+    flags = {"exclude": (0,), "only": (1,), "include": (0, 1)}[bots]
+    merged: dict[int, int] = {}
+    for flag in flags:
+        for register, low_bit in conn.execute(
             "SELECT register, max(low_bit) FROM scanner_sketches"
-            f" WHERE qr_id = ? AND day BETWEEN ? AND ? {_bots_clause(bots)} GROUP BY register",
-            (qr_id, day_from, day_to),
-        )
-    ]
+            " WHERE qr_id = ? AND is_bot = ? AND day BETWEEN ? AND ? GROUP BY register",
+            (qr_id, flag, day_from, day_to),
+        ):
+            merged[register] = max(merged.get(register, 0), low_bit)
+    return list(merged.items())
 
 
 def owner_scans_per_day(

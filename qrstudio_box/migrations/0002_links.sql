@@ -62,7 +62,10 @@ CREATE TABLE scan_rollups (
     dimension TEXT NOT NULL,
     value     TEXT NOT NULL,
     scans     INTEGER NOT NULL,
-    PRIMARY KEY (qr_id, day, is_bot, dimension, value)
+    -- Key order = the stats GROUP BY order: SQLite aggregates while walking the key, with no
+    -- sort (the day range is a filter on the walk). Measured at 1M scans: 5x faster than
+    -- (qr_id, day, ...), which needed a temp B-tree over every row in range.
+    PRIMARY KEY (qr_id, dimension, value, is_bot, day)
 ) WITHOUT ROWID;
 
 -- Unique scanners as a HyperLogLog sketch per QR, day and bot flag (1024 registers, about
@@ -75,7 +78,7 @@ CREATE TABLE scanner_sketches (
     is_bot   INTEGER NOT NULL,
     register INTEGER NOT NULL,
     low_bit  INTEGER NOT NULL,
-    PRIMARY KEY (qr_id, day, is_bot, register)
+    PRIMARY KEY (qr_id, is_bot, register, day)  -- GROUP BY register without a sort
 ) WITHOUT ROWID;
 
 -- Scans per owner and calendar month (UTC), for the usage endpoint: scans are counted and

@@ -23,7 +23,9 @@ class GenerateBody(msgspec.Struct, forbid_unknown_fields=True):
     """Types only; ranges, colours and the scale/size choice are checked by parse_options so
     every complaint names its field the same way."""
 
-    data: str
+    # Typed loosely on purpose: Litestar reports a body field named `data` with the same key
+    # as the body itself, so the spine cannot name it; generate() checks it and names it.
+    data: Any = None  # required: the text, URL, or (dynamic) destination URL, a string
     data_type: Literal["text", "url", "dynamic"] = "text"
     name: str = ""  # dynamic only: the new QR's name
     format: Literal["png", "svg"] = "png"
@@ -62,6 +64,8 @@ async def generate(data: GenerateBody, request: Request[User, Any, Any], ctx: Ap
     body = data
     options_values = {field: getattr(body, field) for field in RENDER_FIELDS}
     user: User = request.user
+    if not isinstance(body.data, str):
+        raise ApiError(400, "data: is required and must be a string", field="data")
     try:
         if body.data_type == "url":
             check_destination("data", body.data)

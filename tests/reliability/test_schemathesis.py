@@ -52,6 +52,6 @@ def test_every_operation_survives_generated_input(live):
         @given(case=operation.as_strategy())
         @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
         def survives(case):
-            case.call_and_validate(headers=headers, checks=CHECKS, timeout=10)
+            case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 
         survives()
