@@ -110,8 +110,10 @@ class QrPages(Controller):
         points = [(d.date, d.scans) for d in stats.per_day]
         chart = charts.responsive_chart(points, title=f"Scans per day, last {days} days")
         variant_counts = [{"value": v.label, "scans": v.scans} for v in stats.variants]
+        city_counts = [{"value": f"{c.city}, {c.country}" if c.city else "", "scans": c.scans}
+                       for c in stats.cities]
         return page(request, "qrs/detail.html", nav="qrs", qr=qr, stats=stats, chart=chart, days=days,
-                    bots=bots, variant_counts=variant_counts)
+                    bots=bots, variant_counts=variant_counts, city_counts=city_counts)
 
     @get("/{short_id:str}/edit")
     async def edit_form(self, request: Request, short_id: str) -> object:
