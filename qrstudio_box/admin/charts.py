@@ -130,7 +130,7 @@ def series_chart(
     every = label_every(n)
     baseline = top_pad + plot_h
     coords: list[tuple[float, float]] = []
-    for i, ((label, _), value) in enumerate(zip(points, values)):
+    for i, ((label, _), value) in enumerate(zip(points, values, strict=True)):
         x_mid = left + slot * i + slot / 2
         bar_h = (value / top) * plot_h
         y = baseline - bar_h
@@ -159,7 +159,7 @@ def series_chart(
             f'{last_x:.1f},{baseline:.1f}"/>'
         )
         out.append(f'<polyline class="chart-line" points="{path}"/>')
-        for (x, y), (label, _), value in zip(coords, points, values):
+        for (x, y), (label, _), value in zip(coords, points, values, strict=True):
             tip = f"{escape(_short_day(label))}: {format_count(value)} {escape(unit)}"
             out.append(
                 f'<circle class="chart-dot" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{tip}</title></circle>'

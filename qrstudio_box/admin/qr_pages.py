@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import msgspec
 from litestar import Controller, Request, Response, get, post
@@ -68,10 +69,11 @@ class QrPages(Controller):
                                           name=(q or "").strip() or None, is_active=active)
         except ApiError:  # a stale or hand-edited cursor: start over
             return go(request, "/admin/qrs/")
-        query = "".join(f"&{k}={v}" for k, v in (("q", q), ("status", status)) if v)
+        query = urlencode([(k, v) for k, v in (("q", q), ("status", status)) if v])
         return page(request, "qrs/list.html", nav="qrs", qrs=result.results, q=q or "", status=status or "",
-                    next_href=f"/admin/qrs/?cursor={result.next}{query}" if result.next else None,
-                    prev_href=("/admin/qrs/" + (f"?{query[1:]}" if query else "")) if cursor else None)
+                    next_href=f"/admin/qrs/?{urlencode({'cursor': result.next})}" + (f"&{query}" if query else "")
+                    if result.next else None,
+                    prev_href=("/admin/qrs/" + (f"?{query}" if query else "")) if cursor else None)
 
     @get("/new")
     async def new_qr(self, request: Request) -> object:

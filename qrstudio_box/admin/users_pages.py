@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
@@ -32,10 +34,11 @@ class UsersPages(Controller):
         rows = await ctx.db.read(accounts_store.list_users, PAGE_SIZE + 1, before, (q or "").strip() or None)
         users = [user_from_row(r) for r in rows[:PAGE_SIZE]]
         next_href = None
+        search = f"&{urlencode({'q': q})}" if q else ""
         if len(rows) > PAGE_SIZE:
-            next_href = f"/admin/users/?cursor={encode_cursor(users[-1].id)}" + (f"&q={q}" if q else "")
+            next_href = f"/admin/users/?cursor={encode_cursor(users[-1].id)}{search}"
         return page(request, "users/list.html", nav="users", users=users, q=q or "", next_href=next_href,
-                    prev_href="/admin/users/" + (f"?q={q}" if q else "") if cursor else None,
+                    prev_href="/admin/users/" + (f"?{search[1:]}" if search else "") if cursor else None,
                     plans=sorted(ctx.settings.plans))
 
     @get("/new")

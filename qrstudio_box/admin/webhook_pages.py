@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
@@ -97,7 +98,7 @@ class WebhookPages(Controller):
         except ApiError:
             return go(request, f"/admin/webhooks/{webhook_id}")
         details = await asyncio.gather(*(webhooks.get_attempt(ctx, user, webhook_id, a.id) for a in log.results))
-        query = "".join(f"&{k}={v}" for k, v in (("outcome", outcome), ("event", event)) if v)
+        query = "".join(f"&{urlencode({k: v})}" for k, v in (("outcome", outcome), ("event", event)) if v)
         return page(request, "webhooks/detail.html", nav="webhooks", hook=hook, attempts=details,
                     outcome=outcome or "", event=event or "", event_types=EVENT_TYPES, outcomes=OUTCOMES,
                     open_id=open, summary=attempt_summary, errors={},

@@ -110,7 +110,6 @@ def test_login_is_throttled_like_the_api(server, new_context):
     page.goto("/admin/login")
     page.fill("#f-email", "admin@example.com")
     page.fill("#f-password", "wrong-password")
-    response = None
     with page.expect_response(lambda r: r.url.endswith("/admin/login") and r.request.method == "POST") as info:
         page.click("form.form button[type=submit]")
     assert info.value.status == 429
