@@ -92,6 +92,10 @@ def test_create_test_event_and_rotate(server_factory, receiver, new_context, sna
     assert page.locator("td[data-label='Failures in a row']").inner_text() == "0"
     snap(page, "webhooks-list-desktop")
 
+    # the dashboard's webhook health counts it
+    page.goto("/admin/")
+    assert page.locator(".health-row strong").all_inner_texts() == ["1", "0", "0"]
+
     phone = new_context("phone", server.base_url).new_page()
     sign_in(phone, email, MEMBER_PASSWORD)
     phone.goto(webhook_path + "?open=1")
