@@ -68,10 +68,10 @@ def new_context(browser: Browser):
 def snap():
     """snap(page, name): save a full-page screenshot as test-artifacts/screenshots/<name>.png."""
 
-    def take(page: Page, name: str) -> Path:
+    def take(page: Page, name: str, full_page: bool = True) -> Path:
         SCREENSHOT_DIR.mkdir(parents=True, exist_ok=True)
         path = SCREENSHOT_DIR / f"{name}.png"
-        page.screenshot(path=str(path), full_page=True)
+        page.screenshot(path=str(path), full_page=full_page)
         return path
 
     return take

@@ -56,7 +56,7 @@ def test_dashboard_on_a_phone_uses_the_drawer(server, new_context, snap):
     page.click("label.menu-btn")
     page.wait_for_timeout(300)  # the drawer's CSS transition, not a schedule
     assert page.locator(".sidebar").bounding_box()["x"] == 0
-    snap(page, "nav-drawer-phone")
+    snap(page, "nav-drawer-phone", full_page=False)  # the drawer is fixed to the viewport
 
 
 def test_member_cannot_open_admin_pages(server, new_context):
