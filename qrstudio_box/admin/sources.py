@@ -53,7 +53,7 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     for hook in hooks:
         if hook.last_failure_at is None:
             continue
-        page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=3)
+        page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=5)
         failures += [{"webhook_id": hook.id, "url": hook.url, "event": a.event,
                       "response_status": a.response_status, "error": a.error, "created_at": a.created_at}
                      for a in page.results]

@@ -5,6 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import re
+import time
+
+import httpx
 
 import pytest
 
@@ -163,3 +166,38 @@ def test_free_plan_sees_the_plan_message(server, new_context):
     page.goto("/admin/webhooks/")
     assert page.locator(".empty h3").inner_text() == "Webhooks require Pro plan or higher"
     assert page.locator("a:has-text('Add webhook')").count() == 0
+
+
+def test_degraded_webhook_shows_and_re_enables(server_factory, new_context, snap):
+    server = server_factory(LOCAL_TARGETS).start()
+    email = make_user(server, "flaky@example.com", plan="pro")
+    token = httpx.post(f"{server.base_url}/api/v1/auth/token/",
+                       json={"email": email, "password": MEMBER_PASSWORD}).json()["access_token"]
+    auth = {"Authorization": f"Bearer {token}"}
+    with Receiver(status=503) as failing:
+        hook = httpx.post(f"{server.base_url}/api/v1/webhooks/", headers=auth,
+                          json={"url": failing.url, "events": ["dynamic_qr.created"]}).json()
+        for i in range(5):  # five real events, each failing its first attempt
+            httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=auth,
+                       json={"name": f"QR {i}", "destination_url": "https://example.com/"})
+        failing.wait_for(5)
+        deadline = time.monotonic() + 15
+        while time.monotonic() < deadline:  # the attempts are recorded just after the answers
+            current = httpx.get(f"{server.base_url}/api/v1/webhooks/{hook['id']}/", headers=auth).json()
+            if current["consecutive_failures"] >= 5:
+                break
+            time.sleep(0.1)
+        assert current["status"] == "degraded"
+
+        page = new_context("desktop", server.base_url).new_page()
+        sign_in(page, email, MEMBER_PASSWORD)
+        assert page.locator(".health-row strong").all_inner_texts() == ["0", "1", "0"]
+        assert page.locator(".plain-list li").count() == 5  # recent failures on the dashboard
+        page.goto(f"/admin/webhooks/{hook['id']}")
+        assert page.locator("[data-stat=failures]").inner_text() == "5"
+        assert "Degraded: 5 failed attempts in a row." in page.locator(".flashes .flash-warning").inner_text()
+        snap(page, "webhook-degraded-desktop")
+        page.click(".flash-warning button:has-text('Re-enable')")
+        assert "re-enabled" in page.locator(".flashes .flash-success").inner_text()
+        assert page.locator("[data-stat=failures]").inner_text() == "0"
+        assert page.locator(".page-head .badge").first.inner_text() == "active"
