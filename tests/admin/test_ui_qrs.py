@@ -175,3 +175,20 @@ def test_static_generator_renders_a_decodable_png(server, new_context, snap):
     page.click("button:has-text('Generate')")
     page.wait_for_url(re.compile(r"/admin/qrs/[0-9A-Za-z]{8}$"))
     assert page.locator("h1").inner_text() == "From the generator"
+
+
+def test_hostile_names_are_shown_as_text(server, new_context, console_errors):
+    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>"\''
+    qr = httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=server.token(),
+                    json={"name": hostile, "destination_url": "https://example.com/?q=<b>"}).json()
+    page = new_context("desktop", server.base_url).new_page()
+    dialogs = []
+    page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))
+    errors = console_errors(page)
+    sign_in(page)
+    page.goto("/admin/qrs/")
+    assert page.locator("td.primary a").inner_text() == hostile
+    page.goto(f"/admin/qrs/{qr['short_id']}")
+    assert page.locator("h1").inner_text() == hostile
+    assert page.locator("img[src=x]").count() == 0
+    assert dialogs == [] and errors == []
