@@ -53,6 +53,10 @@ def test_create_dynamic_qr_preview_download_and_stats(server, new_context, snap,
     assert page.locator("h1").inner_text() == "Spring poster"
     short_url = page.input_value("#short-link")
     assert short_url == f"{server.base_url}/r/{short_id}"
+    page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
+    page.click(".copy-row button[data-copy]")
+    assert page.locator(".copy-row button[data-copy] span").inner_text() == "Copied"
+    assert page.evaluate("navigator.clipboard.readText()") == short_url
 
     # the preview image really loaded
     preview = page.locator("img[data-qr-preview]")
