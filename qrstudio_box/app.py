@@ -25,8 +25,8 @@ from .accounts.quota_service import ApiRateLimitMiddleware
 from .admin import domain as admin
 from .links import domain as links
 from .qr import domain as qr
-from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .webhooks import domain as webhooks
+from .accounts.tokens import build_jwt_auth, load_or_create_key
 from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext

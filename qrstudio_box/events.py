@@ -15,6 +15,7 @@ import msgspec
 
 from .clock import iso_s
 from .db import Tx
+from .webhooks import outbox
 
 EVENT_TYPES = (
     "scan.created",
@@ -58,7 +59,5 @@ def emit(tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: 
     )
     event = Event(seq=cursor.lastrowid, id=event_id, owner_id=owner_id, type=type, created_at=created, body=body)
     # Same transaction: one delivery per subscription that listens; the dispatcher wakes on commit.
-    from .webhooks import outbox
-
     outbox.fan_out(tx, event)
     return event

@@ -77,6 +77,8 @@ class WebhooksController(Controller):
         return await service.rotate_secret(ctx, request.user, webhook_id)
 
 
-@get("/docs/ip-ranges.json", tags=["webhooks"], summary="Source addresses of webhook deliveries")
+# `security=[{}]`: public in the schema (no bearer token needed).
+@get("/docs/ip-ranges.json", tags=["webhooks"], summary="Source addresses of webhook deliveries",
+     security=[{}])
 async def ip_ranges(ctx: AppContext) -> Response[IpRanges]:
     return Response(service.ip_ranges(ctx), headers={"Cache-Control": "public, max-age=3600"})

@@ -114,6 +114,7 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(max_concurrency)
         self._wake_task: asyncio.Task | None = None
         self._wake_again = False
+        self._backlog = False  # the last claim left due work behind (a cap was reached)
         self._closed = False
 
     # -- ticking -----------------------------------------------------------------------------
@@ -146,7 +147,7 @@ class Dispatcher:
             if free <= 0:
                 return 0
             token = random_tokens.token_hex(8)
-            jobs = await self.db.write(self._claim, self.clock.now(), token, free)
+            jobs, self._backlog = await self.db.write(self._claim, self.clock.now(), token, free)
         for job in jobs:
             self._start(job)
         return len(jobs)
@@ -172,17 +173,20 @@ class Dispatcher:
         self._in_flight.discard(task)
         if not task.cancelled() and task.exception() is not None:
             log.error("webhook send failed unexpectedly", exc_info=task.exception())
-        self.wake()  # a slot is free: more may be due (per-endpoint or global cap reached)
+        if self._backlog:  # a slot is free and due work waits for one: claim it now
+            self.wake()
 
     # -- claim ---------------------------------------------------------------------------------
 
-    def _claim(self, tx: Tx, now: datetime, token: str, limit: int) -> list[Job]:
+    def _claim(self, tx: Tx, now: datetime, token: str, limit: int) -> tuple[list[Job], bool]:
+        """(the jobs leased now, whether due work was left behind by a cap)."""
         rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
                                self.max_per_endpoint, limit)
+        backlog = store.more_due(tx, unix_ms(now))
         if not rows:
-            return []
+            return [], backlog
         store.interrupt_open_attempts(tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now))
-        return [self.prepare(tx, row, token, now) for row in rows]
+        return [self.prepare(tx, row, token, now) for row in rows], backlog
 
     def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
         """Sign (at send time, with the CURRENT secret) and write the attempt row."""
@@ -237,8 +241,14 @@ class Dispatcher:
             store.finish_delivery(tx, job.delivery_id, "succeeded" if ok else "failed", attempts,
                                   result.error, iso_s(now))
             return
+        row = store.webhook_health(tx, job.webhook_id)
+        if row is None:
+            return
         if ok:
             store.finish_delivery(tx, job.delivery_id, "succeeded", attempts, "", iso_s(now))
+        elif row["status"] == policy.DISABLED:
+            # disabled while this attempt was in flight: stop here, like its other pending ones
+            store.finish_delivery(tx, job.delivery_id, "failed", attempts, result.error, iso_s(now))
         else:
             retry_after = policy.parse_retry_after(result.retry_after, now)
             due = policy.next_attempt_at(attempts, now, status_code=result.status_code,
@@ -248,9 +258,6 @@ class Dispatcher:
                                       iso_s(now))
             else:
                 store.reschedule_delivery(tx, job.delivery_id, attempts, result.error, unix_ms(due))
-        row = store.webhook_health(tx, job.webhook_id)
-        if row is None:
-            return
         before = health_of(row)
         after = policy.after_success(before) if ok else policy.after_failure(before, now)
         write_health(tx, job.webhook_id, before, after, now, ok)

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from .. import __version__
-from ..config import ConfigError
 from ..context import AppContext
 from . import outbox, service
 from .api import WebhooksController, ip_ranges
@@ -26,10 +25,11 @@ async def start(ctx: AppContext) -> None:
     settings = ctx.settings.webhooks
     key_path = ctx.settings.data_dir / KEY_FILE_NAME
     if not key_path.exists() and await ctx.db.fetchone("SELECT 1 FROM webhooks LIMIT 1"):
-        # A fresh key would make every stored secret unreadable: stop and say what to do.
-        raise ConfigError(
-            f"config error: {key_path} is missing but the database holds webhook secrets; restore "
-            "the key file from your backup (or delete the webhooks and create them again)"
+        # Scans must keep working, so we start anyway, with a new key: deliveries of the existing
+        # webhooks fail with "Not sent: ..." until the old key is put back or each secret rotated.
+        log.error(
+            "%s is missing but the database holds webhook secrets: restore the key file from your "
+            "backup and restart, or rotate every webhook's secret", key_path,
         )
     secret_box = SecretBox.load_or_create(ctx.settings.data_dir)
     url_policy = UrlPolicy(allow_http=settings.allow_http,

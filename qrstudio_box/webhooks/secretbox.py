@@ -35,7 +35,7 @@ class SecretBox:
         self._aead = AESGCM(key)
 
     @classmethod
-    def load(cls, data_dir: str | os.PathLike) -> "SecretBox":
+    def load(cls, data_dir: str | os.PathLike) -> SecretBox:
         path = Path(data_dir) / KEY_FILE_NAME
         try:
             return cls(path.read_bytes())
@@ -43,7 +43,7 @@ class SecretBox:
             raise SecretKeyError(f"{path} is missing") from None
 
     @classmethod
-    def load_or_create(cls, data_dir: str | os.PathLike) -> "SecretBox":
+    def load_or_create(cls, data_dir: str | os.PathLike) -> SecretBox:
         path = Path(data_dir) / KEY_FILE_NAME
         path.parent.mkdir(parents=True, exist_ok=True)
         try:
@@ -69,6 +69,7 @@ class SecretBox:
             plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], ASSOCIATED_DATA)
         except InvalidTag:
             raise SecretKeyError(
-                f"a webhook secret does not decrypt with {KEY_FILE_NAME}: wrong or replaced key"
+                f"the webhook secret does not decrypt with {KEY_FILE_NAME} (wrong or replaced key): "
+                "restore the key file, or rotate the secret"
             ) from None
         return plain.decode("utf-8")

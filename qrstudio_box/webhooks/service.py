@@ -141,8 +141,17 @@ async def check_url(ctx: AppContext, url: str) -> str:
     return url
 
 
+MAX_ID = 2**63 - 1  # SQLite's INTEGER range: a larger id cannot exist, and cannot be bound
+
+
+def _is_id(value: object) -> bool:
+    return isinstance(value, int) and 0 < value <= MAX_ID
+
+
 async def _owned(ctx: AppContext, user: User, webhook_id: int):
     require_plan(ctx, user)
+    if not _is_id(webhook_id):
+        raise ApiError(404, "No webhook with that id")
     row = await ctx.db.read(store.get_webhook, user.id, webhook_id)
     if row is None:
         raise ApiError(404, "No webhook with that id")
@@ -251,7 +260,7 @@ async def list_deliveries(
     size = check_limit(limit)
     key = decode_cursor(cursor)
     before = key[0] if key else None
-    if before is not None and not isinstance(before, int):
+    if before is not None and not _is_id(before):
         raise bad_request("cursor", "is not a cursor this server returned")
     rows = await ctx.db.read(store.list_attempts, webhook_id, size + 1, before, event, outcome)
     entries = [log_entry_from_row(row) for row in rows[:size]]
@@ -260,7 +269,7 @@ async def list_deliveries(
 
 async def get_attempt(ctx: AppContext, user: User, webhook_id: int, attempt_id: int) -> AttemptDetail:
     await _owned(ctx, user, webhook_id)
-    row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
+    row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
     if row is None:
         raise ApiError(404, "No delivery attempt with that id")
     return attempt_from_row(row)
@@ -333,7 +342,7 @@ async def redeliver(ctx: AppContext, user: User, webhook_id: int, attempt_id: in
     row = await _owned(ctx, user, webhook_id)
     if row["status"] == policy.DISABLED:
         raise ApiError(409, "The webhook is disabled: re-enable it first (PATCH status \"active\")")
-    attempt = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
+    attempt = await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
     if attempt is None:
         raise ApiError(404, "No delivery attempt with that id")
 
@@ -351,14 +360,17 @@ async def redeliver(ctx: AppContext, user: User, webhook_id: int, attempt_id: in
 
 
 def parse_since(value: str | int) -> datetime:
-    if isinstance(value, int) and not isinstance(value, bool):
-        if value < 0:
-            raise bad_request("since", "must not be negative")
-        return from_unix_ms(value * 1000)
     try:
-        return parse_iso(str(value))
-    except ValueError:
+        if isinstance(value, int) and not isinstance(value, bool):
+            if value < 0:
+                raise ValueError("negative")
+            moment = from_unix_ms(value * 1000)
+        else:
+            moment = parse_iso(str(value))
+        unix_ms(moment)  # representable as the integer we compare with
+    except (ValueError, OverflowError, OSError):
         raise bad_request("since", "must be an ISO 8601 timestamp or unix seconds") from None
+    return moment
 
 
 async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int) -> int:

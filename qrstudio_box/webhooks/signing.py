@@ -40,7 +40,7 @@ def qrstudio_signature(secret: str, timestamp: int, body: bytes) -> str:
 def standard_webhooks_signature(secret: str, msg_id: str, timestamp: int, body: bytes) -> str:
     """The webhook-signature header value (`v1,<base64>`)."""
     key = base64.b64decode(secret.removeprefix(SECRET_PREFIX))
-    signed = f"{msg_id}.{timestamp}.".encode("utf-8") + body
+    signed = f"{msg_id}.{timestamp}.".encode() + body
     digest = hmac.new(key, signed, hashlib.sha256).digest()
     return "v1," + base64.b64encode(digest).decode("ascii")
 

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import sqlite3
-from typing import Any, Iterable
+from typing import Any
+from collections.abc import Iterable
 
 from ..db import Tx
 
@@ -179,6 +180,15 @@ def claim_due(
         (lease_until_ms, token, *ids),
     )
     return [tx.fetchone(_SENDABLE, (delivery_id,)) for delivery_id in ids]
+
+
+def more_due(tx: Tx, now_ms: int) -> bool:
+    """Is anything due and unclaimed (left behind by a cap)?"""
+    return tx.fetchone(
+        "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ?"
+        " AND (lease_until_ms IS NULL OR lease_until_ms <= ?) LIMIT 1",
+        (now_ms, now_ms),
+    ) is not None
 
 
 def release_all_leases(tx: Tx, error: str, now: str) -> int:

@@ -18,7 +18,7 @@ import ipaddress
 import re
 import socket
 from dataclasses import dataclass
-from typing import Awaitable, Callable
+from collections.abc import Awaitable, Callable
 from urllib.parse import urlsplit
 
 import httpx
@@ -181,7 +181,7 @@ async def vet_host(host: str, port: int, policy: UrlPolicy, resolver: Resolver) 
         except (UnresolvableHost, OSError):
             raise UnsafeUrl(f"url: host {host} does not resolve") from None
         if not addresses:
-            raise UnsafeUrl(f"url: host {host} does not resolve")
+            raise UnsafeUrl(f"url: host {host} does not resolve") from None
     for text in addresses:
         try:
             ip = ipaddress.ip_address(text.split("%", 1)[0])

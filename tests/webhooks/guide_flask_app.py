@@ -1,3 +1,4 @@
+# ruff: noqa
 # The seed guide's Flask receiver, copied VERBATIM from shared/seed/webhooks-guide.txt
 # ("Create a public endpoint on your server"). Do not edit: test_guide_copy.py checks that it
 # still equals the guide, and the delivery tests prove that this code accepts our deliveries.

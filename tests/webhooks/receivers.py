@@ -24,7 +24,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable
+from collections.abc import Callable
 
 import trustme
 
@@ -40,7 +40,7 @@ class TlsFiles:
     server_cert: trustme.LeafCert
 
     @classmethod
-    def make(cls, folder: Path, names: tuple[str, ...] = ()) -> "TlsFiles":
+    def make(cls, folder: Path, names: tuple[str, ...] = ()) -> TlsFiles:
         folder.mkdir(parents=True, exist_ok=True)
         ca = trustme.CA()
         ca_file = folder / "test-ca.pem"
@@ -93,13 +93,15 @@ class Receiver:
         self.tls = tls
         self.path = path
         self.requests: list[ReceivedRequest] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests it was answering at once
         self._lock = threading.Lock()
         self._arrived = threading.Condition(self._lock)
         self._server: http.server.ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
 
     # -- lifecycle -------------------------------------------------------------------------
-    def start(self) -> "Receiver":
+    def start(self) -> Receiver:
         receiver = self
 
         class Handler(http.server.BaseHTTPRequestHandler):
@@ -121,9 +123,18 @@ class Receiver:
                 reply = receiver.responder(req) if receiver.responder else receiver.reply
                 with receiver._arrived:
                     receiver.requests.append(req)
+                    receiver.in_flight += 1
+                    receiver.max_in_flight = max(receiver.max_in_flight, receiver.in_flight)
                     receiver._arrived.notify_all()
-                if reply.delay:
-                    time.sleep(reply.delay)
+                try:
+                    if reply.delay:
+                        time.sleep(reply.delay)
+                    self._reply(reply)
+                finally:
+                    with receiver._arrived:
+                        receiver.in_flight -= 1
+
+            def _reply(self, reply: Reply) -> None:
                 try:
                     self.send_response(reply.status)
                     for name, value in reply.headers.items():
@@ -151,7 +162,7 @@ class Receiver:
             self._server.server_close()
             self._server = None
 
-    def __enter__(self) -> "Receiver":
+    def __enter__(self) -> Receiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:
@@ -195,7 +206,7 @@ class GuideFlaskReceiver:
         self._server = None
         self._thread: threading.Thread | None = None
 
-    def start(self) -> "GuideFlaskReceiver":
+    def start(self) -> GuideFlaskReceiver:
         from werkzeug.serving import make_server
 
         # The guide reads its secret from the environment at import time: import a fresh copy
@@ -230,7 +241,7 @@ class GuideFlaskReceiver:
             self._server.shutdown()
             self._server = None
 
-    def __enter__(self) -> "GuideFlaskReceiver":
+    def __enter__(self) -> GuideFlaskReceiver:
         return self.start()
 
     def __exit__(self, *exc) -> None:

@@ -1,11 +1,11 @@
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta, UTC
 
 import pytest
 
 from qrstudio_box.webhooks import policy
 from qrstudio_box.webhooks.policy import Health
 
-T0 = datetime(2026, 5, 9, 14, 0, 0, tzinfo=timezone.utc)
+T0 = datetime(2026, 5, 9, 14, 0, 0, tzinfo=UTC)
 MIN, H = timedelta(minutes=1), timedelta(hours=1)
 
 

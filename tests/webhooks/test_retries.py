@@ -1,0 +1,230 @@
+"""The retry table, endpoint health and dispatch guarantees, on a stepped FakeClock."""
+
+import asyncio
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from qrstudio_box.clock import iso_s
+from qrstudio_box.webhooks import service
+
+from .receivers import Receiver, Reply, refused_port
+
+
+def attempt_times(sql):
+    return [(r["attempt_number"], r["started_at"], r["outcome"])
+            for r in sql("SELECT attempt_number, started_at, outcome FROM delivery_attempts ORDER BY id")]
+
+
+def health(client, account, hook):
+    body = client.get(f"/api/v1/webhooks/{hook['id']}/", headers=account.headers).json()
+    return body["status"], body["consecutive_failures"]
+
+
+def test_whole_retry_table_with_exact_attempt_times(client, pro, subscribe, emit, run_due,
+                                                     fake_clock, sql):
+    t0 = fake_clock.now()
+    with Receiver(status=503) as receiver:
+        hook = subscribe(pro, receiver.url)
+        emit(pro.id)
+        run_due()
+        expected = [(1, iso_s(t0), "failed")]
+        assert attempt_times(sql) == expected
+        for attempt, delay in ((2, timedelta(minutes=1)), (3, timedelta(minutes=5)),
+                               (4, timedelta(minutes=30)), (5, timedelta(hours=2))):
+            fake_clock.advance(seconds=delay.total_seconds() - 1)
+            run_due()
+            assert attempt_times(sql) == expected, "nothing may go out a second early"
+            fake_clock.advance(seconds=1)
+            run_due()
+            expected.append((attempt, iso_s(fake_clock.now()), "failed"))
+            assert attempt_times(sql) == expected
+        assert fake_clock.now() - t0 == timedelta(minutes=1 + 5 + 30 + 120)
+        delivery = sql("SELECT status, attempts, next_attempt_ms, last_error FROM deliveries")[0]
+        assert tuple(delivery) == ("failed", 5, None, "HTTP 503: not a 2xx answer")
+        fake_clock.advance(days=2)
+        run_due()
+        assert len(receiver.requests) == 5
+        assert health(client, pro, hook) == ("degraded", 5)
+
+
+def test_retry_after_on_429_waits_at_least_that_long(client, pro, subscribe, emit, run_due,
+                                                     fake_clock, sql):
+    t0 = fake_clock.now()
+    with Receiver(status=429, headers={"Retry-After": "600"}) as receiver:
+        subscribe(pro, receiver.url)
+        emit(pro.id)
+        run_due()
+        fake_clock.advance(minutes=9, seconds=59)
+        run_due()
+        assert len(receiver.requests) == 1
+        fake_clock.advance(seconds=1)
+        receiver.reply = Reply(429, headers={"Retry-After": "86400"})
+        run_due()
+        assert [t for _, t, _ in attempt_times(sql)] == [iso_s(t0), iso_s(t0 + timedelta(minutes=10))]
+        # a day asked for: capped at 2 hours
+        fake_clock.advance(hours=2)
+        receiver.reply = Reply(200)
+        run_due()
+        assert attempt_times(sql)[-1] == (3, iso_s(t0 + timedelta(hours=2, minutes=10)), "succeeded")
+
+
+def test_success_resets_the_streak(client, pro, subscribe, emit, run_due, fake_clock):
+    with Receiver(status=500) as receiver:
+        hook = subscribe(pro, receiver.url)
+        for _ in range(3):
+            emit(pro.id)
+        run_due()
+        assert health(client, pro, hook) == ("active", 3)
+        receiver.reply = Reply(204)
+        fake_clock.advance(minutes=1)
+        run_due()
+        assert health(client, pro, hook) == ("active", 0)
+        got = client.get(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers).json()
+        assert got["failing_since"] is None and got["last_success_at"] == iso_s(fake_clock.now())
+
+
+def test_degraded_then_disabled_by_time_alone_then_reenabled(client, ctx, pro, subscribe, emit,
+                                                             run_due, fake_clock, sql):
+    t0 = fake_clock.now()
+    with Receiver(status=500) as receiver:
+        hook = subscribe(pro, receiver.url)
+        for _ in range(4):
+            emit(pro.id)
+        run_due()
+        assert health(client, pro, hook) == ("active", 4)
+        fake_clock.advance(minutes=1)
+        run_due()  # 4 retries: 8 failures
+        assert health(client, pro, hook) == ("degraded", 8)
+        got = client.get(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers).json()
+        assert got["failing_since"] == iso_s(t0)
+
+        apply = lambda: client.blocking_portal.call(service.apply_health_rules, ctx)  # noqa: E731
+        fake_clock.set(t0 + timedelta(hours=24) - timedelta(seconds=1))
+        assert apply() == []
+        assert health(client, pro, hook)[0] == "degraded"
+        fake_clock.set(t0 + timedelta(hours=24))
+        assert apply() == [hook["id"]]
+        assert health(client, pro, hook)[0] == "disabled"
+        # pending retries stopped, no new deliveries, nothing sent
+        assert sql("SELECT count(*) FROM deliveries WHERE status = 'pending'")[0][0] == 0
+        sent = len(receiver.requests)
+        emit(pro.id)
+        fake_clock.advance(days=1)
+        run_due()
+        assert len(receiver.requests) == sent
+        assert sql("SELECT count(*) FROM deliveries")[0][0] == 4
+
+        receiver.reply = Reply(200)
+        reenabled = client.patch(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers,
+                                 json={"status": "active"}).json()
+        assert (reenabled["status"], reenabled["consecutive_failures"]) == ("active", 0)
+        emit(pro.id)
+        run_due()
+        assert len(receiver.requests) == sent + 1
+        assert receiver.requests[-1].json()["type"] == "scan.created"
+
+
+def test_a_failure_24h_into_the_streak_disables_at_once(client, pro, subscribe, emit, run_due,
+                                                         fake_clock, sql):
+    with Receiver(status=500) as receiver:
+        hook = subscribe(pro, receiver.url)
+        emit(pro.id)
+        run_due()
+        fake_clock.advance(hours=24)
+        emit(pro.id)
+        emit(pro.id)
+        run_due()
+        status, failures = health(client, pro, hook)
+        assert status == "disabled"
+        statuses = Counter(r[0] for r in sql("SELECT status FROM deliveries"))
+        assert statuses == {"failed": 3}
+
+
+def test_overlapping_ticks_never_send_one_delivery_twice(client, ctx, pro, subscribe, emit, sql):
+    with Receiver(delay=0.05) as receiver:
+        subscribe(pro, receiver.url)
+        subscribe(pro, receiver.url + "/second")
+        for _ in range(12):
+            emit(pro.id)
+        dispatcher = ctx.webhooks.dispatcher
+
+        async def storm():
+            for _ in range(10):
+                await asyncio.gather(*(dispatcher.tick() for _ in range(5)))
+            await dispatcher.run_due()
+
+        client.blocking_portal.call(storm)
+        ids = Counter(r.headers["x-qrstudio-delivery-id"] for r in receiver.requests)
+        assert len(ids) == 24 and set(ids.values()) == {1}
+        assert tuple(sql("SELECT count(*), count(DISTINCT delivery_id) FROM delivery_attempts")[0]) == (24, 24)
+        assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 24
+
+
+@pytest.fixture
+def capped_config(config):
+    config["webhooks"]["max_per_endpoint"] = 2
+    return config
+
+
+def test_per_endpoint_cap(capped_config, client, pro, subscribe, emit, run_due, sql):
+    with Receiver(delay=0.2) as slow, Receiver() as fast:
+        subscribe(pro, slow.url)
+        subscribe(pro, fast.url)
+        for _ in range(6):
+            emit(pro.id)
+        run_due()
+        assert len(slow.requests) == 6 and len(fast.requests) == 6
+        assert slow.max_in_flight == 2
+        assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 12
+
+
+def test_deadline_and_refused_connection_are_logged(client, pro, subscribe, emit, run_due, sql):
+    port = refused_port()
+    with Receiver(delay=3.0) as sleepy:
+        slow_hook = subscribe(pro, sleepy.url)
+        down_hook = subscribe(pro, f"http://127.0.0.1:{port}/hook")
+        emit(pro.id)
+        run_due()
+        for hook, error in ((slow_hook, "Read timed out (no answer within 1 s)"),
+                            (down_hook, f"Connection refused by 127.0.0.1:{port}")):
+            [row] = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/",
+                               headers=pro.headers).json()["results"]
+            assert (row["response_status"], row["error"], row["outcome"]) == (None, error, "failed")
+        assert len(sleepy.requests) == 1
+
+
+def test_redirect_is_not_followed(client, pro, subscribe, emit, run_due, sql):
+    with Receiver() as target, Receiver(status=307) as redirector:
+        redirector.reply.headers["Location"] = target.url
+        hook = subscribe(pro, redirector.url)
+        emit(pro.id)
+        run_due()
+        [row] = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/",
+                           headers=pro.headers).json()["results"]
+        assert (row["response_status"], row["outcome"]) == (307, "failed")
+        assert row["error"] == f"Redirect not followed: HTTP 307 to {target.url}"
+        assert target.requests == []
+        assert tuple(sql("SELECT status, attempts FROM deliveries")[0]) == ("pending", 1)
+
+
+@pytest.fixture
+def no_private_config(config):
+    config["webhooks"]["allow_private_targets"] = False
+    return config
+
+
+def test_rebinding_at_send_time_is_refused(no_private_config, client, pro, dns, emit, run_due, sql):
+    with Receiver() as receiver:
+        dns.names["rebind.test"] = ["93.184.216.34"]  # public at subscription time
+        response = client.post("/api/v1/webhooks/", headers=pro.headers,
+                               json={"url": receiver.url_for("rebind.test"), "events": ["scan.created"]})
+        assert response.status_code == 201, response.text
+        dns.names["rebind.test"] = ["127.0.0.1"]  # loopback at send time
+        emit(pro.id)
+        run_due()
+        assert receiver.requests == []
+        error = sql("SELECT error FROM delivery_attempts")[0][0]
+        assert error == ("Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
+                         "address; webhook targets must be public")
