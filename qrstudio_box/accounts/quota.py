@@ -19,6 +19,7 @@ from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
 from ..errors import ApiError
+from ..links import store as links_store
 from . import quota_rules as rules
 from . import quota_store as store
 from .schemas import User
@@ -111,7 +112,7 @@ def _fire_thresholds(
 def check_dynamic_qr_limit(tx: Tx, user: User, settings: Settings) -> None:
     """Raise 403 when the user already owns the plan's max_dynamic_qrs dynamic QRs."""
     plan = settings.plan(user.plan)
-    owned = store.count_dynamic_qrs(tx.conn, user.id)
+    owned = links_store.count_live_qrs(tx.conn, user.id)
     if owned >= plan.max_dynamic_qrs:
         raise ApiError(
             403,
@@ -152,7 +153,7 @@ def read_usage(conn: sqlite3.Connection, user: User, settings: Settings, now: da
         remaining=rules.remaining(used, limit),
         percent=rules.percent(used, limit),
         thresholds_fired=store.fired_thresholds(conn, user.id, period),
-        scans_this_month=store.scans_in_period(conn, user.id, period),
+        scans_this_month=links_store.scans_in_period(conn, user.id, period),
         resets_at=iso_s(rules.next_month_start(now)),
         reset_seconds=rules.seconds_to_next_month(now),
     )

@@ -15,23 +15,17 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ..context import AppContext
 from ..errors import ApiError
+from ..links.clientip import client_ip, parse_networks
 from . import quota
 from .ratelimit import ApiRateLimiter, LoginThrottle
 from .schemas import User
 
 
-def _peer_ip(request: Request) -> str:
-    """The client address for the login throttle.
-
-    The socket peer; behind a trusted reverse proxy ([server] trusted_proxies) the
-    proxy-reported client via the links domain's X-Forwarded-For walk when it is present.
-    """
+def _client_ip(request: Request) -> str:
+    """The client address for the login throttle: the socket peer, or behind a trusted
+    reverse proxy ([server] trusted_proxies) the address it reports (the links domain's walk)."""
     peer = request.client.host if request.client else ""
-    try:
-        from ..links.clientip import client_ip, parse_networks
-    except ImportError:  # links domain not in this build
-        return peer
-    trusted = parse_networks(request.app.state.ctx.settings.server.trusted_proxies)
+    trusted = request.app.state.ctx.quotas.trusted_proxies
     return client_ip(peer, request.headers.getall("x-forwarded-for", []), trusted) or peer
 
 
@@ -39,6 +33,7 @@ class QuotaService:
     def __init__(self, ctx: AppContext) -> None:
         self._ctx = ctx
         self.api_limiter = ApiRateLimiter(ctx.clock)
+        self.trusted_proxies = parse_networks(ctx.settings.server.trusted_proxies)
         limits = ctx.settings.ratelimit
         self.login_throttle = LoginThrottle(
             ctx.clock,
@@ -54,7 +49,7 @@ class QuotaService:
 
     def check_login(self, email: str, request: Request) -> None:
         """Raise 429 + Retry-After when this email or client IP failed too often lately."""
-        wait = self.login_throttle.check(email, _peer_ip(request))
+        wait = self.login_throttle.check(email, _client_ip(request))
         if wait:
             raise ApiError(
                 429,
@@ -66,7 +61,7 @@ class QuotaService:
         if ok:
             self.login_throttle.succeeded(email)
         else:
-            self.login_throttle.failed(email, _peer_ip(request))
+            self.login_throttle.failed(email, _client_ip(request))
 
 
 class ApiRateLimitMiddleware(ASGIMiddleware):

@@ -89,32 +89,3 @@ def credit_grants(conn: sqlite3.Connection, owner_id: int, period: str) -> list[
         for r in rows
     ]
 
-
-# -- the links domain's tables (migration 0002), read only --------------------------------
-
-def count_dynamic_qrs(conn: sqlite3.Connection, owner_id: int) -> int:
-    """Live (not deleted) dynamic QRs of the owner; served by the partial index on owner."""
-    try:
-        row = conn.execute(
-            "SELECT count(*) FROM dynamic_qrs WHERE owner_id = ? AND deleted_at IS NULL",
-            (owner_id,),
-        ).fetchone()
-    except sqlite3.OperationalError as error:  # links migration 0002 not in this build
-        if "no such table" in str(error):
-            return 0
-        raise
-    return row[0]
-
-
-def scans_in_period(conn: sqlite3.Connection, owner_id: int, period: str) -> int:
-    """Scans of the owner's QRs in the month: one row of the links domain's scan_usage,
-    which its scans trigger keeps per owner and UTC month."""
-    try:
-        row = conn.execute(
-            "SELECT scans FROM scan_usage WHERE owner_id = ? AND period = ?", (owner_id, period)
-        ).fetchone()
-    except sqlite3.OperationalError as error:  # links migration 0002 not in this build
-        if "no such table" in str(error):
-            return 0
-        raise
-    return row[0] if row is not None else 0

@@ -13,9 +13,10 @@ remaining/reset, so it cannot be stepped by FakeClock nor fill the headers.
 from __future__ import annotations
 
 import math
+from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Hashable, Protocol
+from typing import Protocol
 
 
 class _Clock(Protocol):
