@@ -3,6 +3,7 @@ the common context, and redirects that carry flash messages."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from urllib.parse import quote
 
@@ -117,6 +118,15 @@ def flash(kind: str, text: str) -> dict[str, str]:
     return {"kind": kind, "text": text}
 
 
+def friendly_path(field: str) -> str:
+    """'variants[1].weight' -> 'variant 2, weight' (people count from one)."""
+    match = re.fullmatch(r"(\w+?)s?\[(\d+)\](?:\.(\w+))?", field)
+    if not match:
+        return field
+    name, index, sub = match.groups()
+    return f"{name} {int(index) + 1}" + (f", {sub}" if sub else "")
+
+
 def errors_of(error: Exception) -> dict[str, str]:
     """An ApiError from a domain service -> {field: message} for the form ('form' if no field)."""
     detail = str(getattr(error, "detail", "") or error)
@@ -125,7 +135,7 @@ def errors_of(error: Exception) -> dict[str, str]:
     if raw_field and detail.startswith(f"{raw_field}: "):
         detail = detail[len(raw_field) + 2:]
         if field != raw_field:
-            detail = f"{raw_field}: {detail}"
+            detail = f"{friendly_path(raw_field)}: {detail}"
     if field:
         detail = detail[:1].upper() + detail[1:]
     return {field or "form": detail}

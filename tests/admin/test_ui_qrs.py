@@ -124,6 +124,17 @@ def test_edit_deactivate_and_delete(server, new_context):
     short_id = page.url.rsplit("/", 1)[1]
 
     page.click("a:has-text('Edit')")
+    # two variants with one label: the links rules say which variant is wrong, next to the variants
+    page.fill("#variants .variant-row >> nth=0 >> input[name=variant_label]", "A")
+    page.fill("#variants .variant-row >> nth=0 >> input[name=variant_url]", "https://restaurant.example/a")
+    page.click("[data-add-variant]")
+    page.fill("#variants .variant-row >> nth=1 >> input[name=variant_label]", "A")
+    page.fill("#variants .variant-row >> nth=1 >> input[name=variant_url]", "https://restaurant.example/b")
+    page.click("button[type=submit]:has-text('Save changes')")
+    assert page.locator("#e-variants").inner_text().strip() == "Variant 2, label: 'A' is used twice"
+    assert page.locator("#variants .variant-row").count() == 2  # what was typed is kept
+    page.click("#variants .variant-row >> nth=1 >> [data-remove-variant]")
+    page.click("#variants .variant-row >> nth=0 >> [data-remove-variant]")
     page.fill("#f-destination_url", "https://restaurant.example/winter-menu")
     page.click("button[type=submit]:has-text('Save changes')")
     page.wait_for_url(re.compile(rf"/admin/qrs/{short_id}$"))
