@@ -44,6 +44,11 @@ CREATE TABLE deliveries (
     CHECK (event_seq IS NOT NULL OR test_body IS NOT NULL)
 );
 CREATE INDEX deliveries_due ON deliveries (next_attempt_ms) WHERE status = 'pending';
+-- The claim walks each endpoint's pending deliveries in due order...
+CREATE INDEX deliveries_pending_by_webhook ON deliveries (webhook_id, next_attempt_ms)
+    WHERE status = 'pending';
+-- ...and counts what is in flight (only claimed rows carry a lease).
+CREATE INDEX deliveries_leased ON deliveries (lease_until_ms) WHERE lease_until_ms IS NOT NULL;
 CREATE INDEX deliveries_webhook ON deliveries (webhook_id, status, created_ms);
 CREATE INDEX deliveries_event ON deliveries (event_seq);
 

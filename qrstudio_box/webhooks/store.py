@@ -132,26 +132,25 @@ def requeue_failed_since(tx: Tx, webhook_id: int, since_ms: int, now_ms: int) ->
 
 # -- dispatch --------------------------------------------------------------------------------
 
-# Due, unclaimed (or claim expired) deliveries of endpoints that are not disabled, at most
-# `per_endpoint` in flight per endpoint counting live claims, oldest due first.
-_CLAIMABLE = """
-WITH busy AS (
-    SELECT webhook_id, count(*) AS n FROM deliveries
-    WHERE status = 'pending' AND lease_until_ms > :now
-    GROUP BY webhook_id
-),
-ranked AS (
-    SELECT d.id, d.webhook_id, d.next_attempt_ms,
-           row_number() OVER (PARTITION BY d.webhook_id ORDER BY d.next_attempt_ms, d.id) AS rn
-    FROM deliveries d JOIN webhooks w ON w.id = d.webhook_id
-    WHERE d.status = 'pending' AND d.next_attempt_ms <= :now
-      AND (d.lease_until_ms IS NULL OR d.lease_until_ms <= :now)
-      AND w.status != 'disabled'
-)
-SELECT r.id FROM ranked r LEFT JOIN busy b ON b.webhook_id = r.webhook_id
-WHERE r.rn + coalesce(b.n, 0) <= :per_endpoint
-ORDER BY r.next_attempt_ms, r.id
-LIMIT :limit
+# Claiming walks endpoint by endpoint (there are few) through an index of each one's pending
+# deliveries in due order, so its cost follows what is claimed, not the size of a backlog.
+_ENDPOINTS_WITH_DUE_WORK = """
+SELECT w.id FROM webhooks w
+WHERE w.status != 'disabled'
+  AND EXISTS (SELECT 1 FROM deliveries d
+              WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_ms <= :now)
+"""
+_IN_FLIGHT_BY_ENDPOINT = """
+SELECT webhook_id, count(*) FROM deliveries INDEXED BY deliveries_leased
+WHERE lease_until_ms > :now AND status = 'pending'
+GROUP BY webhook_id
+"""
+_DUE_OF_ENDPOINT = """
+SELECT id, next_attempt_ms FROM deliveries
+WHERE webhook_id = :webhook_id AND status = 'pending' AND next_attempt_ms <= :now
+  AND (lease_until_ms IS NULL OR lease_until_ms <= :now)
+ORDER BY next_attempt_ms, id
+LIMIT :free
 """
 
 _SENDABLE = """
@@ -168,10 +167,19 @@ WHERE d.id = ?
 def claim_due(
     tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int
 ) -> list[sqlite3.Row]:
-    """Lease what is due, atomically (we hold the write lock); returns what to send."""
-    ids = [row[0] for row in tx.fetchall(
-        _CLAIMABLE, {"now": now_ms, "per_endpoint": per_endpoint, "limit": limit}
-    )]
+    """Lease what is due, atomically (we hold the write lock); returns what to send.
+
+    Due and unclaimed (or claim expired), endpoint not disabled, at most `per_endpoint` in
+    flight per endpoint counting live claims, at most `limit` in all, oldest due first.
+    """
+    in_flight = dict(tx.fetchall(_IN_FLIGHT_BY_ENDPOINT, {"now": now_ms}))
+    due: list[tuple[int, int]] = []
+    for (webhook_id,) in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}):
+        free = per_endpoint - in_flight.get(webhook_id, 0)
+        if free > 0:
+            due += [(row[1], row[0]) for row in tx.fetchall(
+                _DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free})]
+    ids = [delivery_id for _, delivery_id in sorted(due)[:limit]]
     if not ids:
         return []
     marks = ",".join("?" * len(ids))

@@ -1,0 +1,80 @@
+"""The claim query on a real SQLite file: its rules, and that it stays on its indexes."""
+
+import pytest
+
+from qrstudio_box.clock import FakeClock
+from qrstudio_box.db import Tx, connect_sync, migrate
+from qrstudio_box.webhooks import store
+
+NOW = 1_800_000_000_000
+
+
+@pytest.fixture
+def db(tmp_path):
+    conn = connect_sync(tmp_path / "q.db")
+    migrate(conn)
+    conn.execute("INSERT INTO users (id, email, password_hash, role, plan, created_at)"
+                 " VALUES (1, 'a@x', 'h', 'member', 'pro', 't')")
+    conn.execute("INSERT INTO events (seq, id, owner_id, type, created_at, body)"
+                 " VALUES (1, 'evt_1', 1, 'scan.created', 't', x'7b7d')")
+    for webhook_id, status in ((1, "active"), (2, "degraded"), (3, "disabled")):
+        conn.execute("INSERT INTO webhooks (id, owner_id, url, events, secret_sealed, status,"
+                     " created_at, updated_at) VALUES (?, 1, 'https://x', '[]', 's', ?, 't', 't')",
+                     (webhook_id, status))
+    yield conn
+    conn.close()
+
+
+def add(conn, webhook_id, due_ms, lease_until_ms=None):
+    return conn.execute(
+        "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, next_attempt_ms,"
+        " lease_until_ms, lease_token, created_at, created_ms) VALUES (?, 1, 'evt_1', 'scan.created',"
+        " ?, ?, ?, 't', 0)",
+        (webhook_id, due_ms, lease_until_ms, "old" if lease_until_ms else None),
+    ).lastrowid
+
+
+def claim(conn, per_endpoint=2, limit=10):
+    tx = Tx(conn, FakeClock())
+    conn.execute("BEGIN IMMEDIATE")
+    rows = store.claim_due(tx, NOW, NOW + 35_000, "new", per_endpoint, limit)
+    conn.execute("COMMIT")
+    return [row["delivery_id"] for row in rows]
+
+
+def test_claim_rules(db):
+    live = add(db, 1, NOW - 50, lease_until_ms=NOW + 1)      # in flight: counts toward the cap
+    expired = add(db, 1, NOW - 40, lease_until_ms=NOW - 1)   # its claimer died: claimable
+    a1 = add(db, 1, NOW - 30)
+    a2 = add(db, 1, NOW - 20)                                  # over endpoint 1's cap of 2
+    b1 = add(db, 2, NOW - 45)                                  # degraded still gets deliveries
+    add(db, 2, NOW + 1)                                        # not due yet
+    add(db, 3, NOW - 100)                                      # disabled endpoint: never
+    assert claim(db) == [b1, expired]  # oldest due first; endpoint 1 had 1 slot left
+    assert claim(db) == []             # all slots taken now: a second tick gets nothing
+    db.execute("UPDATE deliveries SET status = 'succeeded', lease_until_ms = NULL"
+               " WHERE id IN (?, ?)", (live, expired))  # the two in flight on endpoint 1 finish
+    assert claim(db) == [a1, a2]
+    assert claim(db, per_endpoint=10) == []
+    leases = dict(db.execute("SELECT id, lease_token FROM deliveries WHERE id IN (?, ?)", (a1, b1)))
+    assert leases == {a1: "new", b1: "new"}
+
+
+def test_global_limit(db):
+    ids = [add(db, 1 + n % 2, NOW - 100 + n) for n in range(8)]
+    assert claim(db, per_endpoint=10, limit=3) == ids[:3]
+
+
+@pytest.mark.parametrize("query, index", [
+    (store._ENDPOINTS_WITH_DUE_WORK, "deliveries_pending_by_webhook"),
+    (store._IN_FLIGHT_BY_ENDPOINT, "deliveries_leased"),
+    (store._DUE_OF_ENDPOINT, "deliveries_pending_by_webhook"),
+])
+def test_claim_queries_stay_on_their_indexes(db, query, index):
+    for n in range(2000):
+        add(db, 1 + n % 3, NOW - n)
+    db.execute("ANALYZE")
+    plan = " | ".join(row[3] for row in db.execute(
+        "EXPLAIN QUERY PLAN " + query, {"now": NOW, "webhook_id": 1, "free": 4}))
+    assert index in plan
+    assert "SCAN deliveries" not in plan and "SCAN d " not in plan
