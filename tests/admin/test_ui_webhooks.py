@@ -152,7 +152,15 @@ def test_failures_filters_redeliver_recover_delete(server_factory, new_context):
     page.click("button:has-text('Create webhook')")
     assert "at least one event" in page.locator("#e-events").inner_text()
 
-    page.goto(webhook_path)
+    page.goto(webhook_path + "/edit")
+    page.fill("#f-description", "Billing sync")
+    page.check("input[name=events][value='quota.threshold_100']")
+    page.click("button:has-text('Save')")
+    page.wait_for_url(re.compile(r"/admin/webhooks/\d+$"))
+    assert "Webhook saved." in page.locator(".flashes .flash-success").inner_text()
+    assert "Billing sync" in page.locator(".page-head .sub").inner_text()
+    assert page.locator(".page-head .tag").all_inner_texts() == ["scan.created", "quota.threshold_100"]
+
     page.click("button:has-text('Delete')")
     page.wait_for_url(re.compile(r"/admin/webhooks/$"))
     assert "deleted" in page.locator(".flash-success").inner_text()
