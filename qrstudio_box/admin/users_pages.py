@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from urllib.parse import urlencode
 
 from litestar import Controller, Request, get, post
@@ -33,11 +34,13 @@ class UsersPages(Controller):
         before = int(key[0]) if key else None
         rows = await ctx.db.read(accounts_store.list_users, PAGE_SIZE + 1, before, (q or "").strip() or None)
         users = [user_from_row(r) for r in rows[:PAGE_SIZE]]
+        usages = await asyncio.gather(*(sources.usage_for(ctx, u) for u in users))
         next_href = None
         search = f"&{urlencode({'q': q})}" if q else ""
         if len(rows) > PAGE_SIZE:
             next_href = f"/admin/users/?cursor={encode_cursor(users[-1].id)}{search}"
         return page(request, "users/list.html", nav="users", users=users, q=q or "", next_href=next_href,
+                    usages={u.id: usage for u, usage in zip(users, usages, strict=True)},
                     prev_href="/admin/users/" + (f"?{search[1:]}" if search else "") if cursor else None,
                     plans=sorted(ctx.settings.plans))
 

@@ -73,6 +73,7 @@ def test_admin_manages_a_user(server, new_context, snap, console_errors):
     page.goto("/admin/users/?q=jane")
     assert page.locator("td.primary a").all_inner_texts() == ["jane@example.com"]
     assert page.locator("td[data-label=Status] .badge").inner_text() == "inactive"
+    assert page.locator("td[data-label='This month']").inner_text().strip() == "0 / 50,250"
     snap(page, "users-list-desktop")
     phone = new_context("phone", server.base_url).new_page()
     sign_in(phone)
