@@ -33,6 +33,7 @@ from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
 from .openapi import document_errors
+from .ops import domain as ops
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -43,7 +44,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, admin]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -199,3 +199,26 @@ def test_login_is_throttled_per_client_ip(make_user, client):
     refused = _login(client, "fresh@example.com", "guess")
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == str(900 // 8 + 1)
+
+
+def test_admin_lists_a_users_credit_packs_by_month(make_user, client, admin_headers, fake_clock):
+    account = make_user(plan="free")
+    url = f"/api/v1/admin/users/{account.id}/credits/"
+    client.post(url, headers=admin_headers, json={"amount": 3, "note": "first"})
+    fake_clock.set(datetime(2026, 6, 2, tzinfo=UTC))
+    client.post(url, headers=admin_headers, json={"amount": 7})
+    june = client.get(url, headers=admin_headers).json()
+    assert (june["period"], [(g["amount"], g["note"]) for g in june["results"]]) == ("2026-06", [(7, "")])
+    may = client.get(url, params={"period": "2026-05"}, headers=admin_headers).json()
+    assert [(g["amount"], g["note"], g["created_at"]) for g in may["results"]] == [
+        (3, "first", "2026-05-09T14:00:00Z")]
+    bad = client.get(url, params={"period": "2026-13"}, headers=admin_headers)
+    assert bad.status_code == 400 and bad.json()["field"] == "period"
+    assert client.get(url, headers=account.headers).status_code == 403
+
+
+@pytest.mark.parametrize("path", ["usage/", "credits/"])
+def test_out_of_range_user_ids_are_bad_input(client, admin_headers, path):
+    response = client.get(f"/api/v1/admin/users/{2**64}/{path}", headers=admin_headers)
+    assert response.status_code == 400
+    assert response.json()["field"] == "user_id"

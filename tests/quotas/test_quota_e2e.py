@@ -158,3 +158,13 @@ def test_login_throttle_per_client_ip_behind_a_trusted_proxy(server_factory):
     ok = httpx.post(url, json={"email": "admin@example.com", "password": "admin-password-1"},
                     headers={"X-Forwarded-For": "203.0.113.3"})
     assert ok.status_code == 200
+
+
+def test_a_rate_limited_generation_is_not_counted(make_user, client, sql):
+    account = make_user(plan="slow")  # 3 requests a minute, 4 generations a month
+    for i in range(3):
+        assert client.post(GENERATE, headers=account.headers, json={"data": f"s{i}"}).status_code == 200
+    refused = client.post(GENERATE, headers=account.headers, json={"data": "too fast"})
+    assert refused.status_code == 429 and refused.json()["error"] == "rate_limited"
+    assert refused.headers["RateLimit-Limit"] == "3"  # the per-minute limit, not the month's
+    assert count(sql, "SELECT used FROM quota_usage WHERE owner_id = ?", (account.id,)) == 3
