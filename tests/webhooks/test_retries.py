@@ -169,7 +169,7 @@ def capped_config(config):
 
 
 def test_per_endpoint_cap(capped_config, client, pro, subscribe, emit, run_due, sql):
-    with Receiver(delay=0.2) as slow, Receiver() as fast:
+    with Receiver(delay=0.5) as slow, Receiver() as fast:
         subscribe(pro, slow.url)
         subscribe(pro, fast.url)
         for _ in range(6):
