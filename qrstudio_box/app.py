@@ -98,6 +98,12 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
     return Response(content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON)
 
 
+def handle_overflow(request: Request, error: OverflowError) -> Response:
+    """A number too large for SQLite reached a query: bad input, not a crash."""
+    return Response(content=error_body(400, "a number in the request is out of range"), status_code=400,
+                    media_type=MediaType.JSON)
+
+
 def handle_crash(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if _wants_html(request):
@@ -175,7 +181,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
-        exception_handlers={HTTPException: handle_http_error, Exception: handle_crash},
+        exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
+                            Exception: handle_crash},
         openapi_config=openapi,
         template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,

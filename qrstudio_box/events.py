@@ -28,8 +28,17 @@ EVENT_TYPES = (
 _BASE62 = string.digits + string.ascii_letters
 
 
+_ID_SPACE = 62**16
+
+
 def new_event_id() -> str:
-    return "evt_" + "".join(secrets.choice(_BASE62) for _ in range(16))
+    """`evt_` + 16 base62 characters from ONE urandom call (this runs once per scan)."""
+    number = int.from_bytes(secrets.token_bytes(12)) % _ID_SPACE
+    digits = []
+    for _ in range(16):
+        number, digit = divmod(number, 62)
+        digits.append(_BASE62[digit])
+    return "evt_" + "".join(digits)
 
 
 class Event(msgspec.Struct, frozen=True):

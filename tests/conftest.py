@@ -71,7 +71,7 @@ def app(settings: Settings, fake_clock: FakeClock):
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:
-    """The app over HTTP on its own event loop; `client.portal.call(f)` runs f on that loop."""
+    """The app over HTTP on its own event loop; `client.blocking_portal.call(f)` runs f on that loop."""
     with TestClient(app, base_url="http://testserver.local") as test_client:
         yield test_client
 

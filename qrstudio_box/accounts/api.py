@@ -5,10 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from litestar import Controller, Request, get, patch, post
-from litestar.params import FromPath, Parameter
+from litestar.params import Parameter
 
 from ..context import AppContext
 from ..errors import ApiError
+from ..params import RowId
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from . import service, store
 from .guards import admin_only
@@ -60,12 +61,12 @@ class AdminUsersController(Controller):
         return UserPage(results=users, next=encode_cursor(users[-1].id) if len(rows) > size else None)
 
     @get("/{user_id:int}/", summary="One user")
-    async def get_one(self, user_id: FromPath[int], ctx: AppContext) -> User:
+    async def get_one(self, user_id: RowId, ctx: AppContext) -> User:
         user = await ctx.db.read(service.get_user, user_id)
         if user is None:
             raise ApiError(404, "No user with that id")
         return user
 
     @patch("/{user_id:int}/", summary="Change a user's plan, role, active flag or password")
-    async def update(self, user_id: FromPath[int], data: UserPatch, ctx: AppContext) -> User:
+    async def update(self, user_id: RowId, data: UserPatch, ctx: AppContext) -> User:
         return await service.update_user(ctx.db, ctx.settings, user_id, data)

@@ -6,6 +6,7 @@ import asyncio
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, head, patch, post
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
@@ -161,10 +162,15 @@ class DynamicQrController(Controller):
 
 
 NO_STORE = {"Cache-Control": "no-store"}
+# The redirect is public and answers a small HTML page, not JSON, when it cannot redirect.
+REDIRECT_RESPONSES = {
+    404: ResponseSpec(data_container=None, description="Unknown short link (an HTML page)", media_type=MediaType.HTML),
+    410: ResponseSpec(data_container=None, description="The QR is inactive (an HTML page)", media_type=MediaType.HTML),
+}
 
 
 @get("/r/{short_id:str}", tags=["redirect"], summary="Scan: record it and redirect (302)",
-     include_in_schema=True)
+     status_code=302, security=[{}], responses=REDIRECT_RESPONSES)
 async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response:
     links = service.links(ctx)
     qr = links.lookup(short_id)
@@ -186,7 +192,8 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
                     headers={"Location": variant.destination_url, **NO_STORE})
 
 
-@head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)")
+@head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)",
+      status_code=302, security=[{}], responses=REDIRECT_RESPONSES)
 async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Response[None]:
     links = service.links(ctx)
     qr = links.lookup(short_id)

@@ -13,6 +13,10 @@ import maxminddb
 import msgspec
 
 
+class GeoIPError(RuntimeError):
+    """The configured database cannot be used; one line naming the key."""
+
+
 class Location(msgspec.Struct, frozen=True):
     country: str = ""  # ISO 3166-1 alpha-2, e.g. "CA"
     city: str = ""  # English name, e.g. "Montreal"
@@ -24,7 +28,14 @@ NOWHERE = Location()
 class GeoIP:
     def __init__(self, database: str | Path | None) -> None:
         self.path = Path(database) if database else None
-        self._reader = maxminddb.open_database(str(self.path)) if self.path else None
+        self._reader = None
+        if self.path:
+            try:
+                self._reader = maxminddb.open_database(str(self.path))
+            except (OSError, ValueError) as error:  # InvalidDatabaseError is a RuntimeError
+                raise GeoIPError(f"geoip.database: cannot open {self.path}: {error}") from None
+            except maxminddb.InvalidDatabaseError as error:
+                raise GeoIPError(f"geoip.database: {self.path} is not a MaxMind database ({error})") from None
 
     @property
     def enabled(self) -> bool:

@@ -216,20 +216,43 @@ def rollup_per_day(
     ).fetchall()
 
 
+SKETCH_BLOCK_DAYS = 16
+
+
 def sketch_registers(
     conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int, bots: str
 ) -> list[tuple[int, int]]:
-    """(register, max low_bit) over the days; one walk per bot flag, merged here, so neither
-    walk needs a sort."""
+    """(register, max low_bit) over the days [day_from, day_to]: whole 16-day blocks from the
+    block table (a walk in register order), the edge days from the daily table (by day)."""
     flags = {"exclude": (0,), "only": (1,), "include": (0, 1)}[bots]
+    first_block = -(-day_from // SKETCH_BLOCK_DAYS)  # the first block starting in range
+    last_block = (day_to + 1) // SKETCH_BLOCK_DAYS - 1  # the last block ending in range
+    if first_block <= last_block:
+        edges = [(day_from, first_block * SKETCH_BLOCK_DAYS - 1),
+                 ((last_block + 1) * SKETCH_BLOCK_DAYS, day_to)]
+    else:
+        edges = [(day_from, day_to)]
     merged: dict[int, int] = {}
+
+    def merge(rows: Iterable[tuple[int, int]]) -> None:
+        for register, low_bit in rows:
+            if low_bit > merged.get(register, 0):
+                merged[register] = low_bit
+
     for flag in flags:
-        for register, low_bit in conn.execute(
-            "SELECT register, max(low_bit) FROM scanner_sketches"
-            " WHERE qr_id = ? AND is_bot = ? AND day BETWEEN ? AND ? GROUP BY register",
-            (qr_id, flag, day_from, day_to),
-        ):
-            merged[register] = max(merged.get(register, 0), low_bit)
+        if first_block <= last_block:
+            merge(conn.execute(
+                "SELECT register, max(low_bit) FROM scanner_sketch_blocks"
+                " WHERE qr_id = ? AND is_bot = ? AND block BETWEEN ? AND ? GROUP BY register",
+                (qr_id, flag, first_block, last_block),
+            ))
+        for start, end in edges:
+            if start <= end:
+                merge(conn.execute(
+                    "SELECT register, max(low_bit) FROM scanner_sketches"
+                    " WHERE qr_id = ? AND is_bot = ? AND day BETWEEN ? AND ? GROUP BY register",
+                    (qr_id, flag, start, end),
+                ))
     return list(merged.items())
 
 

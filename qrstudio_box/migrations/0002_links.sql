@@ -68,17 +68,28 @@ CREATE TABLE scan_rollups (
     PRIMARY KEY (qr_id, dimension, value, is_bot, day)
 ) WITHOUT ROWID;
 
--- Unique scanners as a HyperLogLog sketch per QR, day and bot flag (1024 registers, about
--- 3% error, exact-ish for small counts). Registers of any set of days merge by max(), so a
--- date range costs at most 1024 rows per day instead of a DISTINCT over every scan.
--- low_bit is 2^(rank-1): the lowest set bit of the scanner hash above its 10 register bits.
+-- Unique scanners as a HyperLogLog sketch (1024 registers: about 3% error, exact for small
+-- counts). Registers of any set of days merge by max(). low_bit is 2^(rank-1): the lowest set
+-- bit of the 64-bit scanner hash above its 10 register bits.
+-- Two granularities, so a date range reads few rows: whole 16-day blocks (day / 16) from
+-- scanner_sketch_blocks, walked in register order (no sort); the few days at the range's
+-- edges from scanner_sketches, found by day.
 CREATE TABLE scanner_sketches (
     qr_id    INTEGER NOT NULL,
-    day      INTEGER NOT NULL,
     is_bot   INTEGER NOT NULL,
+    day      INTEGER NOT NULL,
     register INTEGER NOT NULL,
     low_bit  INTEGER NOT NULL,
-    PRIMARY KEY (qr_id, is_bot, register, day)  -- GROUP BY register without a sort
+    PRIMARY KEY (qr_id, is_bot, day, register)
+) WITHOUT ROWID;
+
+CREATE TABLE scanner_sketch_blocks (
+    qr_id    INTEGER NOT NULL,
+    is_bot   INTEGER NOT NULL,
+    register INTEGER NOT NULL,
+    block    INTEGER NOT NULL,  -- day / 16
+    low_bit  INTEGER NOT NULL,
+    PRIMARY KEY (qr_id, is_bot, register, block)
 ) WITHOUT ROWID;
 
 -- Scans per owner and calendar month (UTC), for the usage endpoint: scans are counted and
@@ -112,10 +123,17 @@ CREATE TRIGGER scans_rollup AFTER INSERT ON scans BEGIN
         (NEW.qr_id, NEW.scanned_at / 86400000, NEW.is_bot, 'variant', NEW.variant_label, 1)
     ON CONFLICT DO UPDATE SET scans = scans + 1;
 
-    INSERT INTO scanner_sketches (qr_id, day, is_bot, register, low_bit)
-    SELECT NEW.qr_id, NEW.scanned_at / 86400000, NEW.is_bot, NEW.scanner & 1023,
+    INSERT INTO scanner_sketches (qr_id, is_bot, day, register, low_bit)
+    SELECT NEW.qr_id, NEW.is_bot, NEW.scanned_at / 86400000, NEW.scanner & 1023,
            CASE WHEN rest = 0 THEN 1 << 54 ELSE rest & -rest END
     FROM (SELECT (NEW.scanner >> 10) & 18014398509481983 AS rest)  -- the 54 bits above
+    WHERE true
+    ON CONFLICT DO UPDATE SET low_bit = max(low_bit, excluded.low_bit);
+
+    INSERT INTO scanner_sketch_blocks (qr_id, is_bot, register, block, low_bit)
+    SELECT NEW.qr_id, NEW.is_bot, NEW.scanner & 1023, NEW.scanned_at / 1382400000,  -- 16 days
+           CASE WHEN rest = 0 THEN 1 << 54 ELSE rest & -rest END
+    FROM (SELECT (NEW.scanner >> 10) & 18014398509481983 AS rest)
     WHERE true
     ON CONFLICT DO UPDATE SET low_bit = max(low_bit, excluded.low_bit);
 

@@ -136,13 +136,16 @@ def _render_uncached(options: RenderOptions) -> Rendered:
 class RenderCache:
     """A bounded LRU of rendered images keyed by the full option set.
 
-    Thread-safe, since renders may run in worker threads. `renders` counts real segno
-    renders, so tests (and the bench) can see that a cached request rendered nothing.
+    Bounded by entries and by bytes, so large images cannot grow the process. Thread-safe,
+    since renders run in worker threads. `renders` counts real segno renders, so tests (and
+    the bench) can see that a cached request rendered nothing.
     """
 
-    def __init__(self, max_entries: int = 512) -> None:
+    def __init__(self, max_entries: int = 512, max_bytes: int = 32 * 1024 * 1024) -> None:
         self.max_entries = max_entries
+        self.max_bytes = max_bytes
         self.renders = 0
+        self._bytes = 0
         self._entries: OrderedDict[RenderOptions, Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -155,18 +158,27 @@ class RenderCache:
         rendered = _render_uncached(options)
         with self._lock:
             self.renders += 1
-            self._entries[options] = rendered
-            self._entries.move_to_end(options)
-            while len(self._entries) > self.max_entries:
-                self._entries.popitem(last=False)
+            if options not in self._entries:
+                self._entries[options] = rendered
+                self._bytes += len(rendered.content)
+            while self._entries and (
+                len(self._entries) > self.max_entries or self._bytes > self.max_bytes
+            ):
+                _, evicted = self._entries.popitem(last=False)
+                self._bytes -= len(evicted.content)
         return rendered
 
     def __len__(self) -> int:
         return len(self._entries)
 
+    @property
+    def size_bytes(self) -> int:
+        return self._bytes
+
     def clear(self) -> None:
         with self._lock:
             self._entries.clear()
+            self._bytes = 0
 
 
 default_cache = RenderCache()

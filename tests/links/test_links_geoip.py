@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 import pytest
-from tests.links.mmdb import build_city_mmdb
 
 from qrstudio_box.links.geoip import GeoIP, Location
+from tests.links.mmdb import build_city_mmdb
 
 
 @pytest.fixture(scope="module")
@@ -35,3 +35,12 @@ def test_without_a_database_everything_is_nowhere():
     geoip = GeoIP(None)
     assert not geoip.enabled
     assert geoip.locate("203.0.113.7") == Location("", "")
+
+
+def test_a_file_that_is_not_a_database_is_one_clear_error(tmp_path):
+    from qrstudio_box.links.geoip import GeoIPError
+
+    bogus = tmp_path / "GeoLite2-City.mmdb"
+    bogus.write_bytes(b"not a database at all")
+    with pytest.raises(GeoIPError, match=r"^geoip.database: .* is not a MaxMind database"):
+        GeoIP(bogus)

@@ -8,14 +8,13 @@ import xml.etree.ElementTree as ET
 import pytest
 from PIL import Image
 
-from tests.qr.qr_images import decode_png, decode_svg
-
 from qrstudio_box.qr.render import (
     OptionsError,
     RenderCache,
     RenderOptions,
     parse_options,
 )
+from tests.qr.qr_images import decode_png, decode_svg
 
 
 @pytest.mark.parametrize(
@@ -152,3 +151,14 @@ def test_data_too_long_for_any_qr_names_data():
     with pytest.raises(OptionsError) as raised:
         RenderCache().render(parse_options({"data": "x" * 4000}))
     assert raised.value.field == "data"
+
+
+def test_cache_is_bounded_in_bytes_too():
+    probe = RenderCache().render(parse_options({"data": "a", "scale": 20}))
+    cache = RenderCache(max_entries=100, max_bytes=len(probe.content) * 3 + 10)
+    for text in "abcdef":
+        cache.render(parse_options({"data": text, "scale": 20}))
+    assert len(cache) <= 3
+    assert cache.size_bytes <= cache.max_bytes
+    assert cache.size_bytes == sum(len(cache.render(parse_options({"data": t, "scale": 20})).content)
+                                   for t in "def")
