@@ -228,3 +228,25 @@ def test_rebinding_at_send_time_is_refused(no_private_config, client, pro, dns, 
         error = sql("SELECT error FROM delivery_attempts")[0][0]
         assert error == ("Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
                          "address; webhook targets must be public")
+
+
+def test_dispatch_and_health_jobs_are_scheduled(ctx):
+    dispatch = ctx.scheduler.get_job("webhooks-dispatch")
+    assert dispatch.trigger.interval == timedelta(seconds=1)
+    assert (dispatch.coalesce, dispatch.max_instances) == (True, 1)
+    health_job = ctx.scheduler.get_job("webhooks-health")
+    assert health_job.trigger.interval == timedelta(minutes=1)
+    assert (health_job.coalesce, health_job.max_instances) == (True, 1)
+
+
+def test_a_commit_wakes_the_dispatcher_without_the_interval_job(client, ctx, pro, subscribe, emit):
+    with Receiver() as receiver:
+        subscribe(pro, receiver.url)
+        client.blocking_portal.call(lambda: _pause(ctx))
+        emit(pro.id)
+        [request] = receiver.wait_for(1, timeout=10)
+        assert request.headers["x-qrstudio-event"] == "scan.created"
+
+
+async def _pause(ctx):
+    ctx.scheduler.pause_job("webhooks-dispatch")
