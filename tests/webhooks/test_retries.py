@@ -250,3 +250,21 @@ def test_a_commit_wakes_the_dispatcher_without_the_interval_job(client, ctx, pro
 
 async def _pause(ctx):
     ctx.scheduler.pause_job("webhooks-dispatch")
+
+
+@pytest.fixture
+def global_cap_config(config):
+    config["webhooks"]["max_concurrency"] = 2
+    return config
+
+
+def test_global_cap(global_cap_config, client, pro, subscribe, emit, run_due, sql):
+    with Receiver(delay=0.3) as receiver:
+        for n in range(3):  # three endpoints on one receiver: it sees the sum of their sends
+            subscribe(pro, f"{receiver.url}/{n}")
+        emit(pro.id)
+        emit(pro.id)
+        run_due()
+        assert len(receiver.requests) == 6
+        assert receiver.max_in_flight == 2
+        assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 6
