@@ -20,6 +20,8 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from . import __version__
 from .accounts import domain as accounts
+from .accounts import quota_domain as quotas
+from .accounts.quota_service import ApiRateLimitMiddleware
 from .links import domain as links
 from .qr import domain as qr
 from .webhooks import domain as webhooks
@@ -30,6 +32,7 @@ from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
 from .openapi import document_errors
+from .ops import domain as ops
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -40,7 +43,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, links, qr, webhooks]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops]
 
 
 def _wants_html(request: Request) -> bool:
@@ -181,6 +184,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
+        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        middleware=[ApiRateLimitMiddleware()],
         exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
                             Exception: handle_crash},
         openapi_config=openapi,

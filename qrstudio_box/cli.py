@@ -10,12 +10,14 @@ import sys
 from collections.abc import Callable, Sequence
 
 from . import __version__
+from .accounts import quota_cli
 from .accounts import service as accounts
 from .accounts import store as accounts_store
 from .accounts.schemas import UserPatch
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
+from .ops import cli as ops_cli
 
 
 class CliError(Exception):
@@ -165,6 +167,8 @@ def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
 Command = Callable[[argparse.Namespace, Settings], int]
 # Other domains add subcommands: register(subparsers) using add_command().
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
+EXTRA_COMMANDS.append(quota_cli.register)  # credits grant|show
+EXTRA_COMMANDS.append(ops_cli.register)  # backup
 
 
 def add_command(parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None) -> argparse.ArgumentParser:

@@ -98,6 +98,16 @@ class RetentionSettings(_Section):
     scans_days: NonNegativeInt = 0
     deliveries_days: NonNegativeInt = 30
     events_days: NonNegativeInt = 30
+    # How often the pruning job runs.
+    prune_interval_minutes: PositiveInt = 60
+
+
+class RateLimitSettings(_Section):
+    # Failed logins per email, then per client IP, allowed within login_window_seconds; past
+    # that POST /api/v1/auth/token/ answers 429 with Retry-After. (API limits are per plan.)
+    login_failures_per_email: PositiveInt = 5
+    login_failures_per_ip: PositiveInt = 30
+    login_window_seconds: PositiveInt = 900
 
 
 class MetricsSettings(_Section):
@@ -114,6 +124,7 @@ class Settings(_Section):
     logging: LoggingSettings = msgspec.field(default_factory=LoggingSettings)
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
+    ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
 
     @property
     def data_dir(self) -> Path:

@@ -27,7 +27,9 @@ def issue_token(ctx: AppContext, user: User) -> TokenResponse:
 @post("/api/v1/auth/token/", status_code=200, tags=["auth"], security=[{}],
       summary="Exchange email and password for a bearer token")
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
+    ctx.quotas.check_login(data.email, request)  # 429 + Retry-After when guessing
     user = await service.authenticate(ctx.db, data.email, data.password)
+    ctx.quotas.record_login(data.email, request, ok=user is not None)
     if user is None:
         raise ApiError(401, BAD_LOGIN, error="unauthorized")
     return issue_token(ctx, user)

@@ -1,28 +1,159 @@
-"""Monthly generation quotas. STUB: the quotas work replaces these bodies, keeping the contract.
+"""Monthly generation quotas: the hard 429, credit packs, threshold events, usage reads.
 
-charge_generation(tx, user, settings, now) runs inside the caller's write transaction: it
-counts one generation and returns the RateLimit headers for the answer, or raises
-ApiError(429) so that nothing in that transaction is kept.
+`charge_generation` and `check_dynamic_qr_limit` run inside the caller's write transaction,
+so a refused generation creates nothing and a threshold event commits together with the
+generation that crossed it. The single writer serializes them; the fired-threshold row's
+primary key makes "once per owner and month" exact on top of that.
 """
 
 from __future__ import annotations
 
+import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import msgspec
+
+from .. import events
+from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
+from ..errors import ApiError
+from ..links import store as links_store
+from . import quota_rules as rules
+from . import quota_store as store
 from .schemas import User
 
 
 @dataclass(frozen=True)
 class GenerationCharge:
+    """What a counted answer needs: its RateLimit-* headers (and the numbers behind them)."""
+
     headers: dict[str, str] = field(default_factory=dict)
+    period: str = ""
+    used: int = 0
+    limit: int = 0
+    fired: tuple[str, ...] = ()  # event ids of thresholds this generation fired
+
+
+class Usage(msgspec.Struct, frozen=True):
+    """A user's month as GET /api/v1/usage/ and the admin UI show it."""
+
+    owner_id: int
+    plan: str
+    period: str
+    used: int
+    monthly_quota: int
+    credits: int
+    limit: int
+    remaining: int
+    percent: int
+    thresholds_fired: list[int]
+    scans_this_month: int
+    resets_at: str
+    reset_seconds: int
 
 
 def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> GenerationCharge:
-    return GenerationCharge()
+    """Count one generation for `user` this UTC month, or raise 429 when over the allowance."""
+    plan = settings.plan(user.plan)
+    period = rules.period_of(now)
+    used_before, credits = store.usage_row(tx.conn, user.id, period)
+    limit = rules.allowance(plan.monthly_quota, credits)
+    reset = rules.seconds_to_next_month(now)
+    if rules.is_over_allowance(used_before, limit):
+        headers = rules.ratelimit_headers(limit, 0, reset)
+        headers["Retry-After"] = str(reset)
+        raise ApiError(
+            429,
+            f"Monthly quota reached: {used_before} of {limit} generations used in {period} "
+            f"(plan {user.plan}: {plan.monthly_quota}, credits: {credits}). "
+            f"It resets at {iso_s(rules.next_month_start(now))}; ask an admin for a credit pack "
+            "or a bigger plan.",
+            headers=headers,
+            error="quota_exceeded",
+        )
+    used = store.add_generation(tx, user.id, period)
+    fired = _fire_thresholds(tx, user, period, used, limit, now)
+    return GenerationCharge(
+        headers=rules.ratelimit_headers(limit, rules.remaining(used, limit), reset),
+        period=period,
+        used=used,
+        limit=limit,
+        fired=fired,
+    )
+
+
+def _fire_thresholds(
+    tx: Tx, user: User, period: str, used: int, limit: int, now: datetime
+) -> tuple[str, ...]:
+    reached = rules.thresholds_reached(used, limit)
+    if not reached:
+        return ()  # the hot path: below 75% costs no extra query
+    already = set(store.fired_thresholds(tx.conn, user.id, period))
+    fired = []
+    for threshold in reached:
+        if threshold in already:
+            continue
+        data = {
+            "owner_id": user.id,
+            "plan": user.plan,
+            "period": period,
+            "used": used,
+            "limit": limit,
+            "percent": rules.percent(used, limit),
+        }
+        event = events.emit(tx, user.id, f"quota.threshold_{threshold}", data, created_at=now)
+        store.record_fired_threshold(tx, user.id, period, threshold, event.id, used, limit, iso_s(now))
+        fired.append(event.id)
+    return tuple(fired)
 
 
 def check_dynamic_qr_limit(tx: Tx, user: User, settings: Settings) -> None:
-    return None
+    """Raise 403 when the user already owns the plan's max_dynamic_qrs dynamic QRs."""
+    plan = settings.plan(user.plan)
+    owned = links_store.count_live_qrs(tx.conn, user.id)
+    if owned >= plan.max_dynamic_qrs:
+        raise ApiError(
+            403,
+            f"Your plan ({user.plan}) allows {plan.max_dynamic_qrs} dynamic QRs and you have "
+            f"{owned}; delete one or move to a bigger plan.",
+            error="plan_limit",
+        )
+
+
+def grant_credits(
+    tx: Tx, owner_id: int, amount: int, note: str, granted_by: int | None, now: datetime
+) -> tuple[int, str, int]:
+    """Add `amount` generations to the owner's current month: (grant id, period, month credits).
+
+    Credits never re-fire a threshold already fired this month (its row stays); they only
+    lower the percentage until usage climbs again.
+    """
+    period = rules.period_of(now)
+    grant_id, credits = store.add_credits(tx, owner_id, period, amount, note, granted_by, iso_s(now))
+    return grant_id, period, credits
+
+
+def read_usage(conn: sqlite3.Connection, user: User, settings: Settings, now: datetime) -> Usage:
+    """The user's current month. Plain sync read: run it with `await ctx.db.read(read_usage,
+    user, ctx.settings, ctx.clock.now())` from a handler, or over a CLI connection."""
+    plan = settings.plan(user.plan)
+    period = rules.period_of(now)
+    used, credits = store.usage_row(conn, user.id, period)
+    limit = rules.allowance(plan.monthly_quota, credits)
+    return Usage(
+        owner_id=user.id,
+        plan=user.plan,
+        period=period,
+        used=used,
+        monthly_quota=plan.monthly_quota,
+        credits=credits,
+        limit=limit,
+        remaining=rules.remaining(used, limit),
+        percent=rules.percent(used, limit),
+        thresholds_fired=store.fired_thresholds(conn, user.id, period),
+        scans_this_month=links_store.scans_in_period(conn, user.id, period),
+        resets_at=iso_s(rules.next_month_start(now)),
+        reset_seconds=rules.seconds_to_next_month(now),
+    )

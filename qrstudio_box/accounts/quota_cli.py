@@ -1,0 +1,56 @@
+"""`qrstudio-box credits grant|show`: credit packs from the operator's shell."""
+
+from __future__ import annotations
+
+import argparse
+
+from ..clock import SystemClock
+from ..config import Settings
+from ..db import write_sync
+from . import quota
+from .schemas import user_from_row
+
+
+def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
+    from ..cli import CliError, find_user, open_database
+
+    if args.amount < 1:
+        raise CliError("--amount: must be a positive number of generations")
+    if len(args.note) > 500:
+        raise CliError("--note: at most 500 characters")
+    conn = open_database(settings)
+    user = user_from_row(find_user(conn, args.email))
+    now = SystemClock().now()
+    grant_id, period, credits = write_sync(
+        conn, quota.grant_credits, user.id, args.amount, args.note, None, now
+    )
+    usage = quota.read_usage(conn, user, settings, now)
+    print(f"granted {args.amount} generations to {user.email} for {period} (grant {grant_id}); "
+          f"credits this month: {credits}; used {usage.used} of {usage.limit}")
+    return 0
+
+
+def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
+    from ..cli import find_user, open_database
+
+    conn = open_database(settings)
+    user = user_from_row(find_user(conn, args.email))
+    usage = quota.read_usage(conn, user, settings, SystemClock().now())
+    print(f"{user.email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
+          f"(quota {usage.monthly_quota} + credits {usage.credits}), {usage.percent}%, "
+          f"thresholds fired {usage.thresholds_fired or 'none'}, scans {usage.scans_this_month}")
+    return 0
+
+
+def register(commands: argparse._SubParsersAction) -> None:
+    from ..cli import add_command
+
+    credits = commands.add_parser("credits", help="credit packs (extra generations this month)")
+    actions = credits.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
+    grant = add_command(actions, "grant", "add generations to a user's current month (UTC)",
+                        cmd_credits_grant)
+    grant.add_argument("--email", required=True)
+    grant.add_argument("--amount", type=int, required=True, help="generations to add")
+    grant.add_argument("--note", default="", help="why (kept with the grant)")
+    show = add_command(actions, "show", "a user's usage and credits this month", cmd_credits_show)
+    show.add_argument("--email", required=True)
