@@ -34,3 +34,18 @@ lint: install-test
 
 clean:
 	rm -rf $(VENV) build dist test-artifacts .pytest_cache
+
+## One self-contained executable: dist/qrstudio-box (PyInstaller one-file; see docs/operations.md).
+## `make dist PY=/path/to/python DIST_INSTALL=` builds with an interpreter that already has PyInstaller.
+DISTDIR ?= dist
+DIST_INSTALL ?= $(VENV)/.installed-dist
+dist: $(DIST_INSTALL)
+	$(PY) -m PyInstaller --noconfirm --log-level WARN --distpath $(DISTDIR) \
+		--workpath build/pyinstaller packaging/qrstudio-box.spec
+	@echo "built $(DISTDIR)/qrstudio-box"
+
+$(VENV)/.installed-dist: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[dist]'
+	touch $@

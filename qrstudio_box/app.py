@@ -32,6 +32,7 @@ from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
 from .openapi import document_errors
+from .ops import domain as ops
 from .web import error_page, static_router, template_config
 
 log = logging.getLogger("qrstudio_box")
@@ -42,7 +43,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops]
 
 
 def _wants_html(request: Request) -> bool:

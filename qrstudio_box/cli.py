@@ -17,6 +17,7 @@ from .accounts.schemas import UserPatch
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
+from .ops import cli as ops_cli
 
 
 class CliError(Exception):
@@ -167,6 +168,7 @@ Command = Callable[[argparse.Namespace, Settings], int]
 # Other domains add subcommands: register(subparsers) using add_command().
 EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
 EXTRA_COMMANDS.append(quota_cli.register)  # credits grant|show
+EXTRA_COMMANDS.append(ops_cli.register)  # backup
 
 
 def add_command(parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None) -> argparse.ArgumentParser:

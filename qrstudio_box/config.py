@@ -98,6 +98,8 @@ class RetentionSettings(_Section):
     scans_days: NonNegativeInt = 0
     deliveries_days: NonNegativeInt = 30
     events_days: NonNegativeInt = 30
+    # How often the pruning job runs.
+    prune_interval_minutes: PositiveInt = 60
 
 
 class RateLimitSettings(_Section):

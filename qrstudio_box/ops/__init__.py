@@ -1,0 +1,1 @@
+"""Operations: backups, retention pruning, Prometheus metrics, log setup."""
