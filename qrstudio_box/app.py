@@ -22,6 +22,7 @@ from . import __version__
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
+from .admin import domain as admin
 from .links import domain as links
 from .qr import domain as qr
 from .webhooks import domain as webhooks
@@ -43,7 +44,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops]
+DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -6,6 +6,7 @@ from litestar import Controller, Request, Response, delete, get, patch, post
 from litestar.params import Parameter
 
 from ..context import AppContext
+from ..params import RowId
 from . import service
 from .schemas import (
     AttemptDetail,
@@ -34,20 +35,20 @@ class WebhooksController(Controller):
         return WebhookList(results=await service.list_webhooks(ctx, request.user))
 
     @get("/{webhook_id:int}/", summary="One webhook")
-    async def get_one(self, request: Request, ctx: AppContext, webhook_id: int) -> Webhook:
+    async def get_one(self, request: Request, ctx: AppContext, webhook_id: RowId) -> Webhook:
         return await service.get_webhook(ctx, request.user, webhook_id)
 
     @patch("/{webhook_id:int}/", summary="Change url, description, events or status (active re-enables)")
-    async def update(self, request: Request, ctx: AppContext, webhook_id: int, data: WebhookPatch) -> Webhook:
+    async def update(self, request: Request, ctx: AppContext, webhook_id: RowId, data: WebhookPatch) -> Webhook:
         return await service.update_webhook(ctx, request.user, webhook_id, data)
 
     @delete("/{webhook_id:int}/", summary="Delete a webhook and its deliveries log")
-    async def remove(self, request: Request, ctx: AppContext, webhook_id: int) -> None:
+    async def remove(self, request: Request, ctx: AppContext, webhook_id: RowId) -> None:
         await service.delete_webhook(ctx, request.user, webhook_id)
 
     @get("/{webhook_id:int}/deliveries/", summary="The deliveries log: one row per attempt, newest first")
     async def deliveries(
-        self, request: Request, ctx: AppContext, webhook_id: int,
+        self, request: Request, ctx: AppContext, webhook_id: RowId,
         event: str | None = Parameter(default=None, description="only this event type"),
         outcome: str | None = Parameter(default=None, description="succeeded, failed, interrupted or sending"),
         cursor: str | None = None,
@@ -57,23 +58,23 @@ class WebhooksController(Controller):
                                              outcome=outcome, cursor=cursor, limit=limit)
 
     @get("/{webhook_id:int}/deliveries/{attempt_id:int}/", summary="One attempt with its request and response")
-    async def attempt(self, request: Request, ctx: AppContext, webhook_id: int, attempt_id: int) -> AttemptDetail:
+    async def attempt(self, request: Request, ctx: AppContext, webhook_id: RowId, attempt_id: RowId) -> AttemptDetail:
         return await service.get_attempt(ctx, request.user, webhook_id, attempt_id)
 
     @post("/{webhook_id:int}/deliveries/{attempt_id:int}/redeliver/", summary="Send that event again now")
-    async def redeliver(self, request: Request, ctx: AppContext, webhook_id: int, attempt_id: int) -> AttemptDetail:
+    async def redeliver(self, request: Request, ctx: AppContext, webhook_id: RowId, attempt_id: RowId) -> AttemptDetail:
         return await service.redeliver(ctx, request.user, webhook_id, attempt_id)
 
     @post("/{webhook_id:int}/recover/", status_code=202, summary="Re-queue every failed delivery since a time")
-    async def recover(self, request: Request, ctx: AppContext, webhook_id: int, data: RecoverRequest) -> RecoverResult:
+    async def recover(self, request: Request, ctx: AppContext, webhook_id: RowId, data: RecoverRequest) -> RecoverResult:
         return RecoverResult(await service.recover(ctx, request.user, webhook_id, data.since))
 
     @post("/{webhook_id:int}/test/", summary="Send a synthetic scan.created now; returns the attempt")
-    async def test(self, request: Request, ctx: AppContext, webhook_id: int) -> AttemptDetail:
+    async def test(self, request: Request, ctx: AppContext, webhook_id: RowId) -> AttemptDetail:
         return await service.send_test(ctx, request.user, webhook_id)
 
     @post("/{webhook_id:int}/rotate/", status_code=200, summary="New secret (shown once); the old one stops at once")
-    async def rotate(self, request: Request, ctx: AppContext, webhook_id: int) -> WebhookWithSecret:
+    async def rotate(self, request: Request, ctx: AppContext, webhook_id: RowId) -> WebhookWithSecret:
         return await service.rotate_secret(ctx, request.user, webhook_id)
 
 

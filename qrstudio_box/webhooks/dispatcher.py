@@ -145,6 +145,7 @@ class Dispatcher:
         async with self._claim_lock:
             free = self.max_concurrency - len(self._in_flight)
             if free <= 0:
+                self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
             token = random_tokens.token_hex(8)
             jobs, self._backlog = await self.db.write(self._claim, self.clock.now(), token, free)

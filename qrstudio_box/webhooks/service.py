@@ -10,6 +10,7 @@ from __future__ import annotations
 import ipaddress
 import json
 import secrets as random_tokens
+import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
@@ -311,7 +312,10 @@ async def _send_new_delivery(ctx: AppContext, webhook_id: int, make) -> AttemptD
         delivery_id = make(tx, now, token, unix_ms(now) + dispatcher.lease_ms)
         return dispatcher.prepare(tx, store.sendable(tx, delivery_id), token, now)
 
-    job = await ctx.db.write(prepare)
+    try:
+        job = await ctx.db.write(prepare)
+    except sqlite3.IntegrityError:  # the webhook was deleted a moment ago
+        raise ApiError(404, "No webhook with that id") from None
     attempt_id = await dispatcher.send(job)
     row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id)
     return attempt_from_row(row)

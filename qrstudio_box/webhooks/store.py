@@ -282,13 +282,6 @@ def webhook_health(tx: Tx, webhook_id: int) -> sqlite3.Row | None:
     )
 
 
-def next_due_ms(conn: sqlite3.Connection) -> int | None:
-    row = conn.execute(
-        "SELECT min(next_attempt_ms) FROM deliveries WHERE status = 'pending'"
-    ).fetchone()
-    return row[0]
-
-
 # -- the deliveries log ----------------------------------------------------------------------
 
 ATTEMPT_COLUMNS = (
@@ -328,18 +321,3 @@ def get_attempt(conn: sqlite3.Connection, webhook_id: int, attempt_id: int) -> s
         " WHERE a.id = ? AND a.webhook_id = ?",
         (attempt_id, webhook_id),
     ).fetchone()
-
-
-def attempts_of_delivery(conn: sqlite3.Connection, delivery_id: int) -> list[sqlite3.Row]:
-    return conn.execute(
-        f"SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id"
-        " WHERE a.delivery_id = ? ORDER BY a.id",
-        (delivery_id,),
-    ).fetchall()
-
-
-def latest_attempt_of_delivery(conn: sqlite3.Connection, delivery_id: int) -> int | None:
-    row = conn.execute(
-        "SELECT max(id) FROM delivery_attempts WHERE delivery_id = ?", (delivery_id,)
-    ).fetchone()
-    return row[0]

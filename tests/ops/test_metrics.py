@@ -121,3 +121,17 @@ def test_metrics_are_not_in_the_public_api_schema(client):
 def test_token_from_the_environment():
     settings = settings_from_mapping({}, env={"QRSTUDIO_METRICS_TOKEN": "from-env"})
     assert settings.metrics.token == "from-env"
+
+
+def test_the_real_server_serves_metrics_with_a_token_from_the_environment(server_factory):
+    import httpx
+
+    server = server_factory(env={"QRSTUDIO_METRICS_TOKEN": "env-token-0987654321"}).start()
+    assert httpx.get(f"{server.base_url}/metrics").status_code == 401
+    response = httpx.get(f"{server.base_url}/metrics",
+                         headers={"Authorization": "Bearer env-token-0987654321"})
+    assert response.status_code == 200
+    got = samples(response.text)
+    assert got[("qrstudio_users", ())] == 1  # the bootstrapped admin
+    assert got[("qrstudio_build_info", (("version", __version__),))] == 1
+    assert server.stop() == 0

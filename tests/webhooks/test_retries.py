@@ -169,7 +169,7 @@ def capped_config(config):
 
 
 def test_per_endpoint_cap(capped_config, client, pro, subscribe, emit, run_due, sql):
-    with Receiver(delay=0.2) as slow, Receiver() as fast:
+    with Receiver(delay=0.5) as slow, Receiver() as fast:
         subscribe(pro, slow.url)
         subscribe(pro, fast.url)
         for _ in range(6):
@@ -228,3 +228,43 @@ def test_rebinding_at_send_time_is_refused(no_private_config, client, pro, dns, 
         error = sql("SELECT error FROM delivery_attempts")[0][0]
         assert error == ("Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
                          "address; webhook targets must be public")
+
+
+def test_dispatch_and_health_jobs_are_scheduled(ctx):
+    dispatch = ctx.scheduler.get_job("webhooks-dispatch")
+    assert dispatch.trigger.interval == timedelta(seconds=1)
+    assert (dispatch.coalesce, dispatch.max_instances) == (True, 1)
+    health_job = ctx.scheduler.get_job("webhooks-health")
+    assert health_job.trigger.interval == timedelta(minutes=1)
+    assert (health_job.coalesce, health_job.max_instances) == (True, 1)
+
+
+def test_a_commit_wakes_the_dispatcher_without_the_interval_job(client, ctx, pro, subscribe, emit):
+    with Receiver() as receiver:
+        subscribe(pro, receiver.url)
+        client.blocking_portal.call(lambda: _pause(ctx))
+        emit(pro.id)
+        [request] = receiver.wait_for(1, timeout=10)
+        assert request.headers["x-qrstudio-event"] == "scan.created"
+
+
+async def _pause(ctx):
+    ctx.scheduler.pause_job("webhooks-dispatch")
+
+
+@pytest.fixture
+def global_cap_config(config):
+    config["webhooks"]["max_concurrency"] = 2
+    return config
+
+
+def test_global_cap(global_cap_config, client, pro, subscribe, emit, run_due, sql):
+    with Receiver(delay=0.3) as receiver:
+        for n in range(3):  # three endpoints on one receiver: it sees the sum of their sends
+            subscribe(pro, f"{receiver.url}/{n}")
+        emit(pro.id)
+        emit(pro.id)
+        run_due()
+        assert len(receiver.requests) == 6
+        assert receiver.max_in_flight == 2
+        assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 6

@@ -1,0 +1,34 @@
+"""The admin web UI under /admin: one Router with the session/CSRF hook and security headers."""
+
+from __future__ import annotations
+
+from litestar import Router, get
+from litestar.response import Redirect
+
+from . import auth_pages, dashboard, generate_pages, qr_pages, usage_pages, users_pages, webhook_pages
+from .session import security_headers_middleware
+from .ui import before_ui_request
+
+
+@get("/", include_in_schema=False)
+async def root() -> Redirect:
+    return Redirect("/admin/", status_code=302)
+
+
+admin_router = Router(
+    path="/admin",
+    route_handlers=[
+        auth_pages.login_form, auth_pages.login_submit, auth_pages.logout,
+        *dashboard.ROUTES,
+        *qr_pages.ROUTES,
+        *generate_pages.ROUTES,
+        *webhook_pages.ROUTES,
+        *usage_pages.ROUTES,
+        *users_pages.ROUTES,
+    ],
+    before_request=before_ui_request,
+    middleware=[security_headers_middleware],
+    include_in_schema=False,
+)
+
+ROUTES = [root, admin_router]

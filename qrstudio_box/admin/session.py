@@ -1,0 +1,126 @@
+"""The UI's cookie session: the same HS256 JWT the API issues, carried in an HttpOnly cookie.
+
+Also the per-request UI state the router hook prepares (signed-in user, CSRF token, flashes),
+and the security headers every UI response carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+from datetime import timedelta
+from typing import Any
+
+from litestar import Request
+from litestar.datastructures import Cookie, MutableScopeHeaders
+from litestar.exceptions import NotAuthorizedException
+from litestar.security.jwt import Token
+from litestar.types import ASGIApp, Message, Receive, Scope, Send
+
+from ..accounts import service as accounts
+from ..accounts.schemas import User
+from . import tokens
+
+SESSION_COOKIE = "qrstudio_session"
+CSRF_COOKIE = "qrstudio_csrf"
+FLASH_COOKIE = "qrstudio_flash"
+COOKIE_PATH = "/admin"
+
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
+    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
+    "base-uri 'none'; object-src 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-frame-options": "DENY",
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "no-referrer",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
+}
+
+
+def security_headers_middleware(app: ASGIApp) -> ASGIApp:
+    """Adds SECURITY_HEADERS to every UI response, error pages and redirects included."""
+
+    async def middleware(scope: Scope, receive: Receive, send: Send) -> None:
+        async def send_with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableScopeHeaders.from_message(message)
+                for name, value in SECURITY_HEADERS.items():
+                    headers[name] = value
+                if "cache-control" not in headers:
+                    headers["cache-control"] = "no-store"
+            await send(message)
+
+        await app(scope, receive, send_with_headers)
+
+    return middleware
+
+
+def ui_key(ctx: Any) -> bytes:
+    """HMAC key for CSRF and flash cookies, derived from the JWT key so no new secret file."""
+    return hmac.new(ctx.auth.token_secret.encode(), b"qrstudio-admin-ui", hashlib.sha256).digest()
+
+
+def is_secure(request: Request, ctx: Any) -> bool:
+    return request.url.scheme == "https" or ctx.settings.server.public_url.startswith("https://")
+
+
+def session_subject(request: Request, ctx: Any) -> str:
+    """The user id in a valid session cookie, or '' (missing, expired, tampered, other key)."""
+    raw = request.cookies.get(SESSION_COOKIE)
+    if not raw:
+        return ""
+    try:
+        token = Token.decode(raw, ctx.auth.token_secret, ctx.auth.algorithm)
+    except NotAuthorizedException:
+        return ""
+    return str(token.sub)
+
+
+async def load_user(request: Request, ctx: Any) -> User | None:
+    subject = session_subject(request, ctx)
+    if not subject.isdigit():
+        return None
+    user = await ctx.db.read(accounts.get_user, int(subject))
+    if user is None or not user.is_active:
+        return None
+    return user
+
+
+def session_cookies(request: Request, ctx: Any, user: User) -> list[Cookie]:
+    """Cookies that sign `user` in: the JWT session and a fresh CSRF token bound to them."""
+    ttl = timedelta(minutes=ctx.settings.accounts.token_ttl_minutes)
+    jwt = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
+    secure = is_secure(request, ctx)
+    return [
+        Cookie(key=SESSION_COOKIE, value=jwt, path=COOKIE_PATH, httponly=True, secure=secure,
+               samesite="lax", max_age=int(ttl.total_seconds())),
+        csrf_cookie(request, ctx, tokens.new_csrf_token(ui_key(ctx), str(user.id))),
+    ]
+
+
+def signed_out_cookies(request: Request, ctx: Any) -> list[Cookie]:
+    return [
+        Cookie(key=SESSION_COOKIE, value="", path=COOKIE_PATH, httponly=True, secure=is_secure(request, ctx),
+               samesite="lax", max_age=0, expires=0),
+        csrf_cookie(request, ctx, tokens.new_csrf_token(ui_key(ctx), "")),
+    ]
+
+
+def csrf_cookie(request: Request, ctx: Any, value: str) -> Cookie:
+    # SameSite=Strict: the cookie half of the double submit never rides a cross-site request.
+    return Cookie(key=CSRF_COOKIE, value=value, path=COOKIE_PATH, httponly=True,
+                  secure=is_secure(request, ctx), samesite="strict")
+
+
+def flash_cookie(request: Request, ctx: Any, messages: list[tuple[str, str]]) -> Cookie:
+    return Cookie(key=FLASH_COOKIE, value=tokens.pack_flash(ui_key(ctx), messages), path=COOKIE_PATH,
+                  httponly=True, secure=is_secure(request, ctx), samesite="lax", max_age=120)
+
+
+def clear_flash_cookie(request: Request, ctx: Any) -> Cookie:
+    return Cookie(key=FLASH_COOKIE, value="", path=COOKIE_PATH, httponly=True,
+                  secure=is_secure(request, ctx), samesite="lax", max_age=0, expires=0)

@@ -1,0 +1,98 @@
+"""Read models for the pages, built ONLY from the domains' own service functions.
+
+The links, webhooks and quotas domains own their rules and SQL; this module calls them and
+shapes plain dicts for templates. When a domain is not running (ctx.links is None...), its part
+of a page shows an empty state instead of failing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import msgspec
+
+from ..accounts import quota
+from ..accounts.quota_api import CreditGrantIn
+from ..errors import ApiError
+from ..links import service as links
+from ..links import store as links_store
+from ..webhooks import service as webhooks
+from . import charts
+
+
+async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
+    days = await links.owner_scans_per_day(ctx, user.id, 30)
+    points = [(d.date, float(d.scans)) for d in days]
+    top = await links.top_qrs(ctx, user.id, 5)
+    top_qrs = [{"short_id": q.short_id, "name": q.name, "scans": q.scan_count} for q in top if q.scan_count]
+    qr_count = await ctx.db.read(links_store.count_live_qrs, user.id)
+    values = [v for _, v in points]
+    scans = {"today": int(values[-1]), "d7": int(sum(values[-7:])), "d30": int(sum(values))}
+    return {
+        "scans": scans,
+        "chart": charts.responsive_chart(points, title="Scans per day, last 30 days"),
+        "has_scans": scans["d30"] > 0,
+        "top_qrs": top_qrs,
+        "qr_count": qr_count,
+        "usage": await usage_for(ctx, user),
+        "webhook_health": await webhook_health(ctx, user),
+    }
+
+
+async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
+    """Counts by status and the latest failed attempts across the user's webhooks."""
+    plan = ctx.settings.plans.get(user.plan)
+    if plan is None or not plan.webhooks:
+        return None
+    hooks = await webhooks.list_webhooks(ctx, user)
+    counts = {"active": 0, "degraded": 0, "disabled": 0}
+    for hook in hooks:
+        counts[hook.status] = counts.get(hook.status, 0) + 1
+    failures: list[dict[str, Any]] = []
+    for hook in hooks:
+        if hook.last_failure_at is None:
+            continue
+        page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=5)
+        failures += [{"webhook_id": hook.id, "url": hook.url, "event": a.event,
+                      "response_status": a.response_status, "error": a.error, "created_at": a.created_at}
+                     for a in page.results]
+    failures.sort(key=lambda f: f["created_at"], reverse=True)
+    return {**counts, "total": len(hooks), "recent_failures": failures[:5]}
+
+
+async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
+    """The user's month for the meter, from the quotas service (None without it)."""
+    if ctx.quotas is None:
+        return None
+    usage = await ctx.quotas.usage(user)
+    year, month = usage.period.split("-")
+    return {
+        "period": usage.period,
+        "period_label": f"{date(int(year), int(month), 1):%B %Y}",
+        "used": usage.used,
+        "limit": usage.limit,
+        "monthly_quota": usage.monthly_quota,
+        "credits": usage.credits,
+        "remaining": usage.remaining,
+        "percent": usage.percent,
+        "thresholds_fired": usage.thresholds_fired,
+        "scans": usage.scans_this_month,
+        "resets_at": usage.resets_at,
+        "plan": usage.plan,
+    }
+
+
+def credits_supported(ctx: Any) -> bool:
+    return ctx.quotas is not None
+
+
+async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:
+    """A credit pack for the user's current month, validated by the quotas API's own shape."""
+    try:
+        grant = msgspec.convert({"amount": amount, "note": note}, CreditGrantIn)
+    except msgspec.ValidationError as error:
+        field = "note" if "note" in str(error) else "amount"
+        raise ApiError(400, f"{field}: {str(error).split(' - at')[0]}", field=field) from None
+    await ctx.db.write(lambda tx: quota.grant_credits(tx, user_id, grant.amount, grant.note, admin.id,
+                                                      tx.clock.now()))

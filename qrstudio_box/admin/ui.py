@@ -1,0 +1,141 @@
+"""What every UI handler shares: the router hook (session, CSRF, access), page rendering with
+the common context, and redirects that carry flash messages."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from urllib.parse import quote
+
+from litestar import MediaType, Request, Response
+from litestar.datastructures import Cookie
+from litestar.response import Redirect, Template
+
+from ..web import error_page
+from . import charts, fmt, session, tokens
+from .forms import field_group
+
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def app_ctx(request: Request) -> Any:
+    return request.app.state.ctx
+
+
+async def before_ui_request(request: Request) -> Response | None:
+    """Runs before every /admin handler: who is signed in, CSRF on every POST, who may enter.
+
+    Handlers mark themselves with opt: `public=True` (sign-in page), `admin_only=True`.
+    """
+    ctx = app_ctx(request)
+    opt = request.route_handler.opt
+    user = await session.load_user(request, ctx)
+    request.state.ui_user = user
+    subject = str(user.id) if user else ""
+    key = session.ui_key(ctx)
+
+    if user is None and not opt.get("public"):
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return Redirect(f"/admin/login?next={quote(target, safe='')}", status_code=303)
+
+    cookie_token = request.cookies.get(session.CSRF_COOKIE)
+    if request.method not in SAFE_METHODS:
+        form = await request.form()
+        if not tokens.csrf_pair_valid(key, cookie_token, form.get("csrf_token"), subject):
+            return ui_error(
+                request, 403, "This form has expired",
+                "The request was refused because its security token was missing or stale. "
+                "Go back, reload the page and try again.",
+            )
+
+    if tokens.csrf_token_valid(key, cookie_token, subject):
+        request.state.csrf_token, request.state.csrf_is_new = cookie_token, False
+    else:
+        request.state.csrf_token, request.state.csrf_is_new = tokens.new_csrf_token(key, subject), True
+
+    if opt.get("admin_only") and not (user and user.is_admin):
+        return ui_error(request, 403, "Admins only",
+                          "This page is for administrators. Ask an admin if you need access.")
+    return None
+
+
+def ui_error(request: Request, status: int, title: str, message: str) -> Template:
+    """The public error page, served as HTML from UI handlers (whose default type is JSON)."""
+    response = error_page(request, status, title, message)
+    response.media_type = MediaType.HTML
+    return response
+
+
+def current_user(request: Request):
+    return request.state.ui_user
+
+
+def page(request: Request, template: str, *, nav: str = "", status: int = 200,
+         cookies: list[Cookie] | None = None, **context: Any) -> Template:
+    """Render a signed-in page with the shared context: user, CSRF token, flash messages."""
+    ctx = app_ctx(request)
+    out_cookies = list(cookies or [])
+    raw_flash = request.cookies.get(session.FLASH_COOKIE)
+    flashes = tokens.unpack_flash(session.ui_key(ctx), raw_flash)
+    if raw_flash:
+        out_cookies.append(session.clear_flash_cookie(request, ctx))
+    if getattr(request.state, "csrf_is_new", False):
+        out_cookies.append(session.csrf_cookie(request, ctx, request.state.csrf_token))
+    context.update(
+        current_user=getattr(request.state, "ui_user", None),
+        csrf_token=getattr(request.state, "csrf_token", ""),
+        flash_messages=[{"kind": kind, "text": text} for kind, text in flashes] + context.pop("flash", []),
+        nav=nav,
+        settings=ctx.settings,
+        now=ctx.clock.now(),
+        meter_svg=charts.meter_svg,
+        meter_state=charts.meter_state,
+        share_bar=charts.share_bar,
+        fmt=fmt,
+    )
+    return Template(template_name=template, context=context, cookies=out_cookies, status_code=status,
+                    media_type=MediaType.HTML)
+
+
+def go(request: Request, url: str, *messages: tuple[str, str], cookies: list[Cookie] | None = None) -> Redirect:
+    """303 See Other to `url`, carrying flash messages [(kind, text)] to the next page."""
+    ctx = app_ctx(request)
+    out = list(cookies or [])
+    if messages:
+        out.append(session.flash_cookie(request, ctx, list(messages)))
+    return Redirect(url, status_code=303, cookies=out)
+
+
+def safe_next(target: str | None) -> str:
+    """Only same-site admin paths after sign-in (no open redirect to //evil.example)."""
+    if target and target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/admin/"
+
+
+def flash(kind: str, text: str) -> dict[str, str]:
+    """A message shown on the page being rendered now (not after a redirect)."""
+    return {"kind": kind, "text": text}
+
+
+def friendly_path(field: str) -> str:
+    """'variants[1].weight' -> 'variant 2, weight' (people count from one)."""
+    match = re.fullmatch(r"(\w+?)s?\[(\d+)\](?:\.(\w+))?", field)
+    if not match:
+        return field
+    name, index, sub = match.groups()
+    return f"{name} {int(index) + 1}" + (f", {sub}" if sub else "")
+
+
+def errors_of(error: Exception) -> dict[str, str]:
+    """An ApiError from a domain service -> {field: message} for the form ('form' if no field)."""
+    detail = str(getattr(error, "detail", "") or error)
+    raw_field = getattr(error, "field", None)
+    field = field_group(raw_field) if raw_field else None
+    if raw_field and detail.startswith(f"{raw_field}: "):
+        detail = detail[len(raw_field) + 2:]
+        if field != raw_field:
+            detail = f"{friendly_path(raw_field)}: {detail}"
+    if field:
+        detail = detail[:1].upper() + detail[1:]
+    return {field or "form": detail}

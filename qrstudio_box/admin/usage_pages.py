@@ -1,0 +1,22 @@
+"""The signed-in user's usage this month: the meter, the numbers, the credit packs received."""
+
+from __future__ import annotations
+
+from litestar import Request, get
+
+from ..accounts import quota_store
+from . import sources
+from .ui import app_ctx, current_user, page
+
+
+@get("/usage/")
+async def my_usage(request: Request) -> object:
+    ctx = app_ctx(request)
+    user = current_user(request)
+    usage = await sources.usage_for(ctx, user)
+    grants = await ctx.db.read(quota_store.credit_grants, user.id, usage["period"]) if usage else []
+    plan = ctx.settings.plans.get(user.plan)
+    return page(request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user)
+
+
+ROUTES = [my_usage]

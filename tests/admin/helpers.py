@@ -1,0 +1,30 @@
+"""Helpers shared by the UI tests (plain functions; fixtures live in conftest.py)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+
+ADMIN_EMAIL = "admin@example.com"
+ADMIN_PASSWORD = "admin-password-1"
+MEMBER_PASSWORD = "member-password-1"
+
+
+def sign_in(page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:
+    page.goto("/admin/login")
+    page.fill("#f-email", email)
+    page.fill("#f-password", password)
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/$"))
+
+
+def make_user(server, email: str, plan: str = "pro", role: str = "member") -> str:
+    response = httpx.post(f"{server.base_url}/api/v1/admin/users/", headers=server.token(),
+                          json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": role})
+    assert response.status_code == 201, response.text
+    return email
+
+
+def csrf_of(page) -> str:
+    return next(c["value"] for c in page.context.cookies() if c["name"] == "qrstudio_csrf")
