@@ -59,7 +59,7 @@ def test_odd_unicode_in_input_is_stored_faithfully_or_refused_cleanly(client, ad
 @pytest.mark.parametrize(
     "path",
     ["/static/../qrstudio_box/config.py", "/static/..%2f..%2fetc%2fpasswd", "/static/%2e%2e/%2e%2e/etc/passwd",
-     "/static/....//....//etc/passwd", "/static//etc/passwd", "/static/app.css/../../pyproject.toml"],
+     "/static/....//....//etc/passwd", "/static//etc/passwd", "/static/css/app.css/../../../pyproject.toml"],
 )
 def test_static_files_refuse_path_traversal(shared_server, path):
     # Sent raw (httpx would normalise the dots away), straight to the real server.
