@@ -71,6 +71,10 @@ class FlakyReceiver(Receiver):
             self.acked_types[request.headers["x-qrstudio-event"]] += 1
             return Reply(200)
 
+    def acked_ids(self) -> set[str]:
+        with self._count_lock:  # receiver threads add to the Counter while the test reads it
+            return set(self.acked)
+
 
 @dataclass
 class Burst:
@@ -120,11 +124,11 @@ def renamer(base_url: str, headers: dict, short_ids: list[str], burst: Burst, st
                 return
 
 
-def wait_until(predicate, deadline: float, what: str) -> None:
+def wait_until(predicate, deadline: float, what: str, every: float = 0.2) -> None:
     while time.monotonic() < deadline:
         if predicate():
             return
-        time.sleep(0.2)
+        time.sleep(every)
     assert predicate(), f"timed out waiting for {what}"
 
 
@@ -186,7 +190,7 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         for worker in workers:
             worker.start()
         wait_until(lambda: len(burst.answered) >= KILL_AFTER_ANSWERED or not any(w.is_alive() for w in workers),
-                   time.monotonic() + 60, "the burst to get going")
+                   time.monotonic() + 60, "the burst to get going", every=0.005)
         server.kill()
         killed_at = time.monotonic()
         stop.set()
@@ -227,24 +231,25 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
             "quiet": events_by_type.get("dynamic_qr.updated", set()),
         }
         assert len(expected["scans"]) >= KILL_AFTER_ANSWERED and expected["quiet"]
-        quiet_acked = lambda: Counter(r.headers["webhook-id"] for r in quiet.requests)  # noqa: E731
-        received = {"all": flaky_a.acked, "scans": flaky_b.acked, "quiet": quiet_acked()}
+        def received() -> dict[str, set[str]]:
+            return {"all": flaky_a.acked_ids(), "scans": flaky_b.acked_ids(),
+                    "quiet": {r.headers["webhook-id"] for r in list(quiet.requests)}}
 
         def everything_arrived() -> bool:
-            received["quiet"] = quiet_acked()
-            return all(expected[name] <= set(received[name]) for name in expected)
+            got = received()
+            return all(expected[name] <= got[name] for name in expected)
 
         # Failed attempts retry one minute after the failure (real time), so wait that long.
         last_failure = max(flaky_a.last_failure, flaky_b.last_failure)
         wait_until(everything_arrived, last_failure + RETRY_DELAY + SLACK,
                    "every stored event at every subscribed endpoint")
-        assert {name: len(expected[name] - set(received[name])) for name in expected} == \
-            {"all": 0, "scans": 0, "quiet": 0}
+        got = received()
+        assert {name: len(expected[name] - got[name]) for name in expected} == {"all": 0, "scans": 0, "quiet": 0}
         assert set(flaky_b.acked_types) == {"scan.created"}
         assert {r.headers["x-qrstudio-event"] for r in quiet.requests} == {"dynamic_qr.updated"}
         # No delivery was sent for an event that was never stored.
         stored_ids = set().union(*events_by_type.values())
-        assert set(flaky_a.acked) <= stored_ids and set(flaky_b.acked) <= stored_ids
+        assert got["all"] <= stored_ids and got["scans"] <= stored_ids
 
         # The disabled endpoint: nothing sent, no delivery even queued, since it was disabled.
         assert (len(off.requests), off_deliveries()) == off_before
