@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import secrets
 from datetime import timedelta
 from pathlib import Path
@@ -10,6 +9,7 @@ from pathlib import Path
 from litestar.connection import ASGIConnection
 from litestar.security.jwt import JWTAuth, Token
 
+from ..keyfiles import read_or_create
 from . import store
 from .schemas import User, user_from_row
 
@@ -21,18 +21,8 @@ PUBLIC_PATHS = [r"^(?!/api/v1/)", r"^/api/v1/auth/token/?$"]
 
 
 def load_or_create_key(data_dir: Path) -> str:
-    """The signing key, generated on first start and kept (0600) so tokens survive restarts."""
-    path = data_dir / KEY_FILE
-    try:
-        return path.read_text().strip()
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    key = secrets.token_urlsafe(48)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(key + "\n")
-    return key
+    """The signing key, generated on first start and kept so tokens survive restarts."""
+    return read_or_create(data_dir / KEY_FILE, lambda: (secrets.token_urlsafe(48) + "\n").encode()).decode().strip()
 
 
 def build_jwt_auth(db, key: str, ttl_minutes: int) -> JWTAuth[User, Token]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import secrets
 import sqlite3
 from collections.abc import AsyncIterator, Sequence
@@ -27,6 +26,7 @@ from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
 from ..events import emit
+from ..keyfiles import read_or_create
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from . import store
 from .clientip import client_ip, parse_networks
@@ -99,17 +99,8 @@ def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
 
 def load_or_create_salt(data_dir: Path) -> bytes:
     """The scanner-hash key, kept beside the database (not in it), generated on first start."""
-    path = data_dir / SALT_FILE
-    try:
-        return bytes.fromhex(path.read_text().strip())
-    except FileNotFoundError:
-        pass
-    data_dir.mkdir(parents=True, exist_ok=True)
-    salt = secrets.token_bytes(32)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w") as handle:
-        handle.write(salt.hex() + "\n")
-    return salt
+    text = read_or_create(data_dir / SALT_FILE, lambda: (secrets.token_bytes(32).hex() + "\n").encode())
+    return bytes.fromhex(text.decode().strip())
 
 
 class LinksService:

@@ -16,6 +16,8 @@ from pathlib import Path
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
+from ..keyfiles import read_or_create
+
 KEY_FILE_NAME = "webhook-secrets.key"
 KEY_BYTES = 32
 NONCE_BYTES = 12
@@ -44,17 +46,7 @@ class SecretBox:
 
     @classmethod
     def load_or_create(cls, data_dir: str | os.PathLike) -> SecretBox:
-        path = Path(data_dir) / KEY_FILE_NAME
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        except FileExistsError:
-            return cls.load(data_dir)
-        with os.fdopen(fd, "wb") as out:
-            out.write(secrets.token_bytes(KEY_BYTES))
-            out.flush()
-            os.fsync(out.fileno())
-        return cls.load(data_dir)
+        return cls(read_or_create(Path(data_dir) / KEY_FILE_NAME, lambda: secrets.token_bytes(KEY_BYTES)))
 
     def seal(self, plaintext: str) -> str:
         nonce = secrets.token_bytes(NONCE_BYTES)

@@ -182,6 +182,10 @@ def test_static_generator_renders_a_decodable_png(server, new_context, snap):
     src = page.get_attribute("img[data-generated]", "src")
     assert src.startswith("data:image/png;base64,")
     assert decode_png(base64.b64decode(src.split(",", 1)[1])) == "https://example.com/menu"
+    with page.expect_download() as info:
+        page.click("a:has-text('Download PNG')")
+    assert info.value.suggested_filename.endswith(".png")
+    assert decode_png(open(info.value.path(), "rb").read()) == "https://example.com/menu"
     snap(page, "generate-result-desktop")
 
     # "Dynamic" makes a dynamic QR and opens its page
