@@ -17,7 +17,7 @@ from ..qr.render import OptionsError, parse_options, render
 from ..web import error_page
 from . import service
 from .period import parse_scan_bound, parse_stats_day
-from .rules import InputError
+from .rules import InputError, as_location
 from .schemas import QrCreate, QrOut, QrPage, QrPatch, ScanPage, StatsOut
 
 UserRequest = Request[User, Any, Any]
@@ -189,7 +189,7 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
         headers.get("referer"),
     )
     return Response(b"", status_code=302, media_type=MediaType.TEXT,
-                    headers={"Location": variant.destination_url, **NO_STORE})
+                    headers={"Location": as_location(variant.destination_url), **NO_STORE})
 
 
 @head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)",
@@ -205,4 +205,4 @@ async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Res
     variant = links.preview(qr, client.host if client else None,
                             request.headers.getall("x-forwarded-for", []),
                             request.headers.get("user-agent"))
-    return Response(None, status_code=302, headers={"Location": variant.destination_url, **NO_STORE})
+    return Response(None, status_code=302, headers={"Location": as_location(variant.destination_url), **NO_STORE})

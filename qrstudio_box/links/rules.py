@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit, urlunsplit
 
 from .variants import DEFAULT_LABEL
 
@@ -41,6 +42,33 @@ def check_destination(field: str, url: str) -> str:
         # "https://bank.example@evil.example/" reads like the bank; we never print that.
         raise InputError(field, "must not contain a user name or password")
     return url
+
+
+_NON_ASCII = re.compile(r"[^\x00-\x7f]+")
+
+
+def as_location(url: str) -> str:
+    """The destination as an ASCII URI for the Location header (RFC 3987 3.1).
+
+    Destinations are stored as typed, so an IDN host or a path in any script is allowed; a
+    header, though, is bytes, and a non-Latin-1 character there made the redirect a 500 after
+    the scan was already recorded. The host goes to IDNA (punycode; percent-encoded UTF-8 when
+    IDNA refuses it), every other non-ASCII character to percent-encoded UTF-8.
+    """
+    if url.isascii():
+        return url
+    parts = urlsplit(url)
+    netloc = parts.netloc
+    if not netloc.isascii():
+        host = parts.hostname or ""
+        try:
+            ascii_host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            ascii_host = quote(host, safe="")
+        netloc = ascii_host if parts.port is None else f"{ascii_host}:{parts.port}"
+    rest = [_NON_ASCII.sub(lambda m: quote(m.group(), safe=""), part)
+            for part in (parts.path, parts.query, parts.fragment)]
+    return urlunsplit((parts.scheme, netloc, rest[0], rest[1], rest[2]))
 
 
 def check_name(field: str, name: str) -> str:

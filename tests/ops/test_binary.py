@@ -149,9 +149,9 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
         if HAS_WEBHOOKS:
             _signed_delivery_reaches_a_receiver(base, admin, qr.json()["short_id"])
 
-        css = httpx.get(f"{base}/static/app.css", timeout=10)
+        css = httpx.get(f"{base}/static/css/app.css", timeout=10)
         assert css.status_code == 200
-        assert css.content == (ROOT / "static" / "app.css").read_bytes()
+        assert css.content == (ROOT / "static" / "css" / "app.css").read_bytes()
         schema = httpx.get(f"{base}/schema/openapi.json", timeout=10)
         assert schema.status_code == 200
         assert any(path.startswith("/api/v1/auth/token") for path in schema.json()["paths"])
