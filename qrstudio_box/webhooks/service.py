@@ -130,6 +130,10 @@ def check_events(events: list[str]) -> list[str]:
 def check_description(description: str) -> str:
     if len(description) > MAX_DESCRIPTION:
         raise bad_request("description", f"must be at most {MAX_DESCRIPTION} characters")
+    # Like QR names: control characters only hide things in logs and UIs; newlines and tabs
+    # are fine in a description.
+    if any((ord(ch) < 32 and ch not in "\n\t") or ord(ch) == 127 for ch in description):
+        raise bad_request("description", "must not contain control characters")
     return description
 
 

@@ -325,6 +325,7 @@ def test_undecodable_bytes_in_scan_headers_are_recorded_not_a_500(shared_server)
 
 @pytest.mark.parametrize("description,status", [
     ("CRM 🎯 Ωμέγα \u202eevil", 201), ("d" * 500, 201), ("😀" * 500, 201), ("d" * 501, 400),
+    ("two\nlines\tand a tab", 201), ("nul\x00byte", 400), ("bell\x07", 400), ("del\x7f", 400),
 ])
 def test_odd_unicode_in_webhook_descriptions_is_stored_faithfully_or_refused(box, description, status):
     before = box.state()
