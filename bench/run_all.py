@@ -46,8 +46,8 @@ def main(argv: list[str] | None = None) -> int:
         bound = 120 if args.quick else bound
         print(f"\n=== {name} (bound {bound} s) ===", flush=True)
         cmd = [sys.executable, "-m", f"bench.{name}", "--results-dir", args.results_dir]
-        if args.quick:
-            cmd.append("--quick")
+        cmd += ["--quick"] if args.quick else []
+        cmd += ["--keep"] if args.keep else []
         started = time.monotonic()
         # Its own process group, so a bench that runs out of time goes with every process it started.
         proc = subprocess.Popen(cmd, cwd=h.REPO_ROOT, env=h.child_env(), start_new_session=True)
