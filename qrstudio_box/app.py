@@ -134,7 +134,7 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
     clock = clock or SystemClock()
     ctx = AppContext(
         settings=settings,
-        db=Database(settings.database_path, clock),
+        db=Database(settings.database_path, clock, settings=settings),
         clock=clock,
         version=__version__,
         env=dict(os.environ if env is None else env),

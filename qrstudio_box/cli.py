@@ -17,6 +17,7 @@ from .accounts.schemas import UserPatch
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
+from .links.geoip import GeoIPError
 from .ops import cli as ops_cli
 
 
@@ -60,8 +61,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.port:
         settings.server.port = args.port
     configure_logging(settings)
-    # Migrate before serving so a too-new database stops the start with one clear line.
+    # Check what can be checked before serving, so a too-new database or a GeoIP file that is
+    # not one stops the start with one clear line instead of a traceback from the lifespan.
     open_database(settings).close()
+    if settings.geoip.database:
+        from .links.geoip import GeoIP
+        GeoIP(settings.geoip.database)
     app = create_app(settings)
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(
@@ -225,7 +230,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "config_sub", None) or args.config)
         return args.func(args, settings)
-    except (ConfigError, SchemaTooNew, CliError) as error:
+    except (ConfigError, SchemaTooNew, CliError, GeoIPError) as error:
         print(f"qrstudio-box: {error}", file=sys.stderr)
         return 2 if isinstance(error, ConfigError) else 1
     except ApiError as error:

@@ -53,11 +53,13 @@ class SchemaTooNew(RuntimeError):
 class Tx:
     """The write transaction handed to store functions (runs in the writer thread)."""
 
-    __slots__ = ("conn", "clock", "_on_commit")
+    __slots__ = ("conn", "clock", "settings", "_on_commit")
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock) -> None:
+    def __init__(self, conn: sqlite3.Connection, clock: Clock, settings: Any = None) -> None:
         self.conn = conn
         self.clock = clock
+        # The app's Settings, for rules that depend on config inside a write (None in bare tools).
+        self.settings = settings
         self._on_commit: list[Callable[[], Any]] = []
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
@@ -98,9 +100,10 @@ def connect_sync(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock: Clock | None = None) -> T:
+def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock: Clock | None = None,
+               settings: Any = None) -> T:
     """The synchronous twin of Database.write, for the CLI (no on_commit wake-ups there)."""
-    tx = Tx(conn, clock or SystemClock())
+    tx = Tx(conn, clock or SystemClock(), settings)
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(tx, *args)
@@ -164,9 +167,10 @@ def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
 
 
 class Database:
-    def __init__(self, path: str | Path, clock: Clock | None = None, readers: int = 2) -> None:
+    def __init__(self, path: str | Path, clock: Clock | None = None, readers: int = 2, settings: Any = None) -> None:
         self.path = Path(path)
         self.clock = clock or SystemClock()
+        self.settings = settings
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
@@ -201,7 +205,7 @@ class Database:
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(tx, *args)` in one BEGIN IMMEDIATE transaction; re-raise after rollback."""
         writer = self._require_writer()
-        tx = Tx(writer._conn, self.clock)
+        tx = Tx(writer._conn, self.clock, self.settings)
         result = await writer._execute(self._run_one, tx, fn, args)
         _run_callbacks(tx._on_commit)
         return result
@@ -229,7 +233,7 @@ class Database:
         writer = self._require_writer()
         while self._pending:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            calls = [(Tx(writer._conn, self.clock), fn, args) for fn, args, _ in batch]
+            calls = [(Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch]
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)
             except BaseException as error:  # the COMMIT itself failed: nobody's work is durable

@@ -111,3 +111,17 @@ def test_cli_stops_with_one_line_and_no_traceback(tmp_path, toml, line):
         assert lines[0] == line
     else:
         assert lines[0].startswith(f"qrstudio-box: config error: {path}: not valid TOML")
+
+
+def test_a_geoip_file_that_is_not_a_database_stops_the_start_with_one_line(tmp_path):
+    bogus = tmp_path / "GeoLite2-City.mmdb"
+    bogus.write_bytes(b"not a maxmind database")
+    config = tmp_path / "q.toml"
+    config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[geoip]\ndatabase = "{bogus}"\n')
+    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "run", "--config", str(config)],
+                            capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+                            timeout=60)
+    assert result.returncode == 1
+    assert "Traceback" not in result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith(f"qrstudio-box: geoip.database: {bogus} is not a MaxMind database (")

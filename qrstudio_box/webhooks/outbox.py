@@ -27,11 +27,28 @@ def _wake_all() -> None:
         wake()
 
 
+def plans_with_webhooks(settings) -> list[str] | None:
+    """Plan names whose owners get deliveries; None means no filter (no settings at hand).
+
+    A user whose plan is no longer configured is on the default plan (Settings.plan), so the
+    marker "*" stands for "any plan not in the config" when the default plan has webhooks.
+    """
+    if settings is None:
+        return None
+    names = [name for name, plan in settings.plans.items() if plan.webhooks]
+    if settings.plans[settings.accounts.default_plan].webhooks:
+        names.append("*")
+    return names
+
+
 def fan_out(tx: Tx, event: Event) -> int:
-    """One pending delivery per subscription of the owner that listens and is not disabled."""
+    """One pending delivery per subscription of the owner that listens and is not disabled,
+    while the owner's plan includes webhooks (a downgraded user's subscriptions go quiet)."""
     now = tx.clock.now()
+    allowed = plans_with_webhooks(tx.settings)
     created = store.insert_deliveries_for_event(
-        tx, event.owner_id, event.seq, event.id, event.type, unix_ms(now), iso_s(now)
+        tx, event.owner_id, event.seq, event.id, event.type, unix_ms(now), iso_s(now),
+        allowed_plans=allowed, configured_plans=list(tx.settings.plans) if tx.settings else None,
     )
     if created:
         tx.on_commit(_wake_all)

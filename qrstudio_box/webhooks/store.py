@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import sqlite3
 from typing import Any
 from collections.abc import Iterable
@@ -91,15 +93,29 @@ def fail_pending_deliveries(tx: Tx, webhook_id: int, error: str, now: str) -> in
 
 
 def insert_deliveries_for_event(
-    tx: Tx, owner_id: int, event_seq: int, event_id: str, event_type: str, now_ms: int, now: str
+    tx: Tx, owner_id: int, event_seq: int, event_id: str, event_type: str, now_ms: int, now: str,
+    *, allowed_plans: list[str] | None = None, configured_plans: list[str] | None = None,
 ) -> int:
+    """One statement, so the plan check costs the scan path no extra round trip.
+
+    `allowed_plans` (None: no check) names the plans with webhooks; "*" in it admits owners
+    whose plan is not among `configured_plans`.
+    """
     cursor = tx.execute(
         "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, next_attempt_ms,"
         " created_at, created_ms)"
-        " SELECT w.id, ?, ?, ?, ?, ?, ? FROM webhooks w"
-        " WHERE w.owner_id = ? AND w.status != 'disabled'"
-        " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = ?)",
-        (event_seq, event_id, event_type, now_ms, now, now_ms, owner_id, event_type),
+        " SELECT w.id, :seq, :event_id, :type, :now_ms, :now, :now_ms FROM webhooks w"
+        " WHERE w.owner_id = :owner AND w.status != 'disabled'"
+        " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = :type)"
+        " AND (:allowed IS NULL OR EXISTS ("
+        "   SELECT 1 FROM users u WHERE u.id = w.owner_id AND ("
+        "     u.plan IN (SELECT value FROM json_each(:allowed))"
+        "     OR ('*' IN (SELECT value FROM json_each(:allowed))"
+        "         AND u.plan NOT IN (SELECT value FROM json_each(:configured))))))",
+        {"seq": event_seq, "event_id": event_id, "type": event_type, "now_ms": now_ms, "now": now,
+         "owner": owner_id,
+         "allowed": None if allowed_plans is None else json.dumps(allowed_plans),
+         "configured": json.dumps(configured_plans or [])},
     )
     return cursor.rowcount
 

@@ -8,6 +8,7 @@ import io
 import re
 
 import httpx
+from playwright.sync_api import expect
 
 from tests.qr.qr_images import decode_png
 
@@ -55,7 +56,8 @@ def test_create_dynamic_qr_preview_download_and_stats(server, new_context, snap,
     assert short_url == f"{server.base_url}/r/{short_id}"
     page.context.grant_permissions(["clipboard-read", "clipboard-write"], origin=server.base_url)
     page.click(".copy-row button[data-copy]")
-    assert page.locator(".copy-row button[data-copy] span").inner_text() == "Copied"
+    # The label flips once the async clipboard write resolves: wait for it, do not race it.
+    expect(page.locator(".copy-row button[data-copy] span")).to_have_text("Copied")
     assert page.evaluate("navigator.clipboard.readText()") == short_url
 
     # the preview image really loaded
