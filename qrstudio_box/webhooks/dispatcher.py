@@ -5,7 +5,9 @@
   lease simply expires. The single writer makes the claim atomic: two overlapping ticks can
   never lease one delivery twice for one due time.
 * Caps: at most ``max_concurrency`` sends in flight, at most ``max_per_endpoint`` per endpoint
-  (counted in SQL from live leases), so one slow endpoint cannot starve the others.
+  (counted in SQL from live leases), so one slow endpoint cannot starve the others; an endpoint
+  on a failure streak gets one send at a time, and all of those together a quarter of
+  ``max_concurrency``, so endpoints that hang to the deadline cannot fill every slot.
 * Record: the attempt, the delivery's next step (policy.next_attempt_at) and the endpoint's
   health (policy.after_*) in one transaction, grouped with concurrent records (write_batched).
 * Ticks come from an APScheduler interval job (every second) and from ``wake()`` after each
@@ -182,7 +184,7 @@ class Dispatcher:
     def _claim(self, tx: Tx, now: datetime, token: str, limit: int) -> tuple[list[Job], bool]:
         """(the jobs leased now, whether due work was left behind by a cap)."""
         rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
-                               self.max_per_endpoint, limit)
+                               self.max_per_endpoint, limit, failing_total=max(1, self.max_concurrency // 4))
         backlog = store.more_due(tx, unix_ms(now))
         if not rows:
             return [], backlog

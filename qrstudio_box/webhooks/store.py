@@ -151,15 +151,16 @@ def requeue_failed_since(tx: Tx, webhook_id: int, since_ms: int, now_ms: int) ->
 # Claiming walks endpoint by endpoint (there are few) through an index of each one's pending
 # deliveries in due order, so its cost follows what is claimed, not the size of a backlog.
 _ENDPOINTS_WITH_DUE_WORK = """
-SELECT w.id FROM webhooks w
+SELECT w.id, w.consecutive_failures > 0 FROM webhooks w
 WHERE w.status != 'disabled'
   AND EXISTS (SELECT 1 FROM deliveries d
               WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_ms <= :now)
 """
 _IN_FLIGHT_BY_ENDPOINT = """
-SELECT webhook_id, count(*) FROM deliveries INDEXED BY deliveries_leased
-WHERE lease_until_ms > :now AND status = 'pending'
-GROUP BY webhook_id
+SELECT d.webhook_id, count(*), max(w.consecutive_failures > 0)
+FROM deliveries AS d INDEXED BY deliveries_leased JOIN webhooks w ON w.id = d.webhook_id
+WHERE d.lease_until_ms > :now AND d.status = 'pending'
+GROUP BY d.webhook_id
 """
 _DUE_OF_ENDPOINT = """
 SELECT id, next_attempt_ms FROM deliveries
@@ -181,20 +182,33 @@ WHERE d.id = ?
 
 
 def claim_due(
-    tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int
+    tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int,
+    failing_total: int | None = None,
 ) -> list[sqlite3.Row]:
     """Lease what is due, atomically (we hold the write lock); returns what to send.
 
     Due and unclaimed (or claim expired), endpoint not disabled, at most `per_endpoint` in
     flight per endpoint counting live claims, at most `limit` in all, oldest due first.
     """
-    in_flight = dict(tx.fetchall(_IN_FLIGHT_BY_ENDPOINT, {"now": now_ms}))
+    in_flight: dict[int, int] = {}
+    failing_in_flight = 0
+    for webhook_id, count, failing in tx.fetchall(_IN_FLIGHT_BY_ENDPOINT, {"now": now_ms}):
+        in_flight[webhook_id] = count
+        failing_in_flight += count if failing else 0
+    # An endpoint on a failure streak may be one that hangs until the deadline: it gets one send
+    # at a time, and all such endpoints together `failing_total` slots, so healthy endpoints keep
+    # the rest instead of queueing behind sends that will time out.
+    failing_budget = None if failing_total is None else failing_total - failing_in_flight
     due: list[tuple[int, int]] = []
-    for (webhook_id,) in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}):
+    for webhook_id, failing in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}):
         free = per_endpoint - in_flight.get(webhook_id, 0)
+        if failing and failing_budget is not None:
+            free = min(1 - in_flight.get(webhook_id, 0), failing_budget)
         if free > 0:
-            due += [(row[1], row[0]) for row in tx.fetchall(
-                _DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free})]
+            rows = tx.fetchall(_DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free})
+            due += [(row[1], row[0]) for row in rows]
+            if failing and failing_budget is not None:
+                failing_budget -= len(rows)
     ids = [delivery_id for _, delivery_id in sorted(due)[:limit]]
     if not ids:
         return []

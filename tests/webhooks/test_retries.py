@@ -1,12 +1,13 @@
 """The retry table, endpoint health and dispatch guarantees, on a stepped FakeClock."""
 
 import asyncio
+import sqlite3
 from collections import Counter
 from datetime import timedelta
 
 import pytest
 
-from qrstudio_box.clock import iso_s
+from qrstudio_box.clock import iso_s, unix_ms
 from qrstudio_box.webhooks import service
 
 from .receivers import Receiver, Reply, refused_port
@@ -268,3 +269,34 @@ def test_global_cap(global_cap_config, client, pro, subscribe, emit, run_due, sq
         assert len(receiver.requests) == 6
         assert receiver.max_in_flight == 2
         assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 6
+
+
+def test_failing_endpoints_get_one_slot_each_and_a_quarter_of_all(client, ctx, pro, subscribe, emit, sql,
+                                                                  monkeypatch):
+    """Endpoints that may hang to the deadline cannot take the slots healthy ones need."""
+    from qrstudio_box.webhooks import outbox, store
+
+    # Only this test claims: no wake-up after commit, no interval tick.
+    monkeypatch.setattr(outbox, "wakers", set())
+    client.blocking_portal.call(lambda: _pause(ctx))
+    failing = [subscribe(pro, f"https://receiver.test/failing{i}") for i in range(3)]
+    healthy = subscribe(pro, "https://receiver.test/healthy")
+    for _ in range(6):
+        emit(pro.id)  # six deliveries for each of the four endpoints
+    with sqlite3.connect(ctx.settings.database_path) as conn:
+        conn.execute(f"UPDATE webhooks SET consecutive_failures = 3 WHERE id IN "
+                     f"({','.join(str(hook['id']) for hook in failing)})")
+    now_ms = unix_ms(ctx.clock.now())
+
+    async def claim():
+        return await ctx.db.write(lambda tx: store.claim_due(
+            tx, now_ms, now_ms + 60_000, "t", per_endpoint=4, limit=32, failing_total=2))
+
+    rows = client.blocking_portal.call(claim)
+    per_endpoint = Counter(row["webhook_id"] for row in rows)
+    assert per_endpoint[healthy["id"]] == 4  # its full per-endpoint cap
+    assert sum(per_endpoint[hook["id"]] for hook in failing) == 2  # a quarter of 8 slots, one each
+    assert all(per_endpoint[hook["id"]] <= 1 for hook in failing)
+    # A second claim while those leases live adds nothing for failing endpoints.
+    again = Counter(row["webhook_id"] for row in client.blocking_portal.call(claim))
+    assert sum(again[hook["id"]] for hook in failing) == 0
