@@ -217,7 +217,10 @@ def claim_due(
         f"UPDATE deliveries SET lease_until_ms = ?, lease_token = ? WHERE id IN ({marks})",
         (lease_until_ms, token, *ids),
     )
-    return [tx.fetchone(_SENDABLE, (delivery_id,)) for delivery_id in ids]
+    # One query for all the leased rows, in claim order (oldest due first).
+    sendable = {row["delivery_id"]: row for row in tx.fetchall(
+        _SENDABLE.replace("WHERE d.id = ?", f"WHERE d.id IN ({marks})"), ids)}
+    return [sendable[delivery_id] for delivery_id in ids]
 
 
 def more_due(tx: Tx, now_ms: int) -> bool:
@@ -307,7 +310,8 @@ def reschedule_delivery(tx: Tx, delivery_id: int, attempts: int, error: str, nex
 
 def webhook_health(tx: Tx, webhook_id: int) -> sqlite3.Row | None:
     return tx.fetchone(
-        "SELECT id, status, consecutive_failures, failing_since_ms FROM webhooks WHERE id = ?",
+        "SELECT id, status, consecutive_failures, failing_since_ms, last_success_at FROM webhooks"
+        " WHERE id = ?",
         (webhook_id,),
     )
 
