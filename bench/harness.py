@@ -30,6 +30,9 @@ from typing import Any
 
 import httpx
 
+# Only the config writer: the app under test may come from another checkout (BENCH_APP_ROOT).
+from qrstudio_box.config import to_toml
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The checkout whose appliance is measured: this one, unless BENCH_APP_ROOT names another
 # (e.g. to compare two revisions with the same bench code).
@@ -211,15 +214,6 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 
 # -- the real appliance --------------------------------------------------------------------
 
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
 
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = {key: dict(value) if isinstance(value, dict) else value for key, value in base.items()}
@@ -267,17 +261,8 @@ class AppServer:
         return self.root / "server.log"
 
     def write_config(self) -> Path:
-        lines = []
-        for section, values in self.config.items():
-            if section == "plans":
-                for plan, keys in values.items():
-                    lines.append(f"[plans.{plan}]")
-                    lines += [f"{key} = {toml_value(value)}" for key, value in keys.items()]
-                continue
-            lines.append(f"[{section}]")
-            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
         path = self.root / "qrstudio.toml"
-        path.write_text("\n".join(lines) + "\n")
+        path.write_text(to_toml(self.config))
         return path
 
     def start(self) -> AppServer:

@@ -246,3 +246,24 @@ def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, 
         except tomllib.TOMLDecodeError as error:
             raise ConfigError(f"config error: {path}: not valid TOML ({error})") from None
     return settings_from_mapping(raw, env)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return repr(value)
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(item) for item in value) + "]"
+    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+
+def to_toml(raw: Mapping[str, Any]) -> str:
+    """A mapping shaped like qrstudio.toml, written as TOML (tests, benchmarks, deploy scripts)."""
+    lines = []
+    for section, values in raw.items():
+        tables = values.items() if section == "plans" else [(None, values)]
+        for plan, keys in tables:
+            lines.append(f"[plans.{plan}]" if plan else f"[{section}]")
+            lines += [f"{key} = {_toml_value(value)}" for key, value in keys.items()]
+    return "\n".join(lines) + "\n"

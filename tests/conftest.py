@@ -22,7 +22,7 @@ from litestar.testing import TestClient
 
 from qrstudio_box.app import create_app
 from qrstudio_box.clock import FakeClock
-from qrstudio_box.config import Settings, settings_from_mapping
+from qrstudio_box.config import Settings, settings_from_mapping, to_toml
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ADMIN_EMAIL = "admin@example.com"
@@ -164,16 +164,7 @@ class ServerProcess:
         return self.root / "qrstudio.toml"
 
     def write_config(self) -> None:
-        lines = []
-        for section, values in self.config.items():
-            if section == "plans":
-                for plan, keys in values.items():
-                    lines.append(f"[plans.{plan}]")
-                    lines += [f"{key} = {toml_value(value)}" for key, value in keys.items()]
-                continue
-            lines.append(f"[{section}]")
-            lines += [f"{key} = {toml_value(value)}" for key, value in values.items()]
-        self.config_path.write_text("\n".join(lines) + "\n")
+        self.config_path.write_text(to_toml(self.config))
 
     def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
         result = subprocess.run(
@@ -230,15 +221,6 @@ class ServerProcess:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
-
-def toml_value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, (int, float)):
-        return repr(value)
-    if isinstance(value, list):
-        return "[" + ", ".join(toml_value(item) for item in value) + "]"
-    return '"' + str(value).replace("\\", "\\\\").replace('"', '\\"') + '"'
 
 
 def new_server(root: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> ServerProcess:

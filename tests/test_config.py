@@ -125,3 +125,13 @@ def test_a_geoip_file_that_is_not_a_database_stops_the_start_with_one_line(tmp_p
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
     assert line.startswith(f"qrstudio-box: geoip.database: {bogus} is not a MaxMind database (")
+
+
+def test_to_toml_round_trips_a_config_mapping():
+    import tomllib
+
+    from qrstudio_box.config import to_toml
+    raw = {"server": {"port": 9000, "trusted_proxies": ["10.0.0.0/8"], "public_url": 'https://q"x'},
+           "storage": {"data_dir": "C:\\data"}, "plans": {"free": {"rank": 0, "webhooks": True}},
+           "webhooks": {"timeout_seconds": 2.5}}
+    assert tomllib.loads(to_toml(raw)) == raw
