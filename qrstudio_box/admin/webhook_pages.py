@@ -140,11 +140,7 @@ class WebhookPages(Controller):
     async def send_test(self, request: Request, webhook_id: int) -> object:
         attempt, problem = await self._act(request, webhook_id,
                                            lambda ctx, user: webhooks.send_test(ctx, user, webhook_id))
-        if problem:
-            return go(request, f"/admin/webhooks/{webhook_id}", problem)
-        kind = "success" if attempt.outcome == "succeeded" else "error"
-        return go(request, f"/admin/webhooks/{webhook_id}?open={attempt.id}",
-                  (kind, f"Test event sent: {attempt_summary(attempt)}."))
+        return _attempt_answer(request, webhook_id, attempt, problem, "Test event sent")
 
     @post("/{webhook_id:int}/rotate", status_code=200)
     async def rotate(self, request: Request, webhook_id: int) -> object:
@@ -188,11 +184,7 @@ class WebhookPages(Controller):
     async def redeliver(self, request: Request, webhook_id: int, attempt_id: int) -> object:
         attempt, problem = await self._act(request, webhook_id, lambda ctx, user: webhooks.redeliver(
             ctx, user, webhook_id, attempt_id))
-        if problem:
-            return go(request, f"/admin/webhooks/{webhook_id}", problem)
-        kind = "success" if attempt.outcome == "succeeded" else "error"
-        return go(request, f"/admin/webhooks/{webhook_id}?open={attempt.id}",
-                  (kind, f"Redelivered: {attempt_summary(attempt)}."))
+        return _attempt_answer(request, webhook_id, attempt, problem, "Redelivered")
 
     @post("/{webhook_id:int}/delete", status_code=303)
     async def delete(self, request: Request, webhook_id: int) -> object:
@@ -205,3 +197,12 @@ class WebhookPages(Controller):
 
 
 ROUTES = [WebhookPages]
+
+
+def _attempt_answer(request: Request, webhook_id: int, attempt, problem, what: str) -> object:
+    """After sending now (test, redeliver): back to the webhook with that attempt opened."""
+    if problem:
+        return go(request, f"/admin/webhooks/{webhook_id}", problem)
+    kind = "success" if attempt.outcome == "succeeded" else "error"
+    return go(request, f"/admin/webhooks/{webhook_id}?open={attempt.id}",
+              (kind, f"{what}: {attempt_summary(attempt)}."))

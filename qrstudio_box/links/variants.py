@@ -88,15 +88,11 @@ class StickyVariants:
         if len(variants) < 2:
             return variants[0]
         key = (qr_key, scanner)
-        remembered = self._entries.get(key)
+        remembered = self._remembered(key, variants, now)
         if remembered is not None:
-            label, expires_at = remembered
-            if now < expires_at:
-                for variant in variants:
-                    if variant.label == label:
-                        return variant
-                # Its variant was removed: pick again below, and remember the new one.
-            del self._entries[key]
+            return remembered
+        # Expired, or its variant was removed: pick again, and remember the new one.
+        self._entries.pop(key, None)
         chosen = pick_variant(variants, draw_for(scanner, short_id))
         self._trim(now)
         self._entries[key] = (chosen.label, now + self.ttl_seconds)
@@ -113,12 +109,15 @@ class StickyVariants:
         """What `choose` would answer, remembering nothing (HEAD requests)."""
         if len(variants) < 2:
             return variants[0]
-        remembered = self._entries.get((qr_key, scanner))
-        if remembered is not None and now < remembered[1]:
-            for variant in variants:
-                if variant.label == remembered[0]:
-                    return variant
-        return pick_variant(variants, draw_for(scanner, short_id))
+        remembered = self._remembered((qr_key, scanner), variants, now)
+        return remembered or pick_variant(variants, draw_for(scanner, short_id))
+
+    def _remembered(self, key: tuple[Hashable, bytes], variants: Sequence[Variant], now: float) -> Variant | None:
+        """The variant this scanner was given within the TTL, if it still exists."""
+        entry = self._entries.get(key)
+        if entry is None or now >= entry[1]:
+            return None
+        return next((variant for variant in variants if variant.label == entry[0]), None)
 
     def forget_qr(self, qr_key: Hashable) -> None:
         """Drop a deleted QR's entries (rare; a linear scan is fine)."""
