@@ -23,7 +23,6 @@ import secrets as random_tokens
 from dataclasses import dataclass
 from datetime import datetime
 
-import httpx
 
 from ..clock import Clock, from_unix_ms, iso_s, unix_ms
 from ..db import Database, Tx
@@ -94,7 +93,7 @@ class Dispatcher:
         *,
         db: Database,
         clock: Clock,
-        client: httpx.AsyncClient,
+        client: transport.DeliveryClient,
         secret_box: SecretBox,
         user_agent: str,
         timeout_seconds: float = 5.0,

@@ -39,8 +39,7 @@ async def start(ctx: AppContext) -> None:
     async def resolve(host: str, port: int) -> list[str]:  # late-bound: tests swap the resolver
         return await runtime.resolver(host, port)
 
-    client = build_client(policy=url_policy, resolver=resolve, ca_bundle=settings.ca_bundle or None,
-                          max_connections=settings.max_concurrency)
+    client = build_client(policy=url_policy, resolver=resolve, ca_bundle=settings.ca_bundle or None)
     dispatcher = Dispatcher(
         db=ctx.db, clock=ctx.clock, client=client, secret_box=secret_box,
         user_agent=f"QRStudio-Webhooks/{__version__}", timeout_seconds=settings.timeout_seconds,

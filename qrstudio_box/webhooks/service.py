@@ -15,7 +15,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import httpx
 import msgspec
 
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
@@ -35,6 +34,7 @@ from .schemas import (
     WebhookWithSecret,
 )
 from .secretbox import SecretBox
+from .transport import DeliveryClient
 from .signing import new_secret
 from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, vet_url
 
@@ -54,7 +54,7 @@ class WebhooksRuntime:
     url_policy: UrlPolicy
     resolver: Resolver  # swap in tests; used at create/update AND at connect time
     secret_box: SecretBox
-    client: httpx.AsyncClient
+    client: DeliveryClient
     dispatcher: Dispatcher
 
 

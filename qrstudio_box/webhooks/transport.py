@@ -79,28 +79,117 @@ def build_ssl_context(ca_bundle: str | None) -> ssl.SSLContext:
     return context
 
 
+@dataclass(frozen=True)
+class _Target:
+    """A webhook URL as httpcore wants it, parsed once (endpoints are few, sends are many)."""
+
+    origin: httpcore.Origin
+    key: tuple[bytes, bytes, int]  # httpcore.Origin is not hashable
+    url: httpcore.URL
+    host_header: bytes
+
+
+class DeliveryClient:
+    """Keep-alive HTTP/1.1 connections to webhook endpoints, one idle stack per origin.
+
+    Built on httpcore (the engine under httpx) rather than on ``httpx.AsyncClient``: httpcore's
+    connection pool matches every queued request against every connection each time one is
+    queued or ends, and asks each idle socket whether it is readable, so at 16 sends in flight
+    the pool alone cost about 1 ms of CPU per delivery (py-spy, docs/performance.md). Here a
+    send takes the newest idle connection of its origin, or opens one, in O(1). The dispatcher's
+    semaphore already bounds sends in flight, so this needs no limits of its own; idle
+    connections beyond ``max_idle_per_origin`` are closed, and expired ones are swept.
+    """
+
+    def __init__(
+        self,
+        *,
+        network_backend: httpcore.AsyncNetworkBackend,
+        ssl_context: ssl.SSLContext,
+        keepalive_seconds: float = KEEPALIVE_SECONDS,
+        max_idle_per_origin: int = 32,
+    ) -> None:
+        self.network_backend = network_backend
+        self.ssl_context = ssl_context
+        self.keepalive_seconds = keepalive_seconds
+        self.max_idle_per_origin = max_idle_per_origin
+        self._idle: dict[tuple[bytes, bytes, int], list[httpcore.AsyncHTTPConnection]] = {}
+        self._targets: dict[str, _Target] = {}
+        self._next_sweep = 0.0
+
+    def target(self, url: str) -> _Target:
+        found = self._targets.get(url)
+        if found is None:
+            parsed = httpx.URL(url)  # the same parser urlsafety vetted the URL with
+            origin = httpcore.Origin(parsed.raw_scheme, parsed.raw_host, parsed.port
+                                     or (443 if parsed.scheme == "https" else 80))
+            found = _Target(origin, (origin.scheme, origin.host, origin.port), httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
+                                                 port=parsed.port, target=parsed.raw_path),
+                            parsed.netloc)
+            if len(self._targets) > 4096:  # URLs change with PATCHes: don't grow without end
+                self._targets.clear()
+            self._targets[url] = found
+        return found
+
+    async def checkout(self, target: _Target) -> httpcore.AsyncHTTPConnection:
+        await self._sweep()
+        idle = self._idle.get(target.key)
+        while idle:
+            connection = idle.pop()
+            if connection.is_idle() and not connection.has_expired():
+                return connection
+            await connection.aclose()
+        return httpcore.AsyncHTTPConnection(
+            target.origin, ssl_context=self.ssl_context, keepalive_expiry=self.keepalive_seconds,
+            network_backend=self.network_backend,
+        )
+
+    async def checkin(self, connection: httpcore.AsyncHTTPConnection, target: _Target) -> None:
+        idle = self._idle.setdefault(target.key, [])
+        if connection.is_idle() and len(idle) < self.max_idle_per_origin:
+            idle.append(connection)
+        else:
+            await connection.aclose()
+
+    async def _sweep(self) -> None:
+        """Close connections whose keep-alive ran out (at most once a second)."""
+        now = time.monotonic()
+        if now < self._next_sweep:
+            return
+        self._next_sweep = now + 1.0
+        for key, idle in list(self._idle.items()):
+            keep = []
+            for connection in idle:
+                if connection.is_idle() and not connection.has_expired():
+                    keep.append(connection)
+                else:
+                    await connection.aclose()
+            if keep:
+                self._idle[key] = keep
+            else:
+                del self._idle[key]
+
+    async def aclose(self) -> None:
+        idle, self._idle = self._idle, {}
+        for connections in idle.values():
+            for connection in connections:
+                await connection.aclose()
+
+    async def __aenter__(self) -> DeliveryClient:
+        return self
+
+    async def __aexit__(self, *exc_info) -> None:
+        await self.aclose()
+
+
 def build_client(
     *,
     policy: UrlPolicy,
     resolver: Resolver = system_resolver,
     ca_bundle: str | None = None,
-    max_connections: int = 100,
-) -> httpx.AsyncClient:
-    ssl_context = build_ssl_context(ca_bundle)
-    transport = httpx.AsyncHTTPTransport(verify=ssl_context, retries=0)
-    # httpx has no public knob for the network backend; its transport is a thin wrapper around
-    # an httpcore pool, so we give it a pool built on our backend (checked by the rebinding test).
-    transport._pool = httpcore.AsyncConnectionPool(
-        ssl_context=ssl_context,
-        max_connections=max_connections,
-        max_keepalive_connections=max_connections,
-        keepalive_expiry=KEEPALIVE_SECONDS,
-        http1=True,
-        http2=False,
-        retries=0,
-        network_backend=VettingBackend(policy, resolver),
-    )
-    return httpx.AsyncClient(transport=transport, follow_redirects=False, trust_env=False)
+) -> DeliveryClient:
+    return DeliveryClient(network_backend=VettingBackend(policy, resolver),
+                          ssl_context=build_ssl_context(ca_bundle))
 
 
 @dataclass
@@ -131,6 +220,11 @@ _PHASES = {
 }
 
 
+# Every exception httpcore raises for a failed exchange (they share no base class of their own).
+_HTTP_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException,
+                httpcore.UnsupportedProtocol)
+
+
 def _find(exc: BaseException | None, kind: type) -> BaseException | None:
     seen = 0
     while exc is not None and seen < 10:
@@ -151,14 +245,14 @@ def describe_error(exc: BaseException) -> str:
         return f"TLS error: {reason}"
     if _find(exc, ConnectionRefusedError) or "Connection refused" in str(exc):
         return str(exc) if "Connection refused" in str(exc) else "Connection refused"
-    if isinstance(exc, httpx.RemoteProtocolError):
+    if isinstance(exc, httpcore.RemoteProtocolError):
         return f"Protocol error: {exc}"
     text = str(exc) or type(exc).__name__
-    return f"{type(exc).__name__}: {text}" if isinstance(exc, httpx.HTTPError) else text
+    return f"{type(exc).__name__}: {text}" if isinstance(exc, _HTTP_ERRORS) else text
 
 
 async def post(
-    client: httpx.AsyncClient,
+    client: DeliveryClient,
     url: str,
     body: bytes,
     headers: dict[str, str],
@@ -178,17 +272,24 @@ async def post(
     def elapsed_ms() -> int:
         return int((time.monotonic() - started) * 1000)
 
+    connection = None
     try:
         async with asyncio.timeout(deadline_seconds):
-            request = client.build_request(
-                "POST", url, content=body, headers=headers,
-                timeout=httpx.Timeout(deadline_seconds), extensions={"trace": trace},
+            target = client.target(url)
+            connection = await client.checkout(target)
+            request = httpcore.Request(
+                b"POST", target.url,
+                headers=[(b"Host", target.host_header), (b"Content-Length", str(len(body)).encode()),
+                         *((name.encode(), value.encode()) for name, value in headers.items())],
+                content=body,
+                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), deadline_seconds),
+                            "trace": trace},
             )
-            response = await client.send(request, stream=True)
+            response = await connection.handle_async_request(request)
             try:
                 kept = bytearray()
                 read = 0
-                async for chunk in response.aiter_raw():
+                async for chunk in response.aiter_stream():
                     read += len(chunk)
                     if len(kept) < RESPONSE_KEEP:
                         kept += chunk[: RESPONSE_KEEP - len(kept)]
@@ -196,12 +297,18 @@ async def post(
                         break  # enough: closing drops the connection instead of draining it
             finally:
                 await response.aclose()
-    except (TimeoutError, httpx.TimeoutException):
+        await client.checkin(connection, target)
+        connection = None
+    except (TimeoutError, httpcore.TimeoutException):
         return PostResult(None, elapsed_ms(), f"{phase[0]} (no answer within {deadline_seconds:g} s)")
-    except (httpx.HTTPError, OSError, ssl.SSLError) as exc:
+    except (*_HTTP_ERRORS, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
         return PostResult(None, elapsed_ms(), describe_error(exc))
-    status = response.status_code
-    response_headers = {k.lower(): v for k, v in response.headers.items()}
+    finally:
+        if connection is not None:  # it failed mid-exchange: it is not reused
+            await connection.aclose()
+    status = response.status
+    response_headers = {name.decode("latin-1").lower(): value.decode("latin-1")
+                        for name, value in response.headers}
     if 200 <= status < 300:
         error = ""
     elif 300 <= status < 400:

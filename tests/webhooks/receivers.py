@@ -61,6 +61,7 @@ class ReceivedRequest:
     headers: dict[str, str]  # names lower-cased
     body: bytes
     received_at: float  # time.time()
+    peer_port: int = 0  # the sender's source port: one per TCP connection (keep-alive checks)
 
     def json(self):
         return json.loads(self.body)
@@ -119,6 +120,7 @@ class Receiver:
                     headers={k.lower(): v for k, v in self.headers.items()},
                     body=body,
                     received_at=time.time(),
+                    peer_port=self.client_address[1],
                 )
                 reply = receiver.responder(req) if receiver.responder else receiver.reply
                 with receiver._arrived:

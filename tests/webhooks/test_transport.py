@@ -132,3 +132,51 @@ def test_retry_after_header_is_exposed():
     with Receiver(status=429, headers={"Retry-After": "600"}) as receiver:
         result = send(receiver.url)
         assert (result.status_code, result.retry_after) == (429, "600")
+
+
+def send_many(urls_in_waves, *, ca_bundle=None):
+    """Waves of concurrent POSTs through ONE client (keep-alive across them); their results."""
+    async def go():
+        async with transport.build_client(policy=LOCAL, resolver=mapping_resolver({}),
+                                          ca_bundle=ca_bundle) as client:
+            results = []
+            for wave in urls_in_waves:
+                results += await asyncio.gather(*(
+                    transport.post(client, url, b"{}", {}, deadline_seconds=5.0) for url in wave))
+            return results
+
+    return asyncio.run(go())
+
+
+@pytest.mark.parametrize("secure", [False, True], ids=["http", "https"])
+def test_sequential_sends_reuse_one_connection(secure, tls):
+    with Receiver(tls=tls if secure else None) as receiver:
+        results = send_many([[receiver.url]] * 5, ca_bundle=str(tls.ca_file) if secure else None)
+        assert [r.status_code for r in results] == [200] * 5
+        assert len({request.peer_port for request in receiver.requests}) == 1
+        assert receiver.requests[0].headers["host"] == f"127.0.0.1:{receiver.port}"
+        assert receiver.requests[0].headers["content-length"] == "2"
+
+
+def test_concurrent_sends_open_a_connection_each_then_reuse_them():
+    with Receiver(delay=0.2) as receiver:
+        results = send_many([[receiver.url] * 3, [receiver.url] * 3])
+        assert [r.status_code for r in results] == [200] * 6
+        first, second = receiver.requests[:3], receiver.requests[3:]
+        assert len({r.peer_port for r in first}) == 3
+        assert {r.peer_port for r in second} == {r.peer_port for r in first}
+
+
+def test_a_connection_the_endpoint_closes_is_not_reused():
+    with Receiver(headers={"Connection": "close"}) as receiver:
+        results = send_many([[receiver.url]] * 3)
+        assert [(r.status_code, r.error) for r in results] == [(200, "")] * 3
+        assert len({request.peer_port for request in receiver.requests}) == 3
+
+
+def test_origins_do_not_share_connections():
+    with Receiver() as one, Receiver() as two:
+        results = send_many([[one.url], [two.url], [one.url], [two.url]])
+        assert [r.status_code for r in results] == [200] * 4
+        assert len({r.peer_port for r in one.requests}) == 1
+        assert len({r.peer_port for r in two.requests}) == 1
