@@ -3,6 +3,7 @@
     python -m bench.profile redirect   [--seconds 10]   # wrk at 64 connections on GET /r/{id}
     python -m bench.profile delivery   [--events 20000] # the dispatcher draining a backlog
     python -m bench.profile stats      [--scans 200000] # the stats endpoint over many scans
+    python -m bench.profile scan_to_webhook [--rate 500] # paced scans, each delivered to a receiver
 
 py-spy (pip install py-spy; not an appliance dependency) samples the server process, all
 threads, without slowing it much. The raw collapsed stacks go to bench/results/profile-<name>.txt
@@ -29,9 +30,13 @@ def py_spy() -> str:
     return found
 
 
+NATIVE = "--native" in sys.argv  # also sample C frames (SQLite, uvloop): slower, more exact
+
+
 def record(pid: int, seconds: float, out: Path) -> subprocess.Popen:
     return subprocess.Popen([py_spy(), "record", "--pid", str(pid), "--rate", "250", "--duration", str(int(seconds)),
-                             "--format", "raw", "--threads", "--nonblocking", "-o", str(out)],
+                             "--format", "raw", "--threads", "--nonblocking", *(["--native"] if NATIVE else []),
+                             "-o", str(out)],
                             stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
 
 
@@ -73,14 +78,16 @@ def summarize(raw: Path, top: int = 25) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
-    p.add_argument("scenario", choices=["redirect", "delivery", "stats"])
+    p.add_argument("scenario", choices=["redirect", "delivery", "stats", "scan_to_webhook"])
     p.add_argument("--seconds", type=float, default=10.0)
     p.add_argument("--events", type=int, default=20_000)
     p.add_argument("--scans", type=int, default=200_000)
+    p.add_argument("--rate", type=float, default=500.0)
+    p.add_argument("--native", action="store_true", help="sample C frames too (py-spy --native)")
     args = p.parse_args(argv)
     out = Path(args.results_dir) / f"profile-{args.scenario}.txt"
     out.parent.mkdir(parents=True, exist_ok=True)
-    config = h.WEBHOOK_TEST_CONFIG if args.scenario == "delivery" else {}
+    config = h.WEBHOOK_TEST_CONFIG if args.scenario in ("delivery", "scan_to_webhook") else {}
     if args.scenario == "delivery":
         config = h.merge(config, {"webhooks": {"max_concurrency": 16, "max_per_endpoint": 16}})
     with h.Receiver() as receiver:
@@ -103,6 +110,15 @@ def main(argv: list[str] | None = None) -> int:
                 spy.wait()
                 stats = receiver.stats()
                 print(f"{stats['count']} deliveries arrived while profiling")
+            elif args.scenario == "scan_to_webhook":
+                url = f"{app.base_url}/r/{app.create_qr()}"
+                app.create_webhook(f"{receiver.base_url}/hook/1")
+                h.paced([url], args.rate, 2, 32)
+                spy = record(app.pid, args.seconds, out)
+                time.sleep(0.5)
+                load = h.paced([url], args.rate, args.seconds - 1, 32)
+                spy.wait()
+                print(f"{load['status_302']} scans answered, {receiver.stats()['count']} deliveries arrived")
             else:
                 from .stats import load_scans
                 short_id = app.create_qr()

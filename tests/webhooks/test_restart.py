@@ -40,9 +40,14 @@ def test_sigkill_with_pending_deliveries_then_restart_delivers_each(server_facto
         conn = connect_sync(server.database_path)
         write_sync(conn, lambda tx: [events.emit(tx, owner_id, "scan.created", {"n": n})
                                      for n in range(8)])
-        receiver.wait_for(3, timeout=20)  # the per-endpoint cap: 3 in flight, 5 queued
+        receiver.wait_for(3, timeout=20)  # the per-endpoint cap: 3 on the wire...
         rows = conn.execute("SELECT id, status FROM deliveries ORDER BY id").fetchall()
         assert len(rows) == 8 and {r["status"] for r in rows} == {"pending"}
+        # ...3 more claimed and signed, waiting at the endpoint's gate (PREFETCH = 2), 2 unclaimed
+        wait_until(lambda: conn.execute("SELECT count(*) FROM deliveries WHERE lease_token IS NOT NULL"
+                                        ).fetchone()[0] == 6, what="6 leases")
+        time.sleep(0.3)
+        assert (len(receiver.requests), receiver.max_in_flight) == (3, 3)
         server.kill()
 
         receiver.reply = Reply(200)
@@ -58,7 +63,8 @@ def test_sigkill_with_pending_deliveries_then_restart_delivers_each(server_facto
         outcomes = conn.execute(
             "SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome ORDER BY outcome"
         ).fetchall()
-        assert [tuple(o) for o in outcomes] == [("interrupted", 3), ("succeeded", 8)]
+        # each leased attempt is marked interrupted: the 3 on the wire and the 3 at the gate
+        assert [tuple(o) for o in outcomes] == [("interrupted", 6), ("succeeded", 8)]
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         conn.close()
         server.stop()
