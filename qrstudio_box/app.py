@@ -22,6 +22,7 @@ from . import __version__
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
+from .links import fastpath as redirect_fast_path
 from .admin import domain as admin
 from .links import domain as links
 from .qr import domain as qr
@@ -197,4 +198,6 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         logging_config=None,
     )
     app.state.ctx = ctx
+    # Scans of live QRs are answered before the router and middleware stack (links/fastpath.py).
+    redirect_fast_path.install(app, ctx, handle_crash)
     return app

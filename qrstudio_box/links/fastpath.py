@@ -1,0 +1,78 @@
+"""The redirect's fast path: a scan of a live QR answered below Litestar's router.
+
+Every printed code lands on ``GET /r/{short_id}``, so its cost per scan is the appliance's
+capacity. py-spy on the redirect bench put about half of the main thread's time in the layers
+around the handler: the exception and middleware wrappers (bearer auth and the API rate limit,
+which both let ``/r/`` through untouched), routing, dependency injection, signature parsing and
+the Response object. None of them does anything for a 302, so ``install`` puts a small ASGI
+function in front of them that answers exactly that case: GET of a known, active QR. It runs
+the same ``LinksService.record_scan`` as the Litestar handler and sends the same headers.
+
+Everything else falls through to the Litestar handlers in ``links/api.py``, which stay the
+documented route (OpenAPI) and keep their behaviour: unknown and inactive codes (HTML pages),
+HEAD, a trailing slash. An error while recording is answered by the app's own crash handler.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from litestar import Request
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from .rules import as_location
+
+if TYPE_CHECKING:
+    from litestar import Litestar
+
+    from ..context import AppContext
+
+PREFIX = "/r/"
+# What the Litestar handler's Response(b"", status_code=302, media_type=TEXT) sends, plus Location.
+_FIXED_HEADERS = [
+    (b"cache-control", b"no-store"),
+    (b"content-type", b"text/plain; charset=utf-8"),
+    (b"content-length", b"0"),
+]
+
+
+def install(app: Litestar, ctx: AppContext, on_crash) -> None:
+    """Answer scans of live QRs before Litestar's handler stack (``app.asgi_handler``)."""
+    inner: ASGIApp = app.asgi_handler
+
+    async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["method"] == "GET" and ctx.links is not None:
+            path = scope["path"]
+            if path.startswith(PREFIX):
+                qr = ctx.links.lookup(path[len(PREFIX):])
+                if qr is not None and qr.is_active and not qr.deleted:
+                    await _scan(ctx, qr, scope, receive, send, on_crash)
+                    return
+        await inner(scope, receive, send)
+
+    app.asgi_handler = asgi
+
+
+async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send, on_crash) -> None:
+    forwarded_for: list[str] = []
+    user_agent = referer = None
+    for name, value in scope["headers"]:
+        if name == b"user-agent":
+            user_agent = value.decode("latin-1")
+        elif name == b"referer":
+            referer = value.decode("latin-1")
+        elif name == b"x-forwarded-for":
+            forwarded_for.append(value.decode("latin-1"))
+    client = scope.get("client")
+    try:
+        variant = await ctx.links.record_scan(qr, client[0] if client else None, forwarded_for,
+                                              user_agent, referer)
+    except Exception as error:  # the same 500 (logged, HTML or JSON) as any other route's
+        request: Request = Request(scope, receive)
+        response = on_crash(request, error).to_asgi_response(app=None, request=request)
+        await response(scope, receive, send)
+        return
+    location = as_location(variant.destination_url).encode("latin-1")
+    await send({"type": "http.response.start", "status": 302,
+                "headers": [(b"location", location), *_FIXED_HEADERS]})
+    await send({"type": "http.response.body", "body": b""})
