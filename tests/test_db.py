@@ -109,6 +109,39 @@ def test_group_commit_shares_a_transaction_and_isolates_failures(tmp_path):
     assert sorted(woken) == sorted(stored)
 
 
+def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_rest_once(tmp_path):
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        statements: list[str] = []
+        await db.write(lambda tx: tx.conn.set_trace_callback(statements.append))
+        runs: list[str] = []
+
+        def insert(tx, key):
+            runs.append(key)
+            tx.on_commit(lambda: woken.append(key))
+            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
+            if key == "bad":
+                raise ValueError("fails")
+
+        woken: list[str] = []
+        await asyncio.gather(*(db.write_batched(insert, f"a{i}") for i in range(5)))
+        clean = [s for s in statements if s.startswith("SAVEPOINT")]
+        del runs[:], woken[:]
+        results = await asyncio.gather(db.write_batched(insert, "b1"), db.write_batched(insert, "bad"),
+                                       db.write_batched(insert, "b2"), return_exceptions=True)
+        stored = {row[0] for row in await db.fetchall("SELECT key FROM app_meta")}
+        await db.close()
+        return clean, runs, results, stored, woken
+
+    clean, runs, results, stored, woken = run(go())
+    assert clean == []
+    assert runs == ["b1", "bad", "b1", "bad", "b2"]  # optimistic pass stops at "bad"; then each alone
+    assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
+    assert stored == {"a0", "a1", "a2", "a3", "a4", "b1", "b2"}
+    assert sorted(woken) == ["b1", "b2"]  # each announced once, the failed one never
+
+
 def test_readers_see_committed_writes(tmp_path):
     async def go():
         db = Database(tmp_path / "q.db", readers=3)
