@@ -1,7 +1,7 @@
 """Stats at scale: GET /api/v1/dynamic-qrs/{short_id}/stats/ over 1,000,000 scans of one QR.
 
 The scans go in through the app's own bulk store function (`links.store.insert_scans`, the
-redirect's INSERT, so the scans trigger keeps the rollups, HLL sketches, scan_count and
+redirect's INSERT, so the same roll-up keeps the rollups, HLL sketches, scan_count and
 usage exactly as live scans do), in transactions of 50,000 rows over a plain sqlite3
 connection to the running appliance's database (WAL: the server keeps serving). They spread
 over the last 90 days with realistic variety: 40 countries, their cities, devices, browsers,
@@ -124,8 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         app.close()
 
     print(h.table(f"Stats over {stored:,} scans of one QR ({args.days} days)", rows))
-    print(f"\nloaded {count:,} scans in {load_seconds:.1f} s ({count / load_seconds:,.0f} rows/s with the "
-          f"rollup trigger); {rollup_rows:,} rollup rows; database {database_bytes / 1e6:.1f} MB; "
+    print(f"\nloaded {count:,} scans in {load_seconds:.1f} s ({count / load_seconds:,.0f} rows/s with "
+          f"the rollups); {rollup_rows:,} rollup rows; database {database_bytes / 1e6:.1f} MB; "
           f"server RSS {rss_before['rss_mb']} MiB before, {memory['rss_mb']} MiB after "
           f"(peak {memory['peak_rss_mb']} MiB)")
     # The target is judged on the warm p50 of the slowest query; first calls are in the table.

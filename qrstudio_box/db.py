@@ -53,7 +53,7 @@ class SchemaTooNew(RuntimeError):
 class Tx:
     """The write transaction handed to store functions (runs in the writer thread)."""
 
-    __slots__ = ("conn", "clock", "settings", "_on_commit")
+    __slots__ = ("conn", "clock", "settings", "_on_commit", "_before_commit")
 
     def __init__(self, conn: sqlite3.Connection, clock: Clock, settings: Any = None) -> None:
         self.conn = conn
@@ -61,6 +61,7 @@ class Tx:
         # The app's Settings, for rules that depend on config inside a write (None in bare tools).
         self.settings = settings
         self._on_commit: list[Callable[[], Any]] = []
+        self._before_commit: list[Callable[[Tx], Any]] = []
 
     def execute(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Cursor:
         return self.conn.execute(sql, params)
@@ -77,6 +78,24 @@ class Tx:
     def on_commit(self, callback: Callable[[], Any]) -> None:
         """Run `callback` on the event loop once this transaction has committed."""
         self._on_commit.append(callback)
+
+    def before_commit(self, step: Callable[[Tx], Any]) -> None:
+        """Run `step(tx)` once at the end of this transaction, just before COMMIT.
+
+        A group commit runs each distinct step once for all its calls, after all of them: work
+        that can be done for a whole batch at once (the scan rollups) is registered here.
+        """
+        if step not in self._before_commit:
+            self._before_commit.append(step)
+
+
+def _run_before_commit(txs: Iterable[Tx]) -> None:
+    steps: dict[Callable[[Tx], Any], Tx] = {}
+    for tx in txs:
+        for step in tx._before_commit:
+            steps.setdefault(step, tx)
+    for step, tx in steps.items():
+        step(tx)
 
 
 def _run_callbacks(callbacks: list[Callable[[], Any]]) -> None:
@@ -107,6 +126,7 @@ def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock
     conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(tx, *args)
+        _run_before_commit([tx])
         conn.execute("COMMIT")
     except BaseException:
         conn.execute("ROLLBACK")
@@ -215,6 +235,7 @@ class Database:
         tx.conn.execute("BEGIN IMMEDIATE")
         try:
             result = fn(tx, *args)
+            _run_before_commit([tx])
             tx.conn.execute("COMMIT")
         except BaseException:
             tx.conn.execute("ROLLBACK")
@@ -266,6 +287,7 @@ class Database:
                 conn.execute("ROLLBACK")
                 for tx, _, _ in calls:
                     tx._on_commit.clear()
+                    tx._before_commit.clear()
                 conn.execute("BEGIN IMMEDIATE")
                 outcomes = []
                 for tx, fn, args in calls:
@@ -277,7 +299,10 @@ class Database:
                         conn.execute("ROLLBACK TO call")
                         conn.execute("RELEASE call")
                         tx._on_commit.clear()  # its work is undone: nothing to announce
+                        tx._before_commit.clear()
                         outcomes.append((False, error))
+            # A failing step fails the whole batch: its work spans every call.
+            _run_before_commit(tx for tx, _, _ in calls)
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:

@@ -188,7 +188,7 @@ class LinksService:
 
 
 def write_scan(tx: Tx, row: Sequence[Any], owner_id: int, data: dict[str, Any], now: datetime) -> None:
-    """One scan and its event, inside the group-commit transaction; the trigger does the rest."""
+    """One scan and its event, inside the group-commit transaction; the rollups follow at commit."""
     store.insert_scan(tx, row)
     emit(tx, owner_id, "scan.created", data, created_at=now)
 

@@ -1,6 +1,6 @@
-"""Unique-scanner counts from the HyperLogLog registers kept by the scans trigger.
+"""Unique-scanner counts from the HyperLogLog registers kept by the scan rollups.
 
-The trigger stores, per (QR, day, bot flag, register), the largest `low_bit`: 2^(rank-1),
+The rollups store, per (QR, day, bot flag, register), the largest `low_bit`: 2^(rank-1),
 where the register is the low 10 bits of the 64-bit scanner hash and the rank is the
 position of the lowest set bit above them. Days merge by max(), so any date range is one
 GROUP BY over at most 1024 rows per day.
@@ -17,7 +17,7 @@ _ALPHA = 0.7213 / (1 + 1.079 / REGISTERS)
 
 
 def register_and_low_bit(scanner: int) -> tuple[int, int]:
-    """What the trigger computes, in Python (tests check the two agree)."""
+    """What the rollup SQL computes, in Python (tests check the two agree)."""
     rest = (scanner >> REGISTER_BITS) & ((1 << 54) - 1)
     return scanner & (REGISTERS - 1), (1 << 54) if rest == 0 else rest & -rest
 

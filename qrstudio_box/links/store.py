@@ -147,13 +147,78 @@ INSERT_SCAN = (
 
 
 def insert_scan(tx: Tx, row: Sequence[Any]) -> int:
-    """`row` in INSERT_SCAN's column order. The trigger updates rollups and counters."""
+    """`row` in INSERT_SCAN's column order. Rollups and counters follow at commit."""
+    tx.before_commit(roll_up_new_scans)
     return int(tx.execute(INSERT_SCAN, row).lastrowid)
 
 
 def insert_scans(tx: Tx, rows: Iterable[Sequence[Any]]) -> None:
-    """Bulk load (benches, imports): the same trigger keeps the rollups right."""
+    """Bulk load (benches, imports): rolled up at commit like the redirect's scans."""
+    tx.before_commit(roll_up_new_scans)
     tx.executemany(INSERT_SCAN, rows)
+
+
+# The scans not yet counted: ids above the mark (0005_rollups_per_transaction.sql).
+_NEW = "FROM scans WHERE id > :mark AND id <= :top"
+_REFERER_ORIGIN = """CASE
+    WHEN instr(referer, '://') = 0 THEN referer
+    WHEN instr(substr(referer, instr(referer, '://') + 3), '/') = 0 THEN referer || '/'
+    ELSE substr(referer, 1, instr(referer, '://') + 2 + instr(substr(referer, instr(referer, '://') + 3), '/'))
+END"""
+# `WHERE true` before GROUP BY: SQLite's documented way to parse INSERT ... SELECT ... ON CONFLICT.
+_ROLL_UP = [
+    f"""INSERT INTO scan_rollups (qr_id, day, is_bot, dimension, value, scans)
+SELECT qr_id, day, is_bot, dimension, value, count(*) FROM (
+    SELECT qr_id, scanned_at / 86400000 AS day, is_bot, 'country' AS dimension, country AS value {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'city', country || char(9) || city {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'device', device_family {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'os', os_family {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'browser', browser_family {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'referer', {_REFERER_ORIGIN} {_NEW}
+    UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'variant', variant_label {_NEW}
+) WHERE true GROUP BY qr_id, day, is_bot, dimension, value
+ON CONFLICT DO UPDATE SET scans = scans + excluded.scans""",
+    # HyperLogLog registers: low_bit is the lowest set bit of the 54 hash bits above the
+    # register's 10 (1 << 54 when they are all zero); registers merge by max().
+    f"""INSERT INTO scanner_sketches (qr_id, is_bot, day, register, low_bit)
+SELECT qr_id, is_bot, scanned_at / 86400000, scanner & 1023,
+       max(CASE WHEN rest = 0 THEN 1 << 54 ELSE rest & -rest END)
+FROM (SELECT qr_id, is_bot, scanned_at, scanner, (scanner >> 10) & 18014398509481983 AS rest {_NEW})
+WHERE true GROUP BY 1, 2, 3, 4
+ON CONFLICT DO UPDATE SET low_bit = max(low_bit, excluded.low_bit)""",
+    f"""INSERT INTO scanner_sketch_blocks (qr_id, is_bot, register, block, low_bit)
+SELECT qr_id, is_bot, scanner & 1023, scanned_at / 1382400000,  -- 16 days
+       max(CASE WHEN rest = 0 THEN 1 << 54 ELSE rest & -rest END)
+FROM (SELECT qr_id, is_bot, scanned_at, scanner, (scanner >> 10) & 18014398509481983 AS rest {_NEW})
+WHERE true GROUP BY 1, 2, 3, 4
+ON CONFLICT DO UPDATE SET low_bit = max(low_bit, excluded.low_bit)""",
+    f"""UPDATE dynamic_qrs SET scan_count = scan_count + new.scans
+FROM (SELECT qr_id, count(*) AS scans {_NEW} GROUP BY qr_id) AS new
+WHERE dynamic_qrs.id = new.qr_id""",
+    """INSERT INTO scan_usage (owner_id, period, scans)
+SELECT q.owner_id, strftime('%Y-%m', s.scanned_at / 1000, 'unixepoch'), count(*)
+FROM scans s JOIN dynamic_qrs q ON q.id = s.qr_id
+WHERE s.id > :mark AND s.id <= :top GROUP BY 1, 2
+ON CONFLICT DO UPDATE SET scans = scans + excluded.scans""",
+    "UPDATE scan_rollup_mark SET last_scan_id = :top",
+]
+
+
+def roll_up_new_scans(tx: Tx) -> None:
+    """Count the scans inserted since the mark into the rollups, sketches, scan_count and
+    scan_usage. Runs before COMMIT of every transaction that inserted scans."""
+    mark, top = tx.fetchone("SELECT last_scan_id, (SELECT max(id) FROM scans) FROM scan_rollup_mark")
+    if top is None or top <= mark:
+        return
+    for statement in _ROLL_UP:
+        tx.execute(statement, {"mark": mark, "top": top})
+
+
+def after_scans_deleted(tx: Tx) -> None:
+    """Retention deleted scans: the next rowid SQLite hands out may be at or below the mark
+    (it reuses max(id) + 1), so the mark goes down to the highest id left."""
+    tx.execute("UPDATE scan_rollup_mark SET last_scan_id = min(last_scan_id,"
+               " coalesce((SELECT max(id) FROM scans), 0))")
 
 
 def list_scans(

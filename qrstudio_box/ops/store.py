@@ -11,6 +11,7 @@ import sqlite3
 from dataclasses import dataclass, field
 
 from ..db import Tx
+from ..links import store as links_store
 
 
 def existing_tables(conn: sqlite3.Connection) -> set[str]:
@@ -23,15 +24,18 @@ def existing_tables(conn: sqlite3.Connection) -> set[str]:
 # committing between batches.
 
 def prune_scans(tx: Tx, cutoff_ms: int, limit: int) -> int:
-    """Raw scans older than the cutoff. The daily rollups and sketches stay (no delete
-    trigger): stats keep their history, only the per-scan rows go."""
+    """Raw scans older than the cutoff. The daily rollups and sketches stay: stats keep their
+    history, only the per-scan rows go."""
     if "scans" not in existing_tables(tx.conn):
         return 0
-    return tx.execute(
+    links_store.roll_up_new_scans(tx)  # nothing is deleted before it is counted
+    deleted = tx.execute(
         "DELETE FROM scans WHERE id IN "
         "(SELECT id FROM scans WHERE scanned_at < ? ORDER BY scanned_at LIMIT ?)",
         (cutoff_ms, limit),
     ).rowcount
+    links_store.after_scans_deleted(tx)
+    return deleted
 
 
 def prune_delivery_attempts(tx: Tx, cutoff_ms: int, limit: int) -> int:
@@ -113,7 +117,7 @@ def metrics_snapshot(conn: sqlite3.Connection, now_ms: int) -> MetricsSnapshot:
     conn.execute("BEGIN")
     try:
         if "dynamic_qrs" in tables:
-            # scan_count is kept by the scans trigger and survives retention pruning, so this
+            # scan_count is kept by the scan rollups and survives retention pruning, so this
             # is a true counter, where count(*) over scans would drop after each prune.
             total, live = conn.execute(
                 "SELECT coalesce(sum(scan_count), 0), count(*) FILTER (WHERE deleted_at IS NULL) "

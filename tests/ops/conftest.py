@@ -15,6 +15,8 @@ from typing import Any
 import pytest
 
 from qrstudio_box.clock import iso_ms, unix_ms
+from qrstudio_box.db import write_sync
+from qrstudio_box.links import store as links_store
 
 STAND_IN_TABLES = """
 CREATE TABLE IF NOT EXISTS dynamic_qrs (
@@ -80,13 +82,10 @@ class Rows:
         return qr_id
 
     def scan(self, qr_id: int, at) -> int:
-        return self._insert(
-            "INSERT INTO scans (qr_id, scanned_at, destination_url, variant_label, country, city,"
-            " device_family, os_family, browser_family, referer, user_agent, is_bot, scanner)"
-            " VALUES (?, ?, 'https://example.com/', '(default)', '', '', 'Other', 'Other', 'Other', '',"
-            " 'test', 0, 42)",
-            (qr_id, unix_ms(at)),
-        )
+        # Through the redirect's own insert, so the rollups and counters follow at commit.
+        row = (qr_id, unix_ms(at), "https://example.com/", "(default)", "", "", "Other", "Other",
+               "Other", "", "test", 0, 42)
+        return write_sync(self.conn, links_store.insert_scan, row)
 
     def webhook(self, owner_id: int, status: str = "active") -> int:
         return self._insert(
