@@ -200,7 +200,7 @@ class Dispatcher:
         return [self.prepare(tx, row, token, now) for row in rows], backlog
 
     def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
-        """Sign (at send time, with the CURRENT secret) and write the attempt row."""
+        """Sign (when claimed, with the CURRENT secret) and write the attempt row."""
         body = bytes(row["body"])
         problem = ""
         try:

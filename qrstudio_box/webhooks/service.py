@@ -238,7 +238,7 @@ async def delete_webhook(ctx: AppContext, user: User, webhook_id: int) -> None:
 
 
 async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> WebhookWithSecret:
-    """A new secret; the old one stops signing at once (queued deliveries sign at send time)."""
+    """A new secret; the old one stops signing at once (queued deliveries are signed when claimed)."""
     await _owned(ctx, user, webhook_id)
     secret = new_secret()
     sealed = _runtime(ctx).secret_box.seal(secret)

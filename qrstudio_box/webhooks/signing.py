@@ -9,7 +9,8 @@ Two signature schemes ride on every delivery, computed over the same raw body by
   the key is the base64-decoded part after ``whsec_``; the message is ``f"{id}.{t}.{body}"``.
   This is what the ``standardwebhooks`` libraries verify.
 
-Signatures are made at send time (not at emit time), so a rotated secret signs queued deliveries.
+Signatures are made when a delivery is claimed for sending (not at emit time), so a rotated
+secret signs queued deliveries.
 """
 
 from __future__ import annotations
