@@ -124,7 +124,10 @@ class Dispatcher:
         self._gates: dict[int, asyncio.Semaphore] = {}
         self._wake_task: asyncio.Task | None = None
         self._wake_again = False
-        self._backlog = False  # the last claim left due work behind (a cap was reached)
+        self._backlog = False  # the last tick left due work behind for lack of free slots
+        # Endpoints whose last claim left due work behind their own cap: when one of their sends
+        # succeeds, the transaction recording it claims their next jobs (and only theirs).
+        self._capped: set[int] = set()
         self._closed = False
 
     # -- ticking -----------------------------------------------------------------------------
@@ -158,7 +161,8 @@ class Dispatcher:
                 self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
             token = random_tokens.token_hex(8)
-            jobs, self._backlog = await self.db.write(self._claim, self.clock.now(), token, free)
+            jobs, self._capped = await self.db.write(self._claim, self.clock.now(), token, free)
+            self._backlog = len(jobs) >= free
         for job in jobs:
             self._start(job)
         return len(jobs)
@@ -189,15 +193,18 @@ class Dispatcher:
 
     # -- claim ---------------------------------------------------------------------------------
 
-    def _claim(self, tx: Tx, now: datetime, token: str, limit: int) -> tuple[list[Job], bool]:
-        """(the jobs leased now, whether due work was left behind by a cap)."""
+    def _claim(self, tx: Tx, now: datetime, token: str, limit: int,
+               only_webhook: int | None = None) -> tuple[list[Job], set[int]]:
+        """(the jobs leased now, the endpoints that may have due work left behind their cap)."""
+        capped: set[int] = set()
         rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
-                               self.max_per_endpoint * PREFETCH, limit, failing_total=max(1, self.max_concurrency // 4))
-        backlog = store.more_due(tx, unix_ms(now))
+                               self.max_per_endpoint * PREFETCH, limit,
+                               failing_total=max(1, self.max_concurrency // 4),
+                               only_webhook=only_webhook, capped=capped)
         if not rows:
-            return [], backlog
+            return [], capped
         store.interrupt_open_attempts(tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now))
-        return [self.prepare(tx, row, token, now) for row in rows], backlog
+        return [self.prepare(tx, row, token, now) for row in rows], capped
 
     def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
         """Sign (when claimed, with the CURRENT secret) and write the attempt row."""
@@ -235,15 +242,22 @@ class Dispatcher:
             async with self._endpoint_gate(job.webhook_id), self._slots:
                 result = await transport.post(self.client, job.url, job.body, job.headers,
                                               deadline_seconds=self.timeout_seconds)
-        # With work waiting behind a cap, the transaction that records this attempt also claims
-        # the next job for the lease it frees: one trip through the writer per delivery, not two.
-        claim_next = self._backlog and not self._closed
-        claimed = await self.db.write_batched(self._record_and_claim, job, result, self.clock.now(),
-                                              random_tokens.token_hex(8) if claim_next else None)
+        # A success at an endpoint with work waiting behind its cap: the transaction that records
+        # it also claims that endpoint's next jobs (one trip through the writer per delivery,
+        # not two, and no walk over every endpoint).
+        claim_for = job.webhook_id if (result.ok and job.webhook_id in self._capped
+                                       and not self._closed) else None
+        failing, claimed = await self.db.write_batched(
+            self._record_and_claim, job, result, self.clock.now(),
+            random_tokens.token_hex(8) if claim_for is not None else None, claim_for)
         if claimed is not None:
-            jobs, self._backlog = claimed
+            jobs, capped = claimed
+            if job.webhook_id not in capped:
+                self._capped.discard(job.webhook_id)
             for next_job in jobs:
                 self._start(next_job)
+        if failing:  # a failing endpoint's slot (one of a shared few) is free: a tick hands it on
+            self.wake()
 
     def _endpoint_gate(self, webhook_id: int) -> asyncio.Semaphore:
         gate = self._gates.get(webhook_id)
@@ -251,12 +265,17 @@ class Dispatcher:
             gate = self._gates[webhook_id] = asyncio.Semaphore(self.max_per_endpoint)
         return gate
 
-    def _record_and_claim(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime,
-                          token: str | None) -> tuple[list[Job], bool] | None:
-        self._record(tx, job, result, now)
-        return None if token is None else self._claim(tx, now, token, 1)
+    def _record_and_claim(
+        self, tx: Tx, job: Job, result: transport.PostResult, now: datetime, token: str | None,
+        only_webhook: int | None,
+    ) -> tuple[bool, tuple[list[Job], set[int]] | None]:
+        failing = self._record(tx, job, result, now)
+        if token is None:
+            return failing, None
+        return failing, self._claim(tx, now, token, self.max_per_endpoint * PREFETCH, only_webhook)
 
-    def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> None:
+    def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> bool:
+        """Record the attempt; True when the endpoint was or now is on a failure streak."""
         ok = result.ok
         store.finish_attempt(
             tx, job.attempt_id, "succeeded" if ok else "failed", result.status_code,
@@ -265,15 +284,15 @@ class Dispatcher:
         )
         delivery = store.leased_delivery(tx, job.delivery_id, job.token)
         if delivery is None:  # deleted meanwhile, or our lease expired and someone else has it
-            return
+            return not ok
         attempts = delivery["attempts"] + 1
         if job.kind == "test":  # a diagnostic: one attempt, no retries, no effect on health
             store.finish_delivery(tx, job.delivery_id, "succeeded" if ok else "failed", attempts,
                                   result.error, iso_s(now))
-            return
+            return False
         row = store.webhook_health(tx, job.webhook_id)
         if row is None:
-            return
+            return False
         if ok:
             store.finish_delivery(tx, job.delivery_id, "succeeded", attempts, "", iso_s(now))
         elif row["status"] == policy.DISABLED:
@@ -293,8 +312,9 @@ class Dispatcher:
         if ok and after == before and row["last_success_at"] == iso_s(now):
             # A steady healthy endpoint: nothing to write (the common case under load, where many
             # successes share a second). Saves a write per delivery on the single writer.
-            return
+            return False
         write_health(tx, job.webhook_id, before, after, now, ok)
+        return before.consecutive_failures > 0 or not ok
 
     # -- lifecycle -----------------------------------------------------------------------------
 

@@ -152,7 +152,7 @@ def requeue_failed_since(tx: Tx, webhook_id: int, since_ms: int, now_ms: int) ->
 # deliveries in due order, so its cost follows what is claimed, not the size of a backlog.
 _ENDPOINTS_WITH_DUE_WORK = """
 SELECT w.id, w.consecutive_failures > 0 FROM webhooks w
-WHERE w.status != 'disabled'
+WHERE w.status != 'disabled' AND (:only IS NULL OR w.id = :only)
   AND EXISTS (SELECT 1 FROM deliveries d
               WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_ms <= :now)
 """
@@ -183,12 +183,15 @@ WHERE d.id = ?
 
 def claim_due(
     tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int,
-    failing_total: int | None = None,
+    failing_total: int | None = None, *, only_webhook: int | None = None,
+    capped: set[int] | None = None,
 ) -> list[sqlite3.Row]:
     """Lease what is due, atomically (we hold the write lock); returns what to send.
 
     Due and unclaimed (or claim expired), endpoint not disabled, at most `per_endpoint` in
     flight per endpoint counting live claims, at most `limit` in all, oldest due first.
+    `only_webhook` restricts the claim to one endpoint. `capped`, when given, receives the ids of
+    the endpoints that may have due work left behind by their own cap.
     """
     in_flight: dict[int, int] = {}
     failing_in_flight = 0
@@ -200,15 +203,18 @@ def claim_due(
     # the rest instead of queueing behind sends that will time out.
     failing_budget = None if failing_total is None else failing_total - failing_in_flight
     due: list[tuple[int, int]] = []
-    for webhook_id, failing in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}):
+    for webhook_id, failing in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook}):
         free = per_endpoint - in_flight.get(webhook_id, 0)
         if failing and failing_budget is not None:
             free = min(1 - in_flight.get(webhook_id, 0), failing_budget)
+        rows = []
         if free > 0:
             rows = tx.fetchall(_DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free})
             due += [(row[1], row[0]) for row in rows]
             if failing and failing_budget is not None:
                 failing_budget -= len(rows)
+        if capped is not None and len(rows) >= free:
+            capped.add(webhook_id)
     ids = [delivery_id for _, delivery_id in sorted(due)[:limit]]
     if not ids:
         return []
@@ -221,15 +227,6 @@ def claim_due(
     sendable = {row["delivery_id"]: row for row in tx.fetchall(
         _SENDABLE.replace("WHERE d.id = ?", f"WHERE d.id IN ({marks})"), ids)}
     return [sendable[delivery_id] for delivery_id in ids]
-
-
-def more_due(tx: Tx, now_ms: int) -> bool:
-    """Is anything due and unclaimed (left behind by a cap)?"""
-    return tx.fetchone(
-        "SELECT 1 FROM deliveries WHERE status = 'pending' AND next_attempt_ms <= ?"
-        " AND (lease_until_ms IS NULL OR lease_until_ms <= ?) LIMIT 1",
-        (now_ms, now_ms),
-    ) is not None
 
 
 def release_all_leases(tx: Tx, error: str, now: str) -> int:

@@ -75,6 +75,24 @@ def test_claim_queries_stay_on_their_indexes(db, query, index):
         add(db, 1 + n % 3, NOW - n)
     db.execute("ANALYZE")
     plan = " | ".join(row[3] for row in db.execute(
-        "EXPLAIN QUERY PLAN " + query, {"now": NOW, "webhook_id": 1, "free": 4}))
+        "EXPLAIN QUERY PLAN " + query, {"now": NOW, "webhook_id": 1, "free": 4, "only": None}))
     assert index in plan
     assert "SCAN deliveries" not in plan and "SCAN d " not in plan
+
+
+def test_one_endpoint_claim_and_the_endpoints_left_behind_their_cap(db):
+    first = [add(db, 1, NOW - 100 + n) for n in range(3)]
+    second = [add(db, 2, NOW - 50 + n) for n in range(2)]
+    tx = Tx(db, FakeClock())
+    capped: set[int] = set()
+    rows = store.claim_due(tx, NOW, NOW + 35_000, "one", 2, 10, only_webhook=2, capped=capped)
+    assert [row["delivery_id"] for row in rows] == second
+    assert capped == {2}  # it filled its cap of 2: there may be more
+    capped.clear()
+    rows = store.claim_due(tx, NOW, NOW + 35_000, "all", 2, 10, capped=capped)
+    assert [row["delivery_id"] for row in rows] == first[:2]
+    assert capped == {1, 2}  # 1: one left behind its cap; 2: at its cap, with nothing free
+    capped.clear()
+    rows = store.claim_due(tx, NOW, NOW + 35_000, "more", 5, 10, capped=capped)
+    assert [row["delivery_id"] for row in rows] == first[2:]
+    assert capped == set()  # room under both caps, nothing left behind
