@@ -44,6 +44,10 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # One group-commit transaction holds at most this many calls, so one huge burst cannot make
 # the first caller wait for the last.
 MAX_BATCH = 512
+# Background calls (the webhook dispatcher's records) ride along at most this many per batch,
+# after every waiting foreground call (scans): a burst of finished deliveries then costs a scan
+# at most this much extra work ahead of it, instead of the whole burst.
+MAX_BACKGROUND = 16
 
 
 class SchemaTooNew(RuntimeError):
@@ -196,6 +200,7 @@ class Database:
         self._readers: list[aiosqlite.Connection] = []
         self._next_reader: Any = None
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
+        self._background: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
 
     async def open(self) -> list[str]:
@@ -242,18 +247,26 @@ class Database:
             raise
         return result
 
-    async def write_batched(self, fn: Callable[..., T], *args: Any) -> T:
-        """Like write(), but shares a transaction with concurrent calls (group commit)."""
+    async def write_batched(self, fn: Callable[..., T], *args: Any, background: bool = False) -> T:
+        """Like write(), but shares a transaction with concurrent calls (group commit).
+
+        `background` calls wait behind foreground ones and join a batch at most MAX_BACKGROUND
+        at a time: for work nobody is waiting on at a screen or a scanner (delivery records).
+        """
         future: asyncio.Future[T] = asyncio.get_running_loop().create_future()
-        self._pending.append((fn, args, future))
+        (self._background if background else self._pending).append((fn, args, future))
         if self._drainer is None or self._drainer.done():
             self._drainer = asyncio.create_task(self._drain())
         return await future
 
     async def _drain(self) -> None:
         writer = self._require_writer()
-        while self._pending:
+        while self._pending or self._background:
             batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
+            room = min(MAX_BACKGROUND, MAX_BATCH - len(batch))
+            if room > 0 and self._background:
+                batch += self._background[:room]
+                del self._background[:room]
             calls = [(Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch]
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)

@@ -142,6 +142,41 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
     assert sorted(woken) == ["b1", "b2"]  # each announced once, the failed one never
 
 
+def test_background_calls_go_after_foreground_ones_a_few_per_batch(tmp_path):
+    from qrstudio_box.db import MAX_BACKGROUND
+
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        ran: list[tuple[int, str]] = []  # (commit number, key) in the order the writer ran them
+        commits = [0]
+
+        def count(sql):
+            if sql == "COMMIT":
+                commits[0] += 1
+
+        await db.write(lambda tx: tx.conn.set_trace_callback(count))
+
+        def insert(tx, key):
+            ran.append((commits[0], key))
+            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
+
+        calls = [db.write_batched(insert, f"bg{i}", background=True) for i in range(40)]
+        calls += [db.write_batched(insert, f"fg{i}") for i in range(5)]
+        await asyncio.gather(*calls)
+        await db.close()
+        return ran
+
+    ran = run(go())
+    assert [key for _, key in ran[:5]] == [f"fg{i}" for i in range(5)]  # queued last, ran first
+    per_batch: dict[int, int] = {}
+    for batch, key in ran:
+        if key.startswith("bg"):
+            per_batch[batch] = per_batch.get(batch, 0) + 1
+    assert max(per_batch.values()) == MAX_BACKGROUND and sum(per_batch.values()) == 40
+    assert [key for _, key in ran if key.startswith("bg")] == [f"bg{i}" for i in range(40)]  # in order
+
+
 def test_readers_see_committed_writes(tmp_path):
     async def go():
         db = Database(tmp_path / "q.db", readers=3)

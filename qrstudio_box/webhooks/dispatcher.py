@@ -249,7 +249,7 @@ class Dispatcher:
                                        and not self._closed) else None
         failing, claimed = await self.db.write_batched(
             self._record_and_claim, job, result, self.clock.now(),
-            random_tokens.token_hex(8) if claim_for is not None else None, claim_for)
+            random_tokens.token_hex(8) if claim_for is not None else None, claim_for, background=True)
         if claimed is not None:
             jobs, capped = claimed
             if job.webhook_id not in capped:
