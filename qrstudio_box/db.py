@@ -297,7 +297,8 @@ class Database:
                 # One call failed: undo the batch and run it again with a savepoint per call, so
                 # only the failing call's work is rolled back. Hence a write function may run
                 # twice and must have no effects outside its transaction but on_commit callbacks.
-                conn.execute("ROLLBACK")
+                if conn.in_transaction:  # some errors (disk full...) end the transaction already
+                    conn.execute("ROLLBACK")
                 for tx, _, _ in calls:
                     tx._on_commit.clear()
                     tx._before_commit.clear()

@@ -11,7 +11,9 @@
   streak gets one lease at a time, and all of those together a quarter of ``max_concurrency``,
   so endpoints that hang to the deadline cannot fill every slot.
 * Record: the attempt, the delivery's next step (policy.next_attempt_at) and the endpoint's
-  health (policy.after_*) in one transaction, grouped with concurrent records (write_batched).
+  health (policy.after_*) in one transaction, grouped with concurrent records in the writer's
+  background lane (write_batched(background=True): scans go first). After a success at an
+  endpoint with due work left behind its cap, that same transaction claims its next jobs.
 * Ticks come from an APScheduler interval job (every second) and from ``wake()`` after each
   commit that created deliveries; tests call ``run_due()`` on a stepped FakeClock.
 """
@@ -24,7 +26,6 @@ import logging
 import secrets as random_tokens
 from dataclasses import dataclass
 from datetime import datetime
-
 
 from ..clock import Clock, from_unix_ms, iso_s, unix_ms
 from ..db import Database, Tx

@@ -123,9 +123,9 @@ class DeliveryClient:
             parsed = httpx.URL(url)  # the same parser urlsafety vetted the URL with
             origin = httpcore.Origin(parsed.raw_scheme, parsed.raw_host, parsed.port
                                      or (443 if parsed.scheme == "https" else 80))
-            found = _Target(origin, (origin.scheme, origin.host, origin.port), httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host,
-                                                 port=parsed.port, target=parsed.raw_path),
-                            parsed.netloc)
+            url_parts = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
+                                     target=parsed.raw_path)
+            found = _Target(origin, (origin.scheme, origin.host, origin.port), url_parts, parsed.netloc)
             if len(self._targets) > 4096:  # URLs change with PATCHes: don't grow without end
                 self._targets.clear()
             self._targets[url] = found
@@ -157,17 +157,17 @@ class DeliveryClient:
         if now < self._next_sweep:
             return
         self._next_sweep = now + 1.0
+        # Sort first, without awaiting (a send may check a connection in meanwhile), then close.
+        expired = []
         for key, idle in list(self._idle.items()):
-            keep = []
-            for connection in idle:
-                if connection.is_idle() and not connection.has_expired():
-                    keep.append(connection)
-                else:
-                    await connection.aclose()
+            keep = [c for c in idle if c.is_idle() and not c.has_expired()]
+            expired += [c for c in idle if c not in keep]
             if keep:
                 self._idle[key] = keep
             else:
                 del self._idle[key]
+        for connection in expired:
+            await connection.aclose()
 
     async def aclose(self) -> None:
         idle, self._idle = self._idle, {}

@@ -294,3 +294,19 @@ def test_usage_counter_counts_scans_per_owner_and_month(client, make_user, sql, 
     assert [tuple(r) for r in rows] == [(user.id, "2026-05", 2), (user.id, "2026-06", 1),
                                         (other.id, "2026-05", 1)]
     assert client.blocking_portal.call(ctx.db.read, scans_in_period, user.id, "2026-05") == 2
+
+
+def test_the_fast_path_and_the_litestar_handler_answer_the_same_302(client, make_user, sql):
+    # /r/{id} of a live QR is answered by links/fastpath.py; with a trailing slash it falls
+    # through to the Litestar handler (the documented route). Same answer, same recording.
+    user = make_user()
+    qr = create_qr(client, user.headers, destination_url="https://bücher.example/ü?a=1")
+    fast = scan(client, qr["short_id"])
+    routed = client.get(f"/r/{qr['short_id']}/", headers={"User-Agent": IPHONE_SAFARI},
+                        follow_redirects=False)
+    assert (fast.status_code, routed.status_code) == (302, 302)
+    assert dict(fast.headers) == dict(routed.headers)
+    assert fast.headers["location"] == "https://xn--bcher-kva.example/%C3%BC?a=1"
+    assert fast.content == routed.content == b""
+    assert sql("SELECT count(*) FROM scans")[0][0] == 2
+    assert len(stored_events(sql, "scan.created")) == 2
