@@ -23,9 +23,9 @@ from . import __version__
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
-from .links import fastpath as redirect_fast_path
 from .admin import domain as admin
 from .links import domain as links
+from .links import fastpath as redirect_fast_path
 from .qr import domain as qr
 from .webhooks import domain as webhooks
 from .accounts.tokens import build_jwt_auth, load_or_create_key

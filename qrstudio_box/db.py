@@ -126,16 +126,37 @@ def connect_sync(path: str | Path) -> sqlite3.Connection:
 def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock: Clock | None = None,
                settings: Any = None) -> T:
     """The synchronous twin of Database.write, for the CLI (no on_commit wake-ups there)."""
-    tx = Tx(conn, clock or SystemClock(), settings)
-    conn.execute("BEGIN IMMEDIATE")
+    return _run_one(Tx(conn, clock or SystemClock(), settings), fn, args)
+
+
+def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
+    """`fn(tx, *args)` in one BEGIN IMMEDIATE transaction; rolled back if anything raises."""
+    tx.conn.execute("BEGIN IMMEDIATE")
     try:
         result = fn(tx, *args)
         _run_before_commit([tx])
-        conn.execute("COMMIT")
+        tx.conn.execute("COMMIT")
     except BaseException:
-        conn.execute("ROLLBACK")
+        tx.conn.execute("ROLLBACK")
         raise
     return result
+
+
+def _run_isolated(conn: sqlite3.Connection, tx: Tx, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+    """One call of a group commit inside its own savepoint: (True, result) or (False, error)."""
+    tx._on_commit.clear()  # whatever an undone earlier run of it registered
+    tx._before_commit.clear()
+    conn.execute("SAVEPOINT call")
+    try:
+        result = fn(tx, *args)
+    except Exception as error:
+        conn.execute("ROLLBACK TO call")
+        conn.execute("RELEASE call")
+        tx._on_commit.clear()  # its work is undone: nothing to announce
+        tx._before_commit.clear()
+        return False, error
+    conn.execute("RELEASE call")
+    return True, result
 
 
 def known_migrations() -> list[tuple[int, str, str]]:
@@ -231,20 +252,8 @@ class Database:
         """Run `fn(tx, *args)` in one BEGIN IMMEDIATE transaction; re-raise after rollback."""
         writer = self._require_writer()
         tx = Tx(writer._conn, self.clock, self.settings)
-        result = await writer._execute(self._run_one, tx, fn, args)
+        result = await writer._execute(_run_one, tx, fn, args)
         _run_callbacks(tx._on_commit)
-        return result
-
-    @staticmethod
-    def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
-        tx.conn.execute("BEGIN IMMEDIATE")
-        try:
-            result = fn(tx, *args)
-            _run_before_commit([tx])
-            tx.conn.execute("COMMIT")
-        except BaseException:
-            tx.conn.execute("ROLLBACK")
-            raise
         return result
 
     async def write_batched(self, fn: Callable[..., T], *args: Any, background: bool = False) -> T:
@@ -299,22 +308,8 @@ class Database:
                 # twice and must have no effects outside its transaction but on_commit callbacks.
                 if conn.in_transaction:  # some errors (disk full...) end the transaction already
                     conn.execute("ROLLBACK")
-                for tx, _, _ in calls:
-                    tx._on_commit.clear()
-                    tx._before_commit.clear()
                 conn.execute("BEGIN IMMEDIATE")
-                outcomes = []
-                for tx, fn, args in calls:
-                    conn.execute("SAVEPOINT call")
-                    try:
-                        outcomes.append((True, fn(tx, *args)))
-                        conn.execute("RELEASE call")
-                    except Exception as error:
-                        conn.execute("ROLLBACK TO call")
-                        conn.execute("RELEASE call")
-                        tx._on_commit.clear()  # its work is undone: nothing to announce
-                        tx._before_commit.clear()
-                        outcomes.append((False, error))
+                outcomes = [_run_isolated(conn, tx, fn, args) for tx, fn, args in calls]
             # A failing step fails the whole batch: its work spans every call.
             _run_before_commit(tx for tx, _, _ in calls)
             conn.execute("COMMIT")

@@ -34,8 +34,8 @@ from .schemas import (
     WebhookWithSecret,
 )
 from .secretbox import SecretBox
-from .transport import DeliveryClient
 from .signing import new_secret
+from .transport import DeliveryClient
 from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, vet_url
 
 if TYPE_CHECKING:
