@@ -125,17 +125,24 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
                 raise ValueError("fails")
 
         woken: list[str] = []
+        del statements[:]
         await asyncio.gather(*(db.write_batched(insert, f"a{i}") for i in range(5)))
-        clean = [s for s in statements if s.startswith("SAVEPOINT")]
-        del runs[:], woken[:]
+        clean = list(statements)
+        del runs[:], woken[:], statements[:]
         results = await asyncio.gather(db.write_batched(insert, "b1"), db.write_batched(insert, "bad"),
                                        db.write_batched(insert, "b2"), return_exceptions=True)
+        failed = list(statements)
         stored = {row[0] for row in await db.fetchall("SELECT key FROM app_meta")}
         await db.close()
-        return clean, runs, results, stored, woken
+        return clean, failed, runs, results, stored, woken
 
-    clean, runs, results, stored, woken = run(go())
-    assert clean == []
+    clean, failed, runs, results, stored, woken = run(go())
+    # one transaction, five inserts, not one savepoint
+    assert [s.split(" ")[0] for s in clean] == ["BEGIN", *["INSERT"] * 5, "COMMIT"]
+    # the failure: two inserts undone, then a savepoint around each of the three calls
+    assert [s for s in failed if s.startswith(("SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT"))] == [
+        "BEGIN IMMEDIATE", "ROLLBACK", "BEGIN IMMEDIATE", "SAVEPOINT call", "SAVEPOINT call",
+        "ROLLBACK TO call", "SAVEPOINT call", "COMMIT"]
     assert runs == ["b1", "bad", "b1", "bad", "b2"]  # optimistic pass stops at "bad"; then each alone
     assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
     assert stored == {"a0", "a1", "a2", "a3", "a4", "b1", "b2"}

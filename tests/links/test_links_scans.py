@@ -9,6 +9,7 @@ from collections import Counter
 
 import pytest
 
+from qrstudio_box.links import fastpath
 from tests.links.helpers import (
     ANDROID_CHROME,
     DESKTOP_FIREFOX,
@@ -296,17 +297,30 @@ def test_usage_counter_counts_scans_per_owner_and_month(client, make_user, sql, 
     assert client.blocking_portal.call(ctx.db.read, scans_in_period, user.id, "2026-05") == 2
 
 
-def test_the_fast_path_and_the_litestar_handler_answer_the_same_302(client, make_user, sql):
+def test_the_fast_path_and_the_litestar_handler_answer_the_same_302(client, make_user, sql, monkeypatch):
     # /r/{id} of a live QR is answered by links/fastpath.py; with a trailing slash it falls
     # through to the Litestar handler (the documented route). Same answer, same recording.
+    answered_fast = []
+    real_scan = fastpath._scan
+
+    async def counting_scan(*args, **kwargs):
+        answered_fast.append(1)
+        await real_scan(*args, **kwargs)
+
+    monkeypatch.setattr(fastpath, "_scan", counting_scan)
     user = make_user()
     qr = create_qr(client, user.headers, destination_url="https://bücher.example/ü?a=1")
     fast = scan(client, qr["short_id"])
+    assert len(answered_fast) == 1
     routed = client.get(f"/r/{qr['short_id']}/", headers={"User-Agent": IPHONE_SAFARI},
                         follow_redirects=False)
+    assert len(answered_fast) == 1  # the trailing slash went to the Litestar handler
     assert (fast.status_code, routed.status_code) == (302, 302)
     assert dict(fast.headers) == dict(routed.headers)
     assert fast.headers["location"] == "https://xn--bcher-kva.example/%C3%BC?a=1"
     assert fast.content == routed.content == b""
-    assert sql("SELECT count(*) FROM scans")[0][0] == 2
-    assert len(stored_events(sql, "scan.created")) == 2
+    rows = sql("SELECT qr_id, destination_url, variant_label, device_family, os_family, browser_family,"
+               " referer, user_agent, is_bot, scanner FROM scans ORDER BY id")
+    assert len(rows) == 2 and tuple(rows[0]) == tuple(rows[1])
+    events = stored_events(sql, "scan.created")
+    assert len(events) == 2 and events[0]["data"] == events[1]["data"]

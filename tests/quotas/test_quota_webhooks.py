@@ -30,9 +30,11 @@ def test_threshold_events_are_delivered_once_each(make_user, client, ctx, admin_
         # pro's 100 a month -> 4 with a move to starter after 2, so the lines are close
         for i in range(2):
             assert client.post("/api/v1/generate/", headers=account.headers, json={"data": f"a{i}"}).status_code == 200
-        client.patch(f"/api/v1/admin/users/{account.id}/", headers=admin_headers, json={"plan": "starter"})
-        for i in range(3):  # 3/4 fires 75; 4/4 fires 100; the 5th is refused
-            client.post("/api/v1/generate/", headers=account.headers, json={"data": f"b{i}"})
+        moved = client.patch(f"/api/v1/admin/users/{account.id}/", headers=admin_headers, json={"plan": "starter"})
+        assert moved.status_code == 200, moved.text
+        statuses = [client.post("/api/v1/generate/", headers=account.headers, json={"data": f"b{i}"}).status_code
+                    for i in range(3)]
+        assert statuses == [200, 200, 429]  # 3/4 fires 75; 4/4 fires 100; the 5th is refused
         client.blocking_portal.call(ctx.webhooks.dispatcher.run_due)
         got = receiver.wait_for(2)
     assert [r.headers["x-qrstudio-event"] for r in got] == ["quota.threshold_75", "quota.threshold_100"]

@@ -174,9 +174,10 @@ def test_a_connection_the_endpoint_closes_is_not_reused():
         assert len({request.peer_port for request in receiver.requests}) == 3
 
 
-def test_origins_do_not_share_connections():
+def test_interleaved_origins_each_keep_their_connection():
     with Receiver() as one, Receiver() as two:
         results = send_many([[one.url], [two.url], [one.url], [two.url]])
         assert [r.status_code for r in results] == [200] * 4
+        assert len(one.requests) == len(two.requests) == 2
         assert len({r.peer_port for r in one.requests}) == 1
         assert len({r.peer_port for r in two.requests}) == 1
