@@ -64,14 +64,14 @@ class AdminQuotaController(Controller):
 
     @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
     async def usage(self, user_id: UserId, ctx: AppContext) -> quota.Usage:
-        return await ctx.quotas.usage(await _user_or_404(ctx, user_id))
+        return await ctx.quotas.usage(await user_or_404(ctx, user_id))
 
     @get("/{user_id:int}/credits/", summary="A user's credit packs of one month (default: this month)")
     async def grants(
         self, user_id: UserId, ctx: AppContext,
         period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> CreditGrantList:
-        user = await _user_or_404(ctx, user_id)
+        user = await user_or_404(ctx, user_id)
         period = period or quota_rules.period_of(ctx.clock.now())
         rows = await ctx.db.read(quota_store.credit_grants, user.id, period)
         return CreditGrantList(owner_id=user.id, period=period,
@@ -81,7 +81,7 @@ class AdminQuotaController(Controller):
     async def grant(
         self, user_id: UserId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
     ) -> CreditGrantOut:
-        user = await _user_or_404(ctx, user_id)
+        user = await user_or_404(ctx, user_id)
         now = ctx.clock.now()
 
         def write(tx: Tx) -> tuple[int, str]:
@@ -103,7 +103,7 @@ class AdminQuotaController(Controller):
         )
 
 
-async def _user_or_404(ctx: AppContext, user_id: int) -> User:
+async def user_or_404(ctx: AppContext, user_id: int) -> User:
     user = await ctx.db.read(service.get_user, user_id)
     if user is None:
         raise ApiError(404, "No user with that id")

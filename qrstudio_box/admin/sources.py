@@ -13,7 +13,7 @@ from typing import Any
 import msgspec
 
 from ..accounts import quota
-from ..accounts.quota_api import CreditGrantIn
+from ..accounts.quota_api import CreditGrantIn, user_or_404
 from ..errors import ApiError
 from ..links import service as links
 from ..links import store as links_store
@@ -42,8 +42,7 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
 
 async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     """Counts by status and the latest failed attempts across the user's webhooks."""
-    plan = ctx.settings.plans.get(user.plan)
-    if plan is None or not plan.webhooks:
+    if not ctx.settings.plan(user.plan).webhooks:
         return None
     hooks = await webhooks.list_webhooks(ctx, user)
     counts = {"active": 0, "degraded": 0, "disabled": 0}
@@ -89,6 +88,7 @@ def credits_supported(ctx: Any) -> bool:
 
 async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:
     """A credit pack for the user's current month, validated by the quotas API's own shape."""
+    await user_or_404(ctx, user_id)  # else the foreign key would fail: a 500, not a 404
     try:
         grant = msgspec.convert({"amount": amount, "note": note}, CreditGrantIn)
     except msgspec.ValidationError as error:

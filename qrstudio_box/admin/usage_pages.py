@@ -15,7 +15,7 @@ async def my_usage(request: Request) -> object:
     user = current_user(request)
     usage = await sources.usage_for(ctx, user)
     grants = await ctx.db.read(quota_store.credit_grants, user.id, usage["period"]) if usage else []
-    plan = ctx.settings.plans.get(user.plan)
+    plan = ctx.settings.plan(user.plan)
     return page(request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user)
 
 

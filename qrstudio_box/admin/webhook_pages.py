@@ -56,8 +56,8 @@ class WebhookPages(Controller):
     async def list_webhooks(self, request: Request) -> object:
         ctx = app_ctx(request)
         user = current_user(request)
-        plan = ctx.settings.plans.get(user.plan)
-        if plan is None or not plan.webhooks:
+        plan = ctx.settings.plan(user.plan)  # a plan removed from config: the default one
+        if not plan.webhooks:
             return page(request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0)
         hooks = await webhooks.list_webhooks(ctx, user)
         return page(request, "webhooks/list.html", nav="webhooks", hooks=hooks, plan_allows=True,

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import sqlite3
+from contextlib import closing
 
 import httpx
 
-from .helpers import MEMBER_PASSWORD, make_user, sign_in
+from .helpers import MEMBER_PASSWORD, csrf_of, make_user, sign_in
 
 
 def api_login(server, email, password):
@@ -115,3 +117,13 @@ def test_login_is_throttled_like_the_api(server, new_context):
         page.click("form.form button[type=submit]")
     assert info.value.status == 429
     assert "Too many failed logins" in page.locator(".flash-error").inner_text()
+
+
+def test_credits_for_an_unknown_user_are_a_404_and_grant_nothing(server, new_context):
+    page = new_context("desktop", server.base_url).new_page()
+    sign_in(page)
+    response = page.request.post("/admin/users/999999/credits",
+                                 form={"csrf_token": csrf_of(page), "amount": "50", "note": "x"}, max_redirects=0)
+    assert response.status == 404
+    with closing(sqlite3.connect(server.database_path)) as conn:
+        assert conn.execute("SELECT count(*) FROM credit_grants").fetchone()[0] == 0
