@@ -7,6 +7,7 @@ its inputs and its answers into pages.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
@@ -56,6 +57,21 @@ async def _owned(request: Request, short_id: str):
         raise
 
 
+async def _save(request: Request, qr: Any, write: Callable[[dict[str, Any]], Awaitable[str]],
+                done: str) -> object:
+    """The create and edit forms' POST: the form's values, `write` them (it returns the short id),
+    then the QR's page; or the form again with every error (the form's own and the API's)."""
+    values, errors = _values_from_form(await request.form())
+    if not errors:
+        try:
+            short_id = await write(values)
+        except ApiError as error:
+            errors = errors_of(error)
+    if errors:
+        return page(request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values)
+    return go(request, f"/admin/qrs/{short_id}", ("success", done))
+
+
 class QrPages(Controller):
     path = "/qrs"
 
@@ -82,23 +98,17 @@ class QrPages(Controller):
 
     @post("/", status_code=200)
     async def create_qr(self, request: Request) -> object:
-        ctx = app_ctx(request)
-        values, errors = _values_from_form(await request.form())
-        if not errors:
-            try:
-                created = await links.create_qr(ctx, current_user(request), QrCreate(
-                    destination_url=values["destination_url"], name=values["name"],
-                    variants=_variants_in(values) or None))
-                qr = created.qr
-                if not values["is_active"]:
-                    qr = await links.update_qr(ctx, current_user(request).id, qr.short_id, QrPatch(is_active=False))
-            except ApiError as error:
-                errors = errors_of(error)
-            except msgspec.ValidationError as error:
-                errors = {"variants": str(error)}
-        if errors:
-            return page(request, "qrs/form.html", nav="qrs", status=400, qr=None, errors=errors, values=values)
-        return go(request, f"/admin/qrs/{qr.short_id}", ("success", "Dynamic QR created. Print it and share the link."))
+        ctx, user = app_ctx(request), current_user(request)
+
+        async def create(values: dict[str, Any]) -> str:
+            created = await links.create_qr(ctx, user, QrCreate(
+                destination_url=values["destination_url"], name=values["name"],
+                variants=_variants_in(values) or None))
+            if not values["is_active"]:
+                await links.update_qr(ctx, user.id, created.qr.short_id, QrPatch(is_active=False))
+            return created.qr.short_id
+
+        return await _save(request, None, create, "Dynamic QR created. Print it and share the link.")
 
     @get("/{short_id:str}")
     async def detail(self, request: Request, short_id: str, days: int = 30, bots: str = "exclude") -> object:
@@ -126,21 +136,16 @@ class QrPages(Controller):
 
     @post("/{short_id:str}/edit", status_code=200)
     async def edit_submit(self, request: Request, short_id: str) -> object:
-        ctx = app_ctx(request)
+        ctx, user = app_ctx(request), current_user(request)
         qr = await _owned(request, short_id)
-        values, errors = _values_from_form(await request.form())
-        if not errors:
-            try:
-                await links.update_qr(ctx, current_user(request).id, short_id, QrPatch(
-                    name=values["name"], destination_url=values["destination_url"],
-                    is_active=values["is_active"], variants=_variants_in(values)))
-            except ApiError as error:
-                errors = errors_of(error)
-            except msgspec.ValidationError as error:
-                errors = {"variants": str(error)}
-        if errors:
-            return page(request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values)
-        return go(request, f"/admin/qrs/{short_id}", ("success", "Changes saved."))
+
+        async def update(values: dict[str, Any]) -> str:
+            await links.update_qr(ctx, user.id, short_id, QrPatch(
+                name=values["name"], destination_url=values["destination_url"],
+                is_active=values["is_active"], variants=_variants_in(values)))
+            return short_id
+
+        return await _save(request, qr, update, "Changes saved.")
 
     @post("/{short_id:str}/active", status_code=303)
     async def set_active(self, request: Request, short_id: str) -> object:
