@@ -7,7 +7,6 @@ into its calls and its answers into pages.
 
 from __future__ import annotations
 
-import asyncio
 from typing import Any
 from urllib.parse import urlencode
 
@@ -97,7 +96,7 @@ class WebhookPages(Controller):
                                                  cursor=cursor, limit=PAGE_SIZE)
         except ApiError:
             return go(request, f"/admin/webhooks/{webhook_id}")
-        details = await asyncio.gather(*(webhooks.get_attempt(ctx, user, webhook_id, a.id) for a in log.results))
+        details = await webhooks.get_attempts(ctx, user, webhook_id, [a.id for a in log.results])
         query = "".join(f"&{urlencode({k: v})}" for k, v in (("outcome", outcome), ("event", event)) if v)
         return page(request, "webhooks/detail.html", nav="webhooks", hook=hook, attempts=details,
                     outcome=outcome or "", event=event or "", event_types=EVENT_TYPES, outcomes=OUTCOMES,

@@ -280,6 +280,13 @@ async def get_attempt(ctx: AppContext, user: User, webhook_id: int, attempt_id: 
     return attempt_from_row(row)
 
 
+async def get_attempts(ctx: AppContext, user: User, webhook_id: int, attempt_ids: list[int]) -> list[AttemptDetail]:
+    """Several attempts, whole, in one read (the admin UI's log page opens them in place)."""
+    await _owned(ctx, user, webhook_id)
+    rows = await ctx.db.read(store.get_attempts, webhook_id, [i for i in attempt_ids if _is_id(i)])
+    return [attempt_from_row(row) for row in rows]
+
+
 # -- sending now: test, redeliver, recover ---------------------------------------------------
 
 

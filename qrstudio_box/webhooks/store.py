@@ -6,7 +6,7 @@ import json
 
 import sqlite3
 from typing import Any
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from ..db import Tx
 
@@ -343,12 +343,21 @@ def list_attempts(
     ).fetchall()
 
 
-def get_attempt(conn: sqlite3.Connection, webhook_id: int, attempt_id: int) -> sqlite3.Row | None:
+def get_attempts(conn: sqlite3.Connection, webhook_id: int, attempt_ids: Sequence[int]) -> list[sqlite3.Row]:
+    """Those attempts of that webhook, whole (request and response), newest first."""
+    if not attempt_ids:
+        return []
+    marks = ",".join("?" * len(attempt_ids))
     return conn.execute(
         f"SELECT {ATTEMPT_COLUMNS}, a.request_headers, a.response_headers, a.response_body,"
         " coalesce(d.test_body, e.body) AS request_body, d.event_seq"
         " FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id"
         " LEFT JOIN events e ON e.seq = d.event_seq"
-        " WHERE a.id = ? AND a.webhook_id = ?",
-        (attempt_id, webhook_id),
-    ).fetchone()
+        f" WHERE a.webhook_id = ? AND a.id IN ({marks}) ORDER BY a.id DESC",
+        (webhook_id, *attempt_ids),
+    ).fetchall()
+
+
+def get_attempt(conn: sqlite3.Connection, webhook_id: int, attempt_id: int) -> sqlite3.Row | None:
+    found = get_attempts(conn, webhook_id, [attempt_id])
+    return found[0] if found else None
