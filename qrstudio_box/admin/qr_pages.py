@@ -17,6 +17,7 @@ from litestar import Controller, Request, Response, get, post
 from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
+from ..clock import unix_ms
 from ..errors import ApiError
 from ..links import service as links
 from ..links.schemas import QrCreate, QrPatch, VariantIn
@@ -125,7 +126,8 @@ class QrPages(Controller):
         city_counts = [{"value": f"{c.city}, {c.country}" if c.city else "", "scans": c.scans}
                        for c in stats.cities]
         return page(request, "qrs/detail.html", nav="qrs", qr=qr, stats=stats, chart=chart, days=days,
-                    bots=bots, variant_counts=variant_counts, city_counts=city_counts)
+                    bots=bots, variant_counts=variant_counts, city_counts=city_counts,
+                    stat_days=STAT_DAYS, download_sizes=DOWNLOAD_SIZES)
 
     @get("/{short_id:str}/edit")
     async def edit_form(self, request: Request, short_id: str) -> object:
@@ -200,7 +202,7 @@ class QrPages(Controller):
         today = ctx.clock.now().astimezone(UTC).date()
         start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
         filters = links.ScanFilters(
-            from_ms=int(start.timestamp() * 1000),
+            from_ms=unix_ms(start),
             is_bot={"exclude": False, "only": True}.get(bots),
         )
         stream = await links.scans_csv(ctx, current_user(request).id, short_id, filters)

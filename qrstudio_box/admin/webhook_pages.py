@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from ..errors import ApiError
 from ..events import EVENT_TYPES
 from ..webhooks import service as webhooks
+from ..webhooks.service import OUTCOMES
 from ..webhooks.schemas import WebhookCreate, WebhookPatch
 from .ui import app_ctx, current_user, errors_of, flash, go, page
 
@@ -27,7 +28,6 @@ EVENT_HINTS = {
     "quota.threshold_75": "This month's usage reached 75% of the quota",
     "quota.threshold_100": "This month's usage reached 100% of the quota",
 }
-OUTCOMES = ("succeeded", "failed", "interrupted", "sending")
 
 
 def attempt_summary(attempt: Any) -> str:
