@@ -8,8 +8,8 @@ All text that reaches the markup is escaped here; the result is `Markup`, safe f
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping, Sequence
-from datetime import date, timedelta
+from collections.abc import Sequence
+from datetime import date
 
 from markupsafe import Markup, escape
 
@@ -53,17 +53,6 @@ def label_every(count: int, max_labels: int = 8) -> int:
     if count <= max_labels:
         return 1
     return math.ceil(count / max_labels)
-
-
-def fill_days(counts: Mapping[str, float], start: date, end: date) -> list[Point]:
-    """One point per day from start to end inclusive, keyed 'YYYY-MM-DD'; missing days are 0."""
-    points: list[Point] = []
-    day = start
-    while day <= end:
-        key = day.isoformat()
-        points.append((key, float(counts.get(key, 0))))
-        day += timedelta(days=1)
-    return points
 
 
 def _short_day(label: str) -> str:

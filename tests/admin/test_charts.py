@@ -1,6 +1,6 @@
 """The SVG chart functions: pure, so tested on their output markup parsed as XML."""
 
-from datetime import date
+from datetime import date, timedelta
 from xml.etree import ElementTree as ET
 
 import pytest
@@ -46,9 +46,10 @@ def test_format_count(value, text):
     assert charts.format_count(value) == text
 
 
-def test_fill_days_fills_gaps_with_zero():
-    points = charts.fill_days({"2026-11-27": 3, "2026-11-29": 5}, date(2026, 11, 26), date(2026, 11, 29))
-    assert points == [("2026-11-26", 0.0), ("2026-11-27", 3.0), ("2026-11-28", 0.0), ("2026-11-29", 5.0)]
+def thirty_days(counts: dict[str, int]) -> list[tuple[str, float]]:
+    """2026-10-31 .. 2026-11-29, one point a day (what links' per-day stats give the charts)."""
+    days = [(date(2026, 10, 31) + timedelta(days=n)).isoformat() for n in range(30)]
+    return [(day, float(counts.get(day, 0))) for day in days]
 
 
 def test_bar_chart_one_bar_per_point_heights_proportional():
@@ -80,7 +81,7 @@ def test_bars_stay_inside_the_viewbox():
 
 
 def test_long_series_thins_x_labels():
-    points = charts.fill_days({}, date(2026, 10, 31), date(2026, 11, 29))
+    points = thirty_days({})
     svg = parse(charts.series_chart(points, title="30 days"))
     x_labels = [t for t in svg.findall("s:text", NS) if t.get("text-anchor") == "middle"]
     assert 4 <= len(x_labels) <= 9
@@ -145,7 +146,7 @@ def test_share_bar(value, total, width):
 
 
 def test_responsive_chart_has_a_compact_tail():
-    points = charts.fill_days({"2026-11-29": 4}, date(2026, 10, 31), date(2026, 11, 29))
+    points = thirty_days({"2026-11-29": 4})
     root = ET.fromstring(f"<root>{charts.responsive_chart(points, title='Scans')}</root>")
     wide, compact = root.findall("div")
     assert len(wide.findall("s:svg/s:rect[@class='chart-bar']", NS)) == 30
