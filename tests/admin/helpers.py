@@ -6,9 +6,7 @@ import re
 
 import httpx
 
-ADMIN_EMAIL = "admin@example.com"
-ADMIN_PASSWORD = "admin-password-1"
-MEMBER_PASSWORD = "member-password-1"
+from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD
 
 
 def sign_in(page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> None:

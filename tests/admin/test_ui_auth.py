@@ -7,7 +7,7 @@ import re
 import httpx
 import pytest
 
-from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD, make_user, sign_in
+from .helpers import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD, csrf_of, make_user, sign_in
 
 
 def test_sign_in_dashboard_and_sign_out(server, new_context, snap, console_errors):
@@ -70,8 +70,7 @@ def test_member_cannot_open_admin_pages(server, new_context):
         assert response.status == 403, path
         assert page.locator("h1").inner_text() == "Admins only"
     # and a member's POST to an admin action is refused too, token or not
-    csrf = page.context.cookies()
-    token = next(c["value"] for c in csrf if c["name"] == "qrstudio_csrf")
+    token = csrf_of(page)
     response = page.request.post("/admin/users/1/active", form={"csrf_token": token, "active": "no"})
     assert response.status == 403
 
