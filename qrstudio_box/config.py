@@ -77,6 +77,7 @@ class WebhooksSettings(_Section):
     timeout_seconds: Annotated[float, Meta(gt=0, le=30)] = 5.0
     max_concurrency: PositiveInt = 32
     max_per_endpoint: PositiveInt = 4
+    slow_send_seconds: Annotated[float, Meta(gt=0, le=30)] = 0.25
     ca_bundle: str = ""
     allow_http: bool = False
     allow_private_targets: bool = False

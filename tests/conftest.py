@@ -257,3 +257,13 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
 def server(server_factory) -> ServerProcess:
     """A started server with default config."""
     return server_factory().start()
+
+
+def wait_until(predicate, timeout=30.0, what="condition"):
+    """Poll until predicate() holds (for work another thread or process does); fail after timeout."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out waiting for {what}")

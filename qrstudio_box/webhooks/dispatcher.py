@@ -10,6 +10,12 @@
   for the endpoint's gate, so its next send starts as soon as one ends. An endpoint on a failure
   streak gets one lease at a time, and all of those together a quarter of ``max_concurrency``,
   so endpoints that hang to the deadline cannot fill every slot.
+* Slow sends: a send still unanswered after ``policy.slow_after`` (``slow_send_seconds``, or four
+  times its endpoint's usual answer time) hands its slot on, into a slow pool of at most
+  ``max_concurrency`` more, and its endpoint is claimed like one on a failure streak until that
+  send ends. Without this, endpoints that start to hang held every slot for the 5 s deadline
+  before their first failure was known, and the healthy work queued meanwhile then went out in
+  one burst that stalled the scans (bench/failing_endpoints.py, docs/performance.md).
 * Record: the attempt, the delivery's next step (policy.next_attempt_at) and the endpoint's
   health (policy.after_*) in one transaction, grouped with concurrent records in the writer's
   background lane (write_batched(background=True): scans go first). After a success at an
@@ -21,6 +27,7 @@
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import secrets as random_tokens
@@ -57,6 +64,8 @@ class Job:
     body: bytes
     headers: dict[str, str]
     problem: str = ""  # set when the attempt cannot even be made (e.g. undecryptable secret)
+    slow: bool = False  # on the wire for longer than slow_send_seconds
+    slot_handed_on: bool = False  # slow, and moved out of the slots into the slow pool
 
 
 def health_of(row) -> Health:
@@ -105,6 +114,7 @@ class Dispatcher:
         timeout_seconds: float = 5.0,
         max_concurrency: int = 32,
         max_per_endpoint: int = 4,
+        slow_send_seconds: float = 0.5,
     ) -> None:
         self.db = db
         self.clock = clock
@@ -114,6 +124,7 @@ class Dispatcher:
         self.timeout_seconds = timeout_seconds
         self.max_concurrency = max_concurrency
         self.max_per_endpoint = max_per_endpoint
+        self.slow_send_seconds = slow_send_seconds
         # A lease outlives the longest possible attempt, so it only expires when its holder died.
         self.lease_ms = int((timeout_seconds + 30) * 1000)
         self._in_flight: set[asyncio.Task] = set()
@@ -129,6 +140,11 @@ class Dispatcher:
         # Endpoints whose last claim left due work behind their own cap: when one of their sends
         # succeeds, the transaction recording it claims their next jobs (and only theirs).
         self._capped: set[int] = set()
+        # Slow sends (module docstring) counted here; a suspect is an endpoint with a slow send
+        # on the wire, mapped to how many it has.
+        self._slow_sends = 0
+        self._suspects: collections.Counter[int] = collections.Counter()
+        self._usual_seconds: dict[int, float] = {}  # per endpoint: policy.usual_answer_time
         self._closed = False
 
     # -- ticking -----------------------------------------------------------------------------
@@ -157,12 +173,13 @@ class Dispatcher:
         if self._closed:
             return 0
         async with self._claim_lock:
-            free = self.max_concurrency - len(self._in_flight)
+            free = self.max_concurrency - (len(self._in_flight) - self._slow_sends)
             if free <= 0:
                 self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
             token = random_tokens.token_hex(8)
-            jobs, self._capped = await self.db.write(self._claim, self.clock.now(), token, free)
+            jobs, self._capped = await self.db.write(self._claim, self.clock.now(), token, free,
+                                                     frozenset(self._suspects))
             self._backlog = len(jobs) >= free
         for job in jobs:
             self._start(job)
@@ -194,13 +211,13 @@ class Dispatcher:
 
     # -- claim ---------------------------------------------------------------------------------
 
-    def _claim(self, tx: Tx, now: datetime, token: str, limit: int,
+    def _claim(self, tx: Tx, now: datetime, token: str, limit: int, suspects: frozenset[int],
                only_webhook: int | None = None) -> tuple[list[Job], set[int]]:
         """(the jobs leased now, the endpoints that may have due work left behind their cap)."""
         capped: set[int] = set()
         rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
                                self.max_per_endpoint * PREFETCH, limit,
-                               failing_total=max(1, self.max_concurrency // 4),
+                               failing_total=max(1, self.max_concurrency // 4), suspects=suspects,
                                only_webhook=only_webhook, capped=capped)
         if not rows:
             return [], capped
@@ -240,9 +257,18 @@ class Dispatcher:
         if job.problem:
             result = transport.PostResult(None, 0, job.problem)
         else:
-            async with self._endpoint_gate(job.webhook_id), self._slots:
-                result = await transport.post(self.client, job.url, job.body, job.headers,
-                                              deadline_seconds=self.timeout_seconds)
+            async with self._endpoint_gate(job.webhook_id):
+                await self._slots.acquire()
+                slow_after = policy.slow_after(self.slow_send_seconds, self._usual_seconds.get(job.webhook_id))
+                timer = asyncio.get_running_loop().call_later(slow_after, self._went_slow, job)
+                try:
+                    result = await transport.post(self.client, job.url, job.body, job.headers,
+                                                  deadline_seconds=self.timeout_seconds)
+                finally:
+                    self._sent(job, timer)
+            if result.status_code is not None:  # an answer, 2xx or not (a timeout tells nothing)
+                self._usual_seconds[job.webhook_id] = policy.usual_answer_time(
+                    self._usual_seconds.get(job.webhook_id), result.duration_ms / 1000)
         # A success at an endpoint with work waiting behind its cap: the transaction that records
         # it also claims that endpoint's next jobs (one trip through the writer per delivery,
         # not two, and no walk over every endpoint).
@@ -250,7 +276,8 @@ class Dispatcher:
                                        and not self._closed) else None
         failing, claimed = await self.db.write_batched(
             self._record_and_claim, job, result, self.clock.now(),
-            random_tokens.token_hex(8) if claim_for is not None else None, claim_for, background=True)
+            random_tokens.token_hex(8) if claim_for is not None else None, claim_for,
+            frozenset(self._suspects), background=True)
         if claimed is not None:
             jobs, capped = claimed
             if job.webhook_id not in capped:
@@ -260,6 +287,29 @@ class Dispatcher:
         if failing:  # a failing endpoint's slot (one of a shared few) is free: a tick hands it on
             self.wake()
 
+    def _went_slow(self, job: Job) -> None:
+        """No answer yet (policy.slow_after): its endpoint is a suspect until the send ends, and the
+        send hands its slot on while the slow pool has room (so at most 2x on the wire)."""
+        job.slow = True
+        self._suspects[job.webhook_id] += 1
+        if self._slow_sends < self.max_concurrency:
+            job.slot_handed_on = True
+            self._slow_sends += 1
+            self._slots.release()
+            if self._backlog:
+                self.wake()
+
+    def _sent(self, job: Job, timer: asyncio.TimerHandle) -> None:
+        timer.cancel()
+        if job.slow:
+            self._suspects[job.webhook_id] -= 1
+            if self._suspects[job.webhook_id] <= 0:
+                del self._suspects[job.webhook_id]
+        if job.slot_handed_on:
+            self._slow_sends -= 1
+        else:
+            self._slots.release()
+
     def _endpoint_gate(self, webhook_id: int) -> asyncio.Semaphore:
         gate = self._gates.get(webhook_id)
         if gate is None:
@@ -268,12 +318,13 @@ class Dispatcher:
 
     def _record_and_claim(
         self, tx: Tx, job: Job, result: transport.PostResult, now: datetime, token: str | None,
-        only_webhook: int | None,
+        only_webhook: int | None, suspects: frozenset[int],
     ) -> tuple[bool, tuple[list[Job], set[int]] | None]:
         failing = self._record(tx, job, result, now)
         if token is None:
             return failing, None
-        return failing, self._claim(tx, now, token, self.max_per_endpoint * PREFETCH, only_webhook)
+        return failing, self._claim(tx, now, token, self.max_per_endpoint * PREFETCH, suspects,
+                                    only_webhook)
 
     def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> bool:
         """Record the attempt; True when the endpoint was or now is on a failure streak."""

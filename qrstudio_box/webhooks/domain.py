@@ -44,6 +44,7 @@ async def start(ctx: AppContext) -> None:
         db=ctx.db, clock=ctx.clock, client=client, secret_box=secret_box,
         user_agent=f"QRStudio-Webhooks/{__version__}", timeout_seconds=settings.timeout_seconds,
         max_concurrency=settings.max_concurrency, max_per_endpoint=settings.max_per_endpoint,
+        slow_send_seconds=settings.slow_send_seconds,
     )
     runtime = service.WebhooksRuntime(url_policy=url_policy, resolver=system_resolver,
                                       secret_box=secret_box, client=client, dispatcher=dispatcher)

@@ -8,6 +8,11 @@ Health: ``consecutive_failures`` counts failed attempts across deliveries; any s
 At 5 the endpoint is ``degraded`` (deliveries go on). After 24 hours of continuous failure, counted
 from the streak's first failure with no success since, it is ``disabled``: nothing more is sent
 until someone re-enables it.
+
+Slow sends: a send still unanswered after ``slow_after`` seconds is slow (the dispatcher hands
+its slot on and claims for its endpoint one at a time until it answers). The threshold is the
+configured floor, or SLOW_FACTOR times the endpoint's usual answer time when that is longer, so
+a receiver that always takes 300 ms is not taken for one that hangs.
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ DISABLE_AFTER = timedelta(hours=24)
 
 ACTIVE, DEGRADED, DISABLED = "active", "degraded", "disabled"
 STATUSES = (ACTIVE, DEGRADED, DISABLED)
+
+SLOW_FACTOR = 4
+USUAL_WEIGHT = 0.2  # the newest answer's weight in an endpoint's usual answer time
 
 
 def is_success(status_code: int | None) -> bool:
@@ -112,3 +120,17 @@ def disable_cutoff(now: datetime) -> datetime:
 
 def reenabled() -> Health:
     return Health()
+
+
+def slow_after(floor_seconds: float, usual_seconds: float | None) -> float:
+    """Seconds after which a send still waiting for its answer is slow."""
+    if usual_seconds is None:  # never answered (yet): the floor
+        return floor_seconds
+    return max(floor_seconds, SLOW_FACTOR * usual_seconds)
+
+
+def usual_answer_time(previous_seconds: float | None, answered_seconds: float) -> float:
+    """An endpoint's usual answer time after one more answer (an exponential moving average)."""
+    if previous_seconds is None:
+        return answered_seconds
+    return previous_seconds + USUAL_WEIGHT * (answered_seconds - previous_seconds)

@@ -183,27 +183,29 @@ WHERE d.id = ?
 
 def claim_due(
     tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int,
-    failing_total: int | None = None, *, only_webhook: int | None = None,
-    capped: set[int] | None = None,
+    failing_total: int | None = None, *, suspects: frozenset[int] = frozenset(),
+    only_webhook: int | None = None, capped: set[int] | None = None,
 ) -> list[sqlite3.Row]:
     """Lease what is due, atomically (we hold the write lock); returns what to send.
 
     Due and unclaimed (or claim expired), endpoint not disabled, at most `per_endpoint` in
     flight per endpoint counting live claims, at most `limit` in all, oldest due first.
-    `only_webhook` restricts the claim to one endpoint. `capped`, when given, receives the ids of
+    `suspects` are endpoints counted as failing though not on a streak (a send of theirs is
+    taking long). `only_webhook` restricts the claim to one endpoint. `capped`, when given, receives the ids of
     the endpoints that may have due work left behind by their own cap.
     """
     in_flight: dict[int, int] = {}
     failing_in_flight = 0
     for webhook_id, count, failing in tx.fetchall(_IN_FLIGHT_BY_ENDPOINT, {"now": now_ms}):
         in_flight[webhook_id] = count
-        failing_in_flight += count if failing else 0
+        failing_in_flight += count if failing or webhook_id in suspects else 0
     # An endpoint on a failure streak may be one that hangs until the deadline: it gets one send
     # at a time, and all such endpoints together `failing_total` slots, so healthy endpoints keep
     # the rest instead of queueing behind sends that will time out.
     failing_budget = None if failing_total is None else failing_total - failing_in_flight
     due: list[tuple[int, int]] = []
     for webhook_id, failing in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook}):
+        failing = failing or webhook_id in suspects
         free = per_endpoint - in_flight.get(webhook_id, 0)
         if failing and failing_budget is not None:
             free = min(1 - in_flight.get(webhook_id, 0), failing_budget)

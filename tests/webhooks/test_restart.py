@@ -7,17 +7,8 @@ import httpx
 from qrstudio_box import events
 from qrstudio_box.db import connect_sync, write_sync
 
-from ..conftest import MEMBER_PASSWORD
+from ..conftest import MEMBER_PASSWORD, wait_until
 from .receivers import Receiver, Reply
-
-
-def wait_until(predicate, timeout=30.0, what="condition"):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def test_sigkill_with_pending_deliveries_then_restart_delivers_each(server_factory):

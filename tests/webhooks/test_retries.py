@@ -2,6 +2,7 @@
 
 import asyncio
 import sqlite3
+import time
 from contextlib import closing
 from collections import Counter
 from datetime import timedelta
@@ -11,6 +12,7 @@ import pytest
 from qrstudio_box.clock import iso_s, unix_ms
 from qrstudio_box.webhooks import service
 
+from ..conftest import wait_until
 from .receivers import Receiver, Reply, refused_port
 
 
@@ -257,6 +259,7 @@ async def _pause(ctx):
 @pytest.fixture
 def global_cap_config(config):
     config["webhooks"]["max_concurrency"] = 2
+    config["webhooks"]["slow_send_seconds"] = 5.0  # every send here answers in time: no slow pool
     return config
 
 
@@ -301,3 +304,73 @@ def test_failing_endpoints_get_one_slot_each_within_their_shared_total(client, c
     # A second claim while those leases live adds nothing for failing endpoints.
     again = Counter(row["webhook_id"] for row in client.blocking_portal.call(claim))
     assert sum(again[hook["id"]] for hook in failing) == 0
+
+
+@pytest.fixture
+def slow_pool_config(config):
+    config["webhooks"].update(max_concurrency=1, slow_send_seconds=0.05, timeout_seconds=3.0)
+    return config
+
+
+def test_a_send_that_hangs_hands_its_slot_on_and_its_endpoint_gets_one_at_a_time(
+        slow_pool_config, client, ctx, pro, subscribe, emit, sql):
+    """With one slot, held by a send that will hang to the deadline: the healthy endpoint's
+    deliveries go out long before that deadline, and the hanging endpoint gets no second send
+    while its first is unanswered (it is a suspect, claimed like an endpoint on a streak)."""
+    with Receiver(delay=30.0) as hanging, Receiver() as healthy:
+        hanging_hook = subscribe(pro, hanging.url)
+        emit(pro.id)
+        hanging.wait_for(1, timeout=5)
+        healthy_hook = subscribe(pro, healthy.url)
+        for _ in range(3):
+            emit(pro.id)  # three more deliveries for each endpoint
+        # All three recorded before the 3 s deadline of the hung send, which is still on the wire.
+        wait_until(lambda: sql("SELECT count(*) FROM delivery_attempts WHERE outcome = 'succeeded'")[0][0] == 3,
+                   2.5, "the healthy endpoint's three deliveries")
+        assert len(hanging.requests) == 1
+        outcomes = Counter((row["webhook_id"], row["outcome"]) for row in sql(
+            "SELECT webhook_id, outcome FROM delivery_attempts"))
+        assert outcomes == {(hanging_hook["id"], "sending"): 1, (healthy_hook["id"], "succeeded"): 3}
+
+
+def test_slow_means_slow_for_that_endpoint():
+    """A receiver that always takes 300 ms is slow at 1.2 s, not at the 0.25 s floor."""
+    from qrstudio_box.webhooks import policy
+
+    assert policy.slow_after(0.25, None) == 0.25  # never answered: the floor
+    assert policy.slow_after(0.25, 0.002) == 0.25  # a fast endpoint: the floor
+    assert policy.slow_after(0.25, 0.3) == pytest.approx(1.2)
+    usual = None
+    for seconds in (0.3, 0.3, 0.3):
+        usual = policy.usual_answer_time(usual, seconds)
+    assert usual == pytest.approx(0.3)
+    assert policy.usual_answer_time(0.3, 1.3) == pytest.approx(0.5)  # one long answer moves it by a fifth
+
+
+@pytest.fixture
+def slow_receiver_config(config):
+    config["webhooks"].update(max_concurrency=8, max_per_endpoint=8, slow_send_seconds=0.05,
+                              timeout_seconds=3.0)
+    return config
+
+
+def test_an_endpoint_that_is_always_slow_keeps_its_concurrency(slow_receiver_config, client, pro,
+                                                                subscribe, emit, sql):
+    """Its usual answer time (0.3 s) puts its threshold at 1.2 s: four sends unanswered for 0.2 s
+    (past the 0.05 s floor) do not make it a suspect, so four more are claimed and join them on
+    the wire. Were it a suspect, nothing more would go out until those four answered (at 1 s)."""
+    with Receiver(delay=0.3) as receiver:
+        subscribe(pro, receiver.url)
+        emit(pro.id)
+        wait_until(lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 1,
+                   5, "the first answer")
+        receiver.reply = Reply(delay=1.0)
+        for _ in range(4):
+            emit(pro.id)
+        wait_until(lambda: receiver.in_flight == 4, 5, "four on the wire")
+        time.sleep(0.2)  # real time on the wire is the subject: four times the floor
+        for _ in range(4):
+            emit(pro.id)
+        wait_until(lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 9,
+                   10, "all nine answers")
+        assert receiver.max_in_flight == 8
