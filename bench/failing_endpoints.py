@@ -34,6 +34,33 @@ def attempts_by_target(app: h.AppServer, since_ms: int, failing_ids: set[int]) -
     return counts
 
 
+def timeline(app: h.AppServer, since_ms: int, duration: float, slow: list, failing_ids: set[int],
+             bin_ms: int = 500) -> list[dict]:
+    """Per half second of the run: deliveries started to healthy and to failing endpoints,
+    attempts that ended without an answer, and scans slower than 15 ms (bench.loadgen "slow"),
+    so a stall of the scans can be lined up with what the dispatcher did then."""
+    bins = [{"from s": round(n * bin_ms / 1000, 1), "healthy sends": 0, "failing sends": 0,
+             "unanswered ends": 0, "scans > 15 ms": 0, "slowest ms": 0.0}
+            for n in range(int(duration * 1000 / bin_ms) + 1)]
+
+    def at(ms: int) -> dict | None:
+        n = (ms - since_ms) // bin_ms
+        return bins[n] if 0 <= n < len(bins) else None
+
+    for webhook_id, started, duration_ms, answered in app.sql(
+            "SELECT webhook_id, started_ms, duration_ms, response_status IS NOT NULL FROM delivery_attempts "
+            "WHERE started_ms >= ?", (since_ms,)):
+        if (row := at(started)) is not None:
+            row["failing sends" if webhook_id in failing_ids else "healthy sends"] += 1
+        if duration_ms is not None and not answered and (row := at(started + duration_ms)) is not None:
+            row["unanswered ends"] += 1
+    for due_ms, latency_ms in slow:
+        if (row := at(due_ms)) is not None:
+            row["scans > 15 ms"] += 1
+            row["slowest ms"] = max(row["slowest ms"], latency_ms)
+    return bins
+
+
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--endpoints", type=int, default=100)
@@ -66,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
             h.paced(urls, rate, warmup, args.connections)
             ok_receiver.wait_for(int(rate * warmup * 0.9), 30)
             runs = {}
+            timelines = {}
             for label in ("all endpoints answer", f"{failing} of {endpoints} time out"):
                 if label != "all endpoints answer":
                     for n, owner in enumerate(owners[:failing]):
@@ -97,6 +125,9 @@ def main(argv: list[str] | None = None) -> int:
                     "hung attempts": hang_receiver.stats()["count"], "server cpu %": round(cpu * 100, 1),
                     **attempts_by_target(app, started_ms, {o["webhook_id"] for o in owners[:first_healthy]}),
                 }
+                timelines[label] = timeline(app, started_ms, duration, load["slow"],
+                                            {o["webhook_id"] for o in owners[:first_healthy]})
+                runs[label]["scans > 15 ms"] = len(load["slow"])
             memory = h.rss_mb(app.pid)
         finally:
             app.close()
@@ -104,6 +135,13 @@ def main(argv: list[str] | None = None) -> int:
     rows = list(runs.values())
     print(h.table(f"Redirect with {endpoints} webhook endpoints ({rate:g} scans/s for {duration:g} s, "
                   f"{args.connections} connections)", rows))
+    failing_label = rows[1]["run"]
+    healthy_rate = round(rate * (endpoints - failing) / endpoints * 0.5)  # sends per half second
+    # Half seconds where something happened besides the steady healthy flow.
+    print(h.table(f"Timeline of '{failing_label}' (half seconds other than {healthy_rate} healthy sends and "
+                  f"nothing else)", [row for row in timelines[failing_label] if row["failing sends"]
+                                     or row["unanswered ends"] or row["scans > 15 ms"]
+                                     or abs(row["healthy sends"] - healthy_rate) > 2]))
     print(f"setup ({endpoints} owners, QRs, webhooks) took {setup_seconds:.1f} s; server RSS {memory['rss_mb']} MiB")
     base, failed = rows[0]["p99 ms"], rows[1]["p99 ms"]
     ratio = round(failed / base, 2) if base else None
@@ -111,7 +149,7 @@ def main(argv: list[str] | None = None) -> int:
     h.print_targets(targets)
     h.write_result(args, NAME, {"rows": rows, "endpoints": endpoints, "failing": failing, "rate": rate,
                                 "duration_s": duration, "p99_ratio": ratio, "server_memory": memory,
-                                "targets": targets})
+                                "targets": targets, "timelines": timelines})
     return 0
 
 

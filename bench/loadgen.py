@@ -7,7 +7,8 @@ Keep-alive connections over raw asyncio streams (uvloop when installed): an HTTP
 library would cost more CPU per request than the server under test. Prints one JSON object.
 Several URLs are used round-robin. In open-loop mode latency counts from the moment a request
 was DUE, not when a free connection sent it, so a stalled server cannot hide its stall
-(no coordinated omission). `--mark-referer` gives every request a unique Referer
+(no coordinated omission), and each request slower than 15 ms is listed in "slow" with its due
+time in unix ms, so a bench can line stalls up with what the server did. `--mark-referer` gives every request a unique Referer
 `https://bench.invalid/m/<n>` and reports, per n, when its answer arrived (time.monotonic(),
 CLOCK_MONOTONIC: the same clock in every process of the machine).
 """
@@ -23,6 +24,7 @@ import time
 from urllib.parse import urlsplit
 
 MARK_PREFIX = "https://bench.invalid/m/"
+SLOW_S = 0.015  # open-loop requests slower than this are listed in "slow" with their due time
 
 
 def percentile(values: list[float], pct: float) -> float:
@@ -78,6 +80,7 @@ class Stats:
         self.statuses: dict[int, int] = {}
         self.errors = 0
         self.answers: dict[int, float] = {}
+        self.slow: list[tuple[int, float]] = []  # (due time in unix ms, latency ms) above SLOW_S
 
     def ok(self, status: int, latency: float) -> None:
         self.latencies.append(latency)
@@ -115,6 +118,7 @@ async def open_loop(targets, connections: int, duration: float, rate: float, hea
     total = int(rate * duration)
     tickets = itertools.count()
     start = time.monotonic() + 0.05
+    wall_offset = time.monotonic() - time.time()  # monotonic - wall: due times in unix ms
 
     async def worker() -> None:
         host, port, _ = targets[0]
@@ -136,6 +140,8 @@ async def open_loop(targets, connections: int, duration: float, rate: float, hea
                 continue
             answered = time.monotonic()
             stats.ok(status, answered - due)
+            if answered - due > SLOW_S:
+                stats.slow.append((int((due - wall_offset) * 1000), round((answered - due) * 1000, 2)))
             if mark:
                 stats.answers[n] = answered
         conn.close()
@@ -186,6 +192,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     if args.mark_referer:
         out["answers"] = stats.answers
+    if args.rate > 0:
+        out["slow"] = stats.slow
     json.dump(out, sys.stdout)
     return 0
 
