@@ -374,3 +374,17 @@ def test_an_endpoint_that_is_always_slow_keeps_its_concurrency(slow_receiver_con
         wait_until(lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 9,
                    10, "all nine answers")
         assert receiver.max_in_flight == 8
+
+
+def test_slow_sends_on_the_wire_are_at_most_twice_max_concurrency(slow_pool_config, client, pro,
+                                                                  subscribe, emit):
+    """One slot and a slow pool of one: of three endpoints that hang, two have a send on the
+    wire; the third waits (the second slow send kept its slot, the pool being full)."""
+    with Receiver(delay=30.0) as hanging:
+        for n in range(3):
+            subscribe(pro, f"{hanging.url}/{n}")
+        emit(pro.id)
+        hanging.wait_for(2, timeout=5)
+        time.sleep(0.3)  # six times the 0.05 s floor: a third send would be out by now
+        assert len(hanging.requests) == 2
+        assert hanging.max_in_flight == 2
