@@ -137,11 +137,12 @@ def main(argv: list[str] | None = None) -> int:
                   f"{args.connections} connections)", rows))
     failing_label = rows[1]["run"]
     healthy_rate = round(rate * (endpoints - failing) / endpoints * 0.5)  # sends per half second
-    # Half seconds where something happened besides the steady healthy flow.
-    print(h.table(f"Timeline of '{failing_label}' (half seconds other than {healthy_rate} healthy sends and "
-                  f"nothing else)", [row for row in timelines[failing_label] if row["failing sends"]
-                                     or row["unanswered ends"] or row["scans > 15 ms"]
-                                     or abs(row["healthy sends"] - healthy_rate) > 2]))
+    # The half seconds where something happened besides the steady healthy flow.
+    eventful = {"title": f"Timeline of '{failing_label}', the half seconds other than {healthy_rate} healthy "
+                         f"sends and nothing else",
+                "rows": [row for row in timelines[failing_label] if row["failing sends"] or row["unanswered ends"]
+                         or row["scans > 15 ms"] or abs(row["healthy sends"] - healthy_rate) > 2]}
+    print(h.table(eventful["title"], eventful["rows"]))
     print(f"setup ({endpoints} owners, QRs, webhooks) took {setup_seconds:.1f} s; server RSS {memory['rss_mb']} MiB")
     base, failed = rows[0]["p99 ms"], rows[1]["p99 ms"]
     ratio = round(failed / base, 2) if base else None
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     h.print_targets(targets)
     h.write_result(args, NAME, {"rows": rows, "endpoints": endpoints, "failing": failing, "rate": rate,
                                 "duration_s": duration, "p99_ratio": ratio, "server_memory": memory,
-                                "targets": targets, "timelines": timelines})
+                                "targets": targets, "timeline": eventful, "timelines": timelines})
     return 0
 
 

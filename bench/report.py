@@ -50,6 +50,9 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Load average (1, 5, 15 min) when it started: {data['machine'].get('loadavg_at_start')}, "
               f"when it finished: {data['machine']['loadavg_1_5_15']}.\n")
         print(markdown(data["rows"]))
+        if "timeline" in data:  # failing_endpoints
+            print(f"{data['timeline']['title']}:\n")
+            print(markdown(data["timeline"]["rows"]))
         extra = {key: data[key] for key in ("durability", "server_memory", "database_bytes", "latency",
                                              "load_seconds", "rollup_rows", "emit_seconds", "drain_seconds")
                  if key in data}

@@ -64,7 +64,7 @@ class Job:
     body: bytes
     headers: dict[str, str]
     problem: str = ""  # set when the attempt cannot even be made (e.g. undecryptable secret)
-    slow: bool = False  # on the wire for longer than slow_send_seconds
+    slow: bool = False  # still unanswered after policy.slow_after
     slot_handed_on: bool = False  # slow, and moved out of the slots into the slow pool
 
 
@@ -114,7 +114,7 @@ class Dispatcher:
         timeout_seconds: float = 5.0,
         max_concurrency: int = 32,
         max_per_endpoint: int = 4,
-        slow_send_seconds: float = 0.5,
+        slow_send_seconds: float = 0.25,
     ) -> None:
         self.db = db
         self.clock = clock
