@@ -6,7 +6,9 @@ the same appliance: first with every endpoint answering 200 at once, then after 
 half of the webhooks to a receiver that never answers (each of those attempts runs into the
 5 s delivery deadline). Reported: redirect p50/p99 of both runs (latency from each request's
 due time), and how the healthy endpoints fared meanwhile (deliveries that reached them during
-the run, and how far behind they were).
+the run, and how far behind they were). Then a timeline of the failing run by half seconds:
+sends started to healthy and to failing endpoints, attempts that ended unanswered, and scans
+slower than 15 ms, so a stall of the scans can be lined up with what the dispatcher did.
 
 200 scans/s, not 500: the comparison only means something when the run without failures is
 itself sustainable (its deliveries keep up); scan_to_webhook measures the 500/s case.
@@ -113,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
                 # The load generator sends request n to QR n % endpoints; the first `failing` QRs'
                 # webhooks are the ones that hang in the second run.
                 first_healthy = 0 if label == "all endpoints answer" else failing
+                failing_ids = {owner["webhook_id"] for owner in owners[:first_healthy]}
                 expected_ok = sum(1 for n in range(int(rate * duration)) if n % endpoints >= first_healthy)
                 after = ok_receiver.wait_for(expected_ok, 10 if args.quick else 60)
                 runs[label] = {
@@ -123,10 +126,9 @@ def main(argv: list[str] | None = None) -> int:
                     "healthy drained s after": round(max(0.0, (after["last"] or 0) - (started + elapsed)), 2)
                     if after["count"] >= expected_ok else None,
                     "hung attempts": hang_receiver.stats()["count"], "server cpu %": round(cpu * 100, 1),
-                    **attempts_by_target(app, started_ms, {o["webhook_id"] for o in owners[:first_healthy]}),
+                    **attempts_by_target(app, started_ms, failing_ids),
                 }
-                timelines[label] = timeline(app, started_ms, duration, load["slow"],
-                                            {o["webhook_id"] for o in owners[:first_healthy]})
+                timelines[label] = timeline(app, started_ms, duration, load["slow"], failing_ids)
                 runs[label]["scans > 15 ms"] = len(load["slow"])
             memory = h.rss_mb(app.pid)
         finally:
