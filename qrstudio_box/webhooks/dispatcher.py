@@ -35,6 +35,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ..clock import Clock, from_unix_ms, iso_s, unix_ms
+from ..config import WebhooksSettings
 from ..db import Database, Tx
 from . import policy, store, transport
 from .policy import Health
@@ -111,25 +112,20 @@ class Dispatcher:
         client: transport.DeliveryClient,
         secret_box: SecretBox,
         user_agent: str,
-        timeout_seconds: float = 5.0,
-        max_concurrency: int = 32,
-        max_per_endpoint: int = 4,
-        slow_send_seconds: float = 0.25,
+        limits: WebhooksSettings,
     ) -> None:
         self.db = db
         self.clock = clock
         self.client = client
         self.secret_box = secret_box
         self.user_agent = user_agent
-        self.timeout_seconds = timeout_seconds
-        self.max_concurrency = max_concurrency
-        self.max_per_endpoint = max_per_endpoint
-        self.slow_send_seconds = slow_send_seconds
+        # [webhooks] timeout_seconds, max_concurrency, max_per_endpoint, slow_send_seconds
+        self.limits = limits
         # A lease outlives the longest possible attempt, so it only expires when its holder died.
-        self.lease_ms = int((timeout_seconds + 30) * 1000)
+        self.lease_ms = int((limits.timeout_seconds + 30) * 1000)
         self._in_flight: set[asyncio.Task] = set()
         self._claim_lock = asyncio.Lock()
-        self._slots = asyncio.Semaphore(max_concurrency)
+        self._slots = asyncio.Semaphore(limits.max_concurrency)
         # At most max_per_endpoint sends on the wire per endpoint; a healthy endpoint may hold
         # PREFETCH times that many leases, so the next send starts the moment one ends instead of
         # after a trip through the writer (which, under scan load, took longer than the send).
@@ -173,7 +169,7 @@ class Dispatcher:
         if self._closed:
             return 0
         async with self._claim_lock:
-            free = self.max_concurrency - (len(self._in_flight) - self._slow_sends)
+            free = self.limits.max_concurrency - (len(self._in_flight) - self._slow_sends)
             if free <= 0:
                 self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
@@ -216,8 +212,9 @@ class Dispatcher:
         """(the jobs leased now, the endpoints that may have due work left behind their cap)."""
         capped: set[int] = set()
         rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
-                               self.max_per_endpoint * PREFETCH, limit,
-                               failing_total=max(1, self.max_concurrency // 4), suspects=suspects,
+                               self.limits.max_per_endpoint * PREFETCH, limit,
+                               failing_total=max(1, self.limits.max_concurrency // 4),
+                               suspects=suspects,
                                only_webhook=only_webhook, capped=capped)
         if not rows:
             return [], capped
@@ -259,11 +256,12 @@ class Dispatcher:
         else:
             async with self._endpoint_gate(job.webhook_id):
                 await self._slots.acquire()
-                slow_after = policy.slow_after(self.slow_send_seconds, self._usual_seconds.get(job.webhook_id))
+                slow_after = policy.slow_after(self.limits.slow_send_seconds,
+                                               self._usual_seconds.get(job.webhook_id))
                 timer = asyncio.get_running_loop().call_later(slow_after, self._went_slow, job)
                 try:
                     result = await transport.post(self.client, job.url, job.body, job.headers,
-                                                  deadline_seconds=self.timeout_seconds)
+                                                  deadline_seconds=self.limits.timeout_seconds)
                 finally:
                     self._sent(job, timer)
             if result.status_code is not None:  # an answer, 2xx or not (a timeout tells nothing)
@@ -292,7 +290,7 @@ class Dispatcher:
         send hands its slot on while the slow pool has room (so at most 2x on the wire)."""
         job.slow = True
         self._suspects[job.webhook_id] += 1
-        if self._slow_sends < self.max_concurrency:
+        if self._slow_sends < self.limits.max_concurrency:
             job.slot_handed_on = True
             self._slow_sends += 1
             self._slots.release()
@@ -313,7 +311,7 @@ class Dispatcher:
     def _endpoint_gate(self, webhook_id: int) -> asyncio.Semaphore:
         gate = self._gates.get(webhook_id)
         if gate is None:
-            gate = self._gates[webhook_id] = asyncio.Semaphore(self.max_per_endpoint)
+            gate = self._gates[webhook_id] = asyncio.Semaphore(self.limits.max_per_endpoint)
         return gate
 
     def _record_and_claim(
@@ -323,7 +321,7 @@ class Dispatcher:
         failing = self._record(tx, job, result, now)
         if token is None:
             return failing, None
-        return failing, self._claim(tx, now, token, self.max_per_endpoint * PREFETCH, suspects,
+        return failing, self._claim(tx, now, token, self.limits.max_per_endpoint * PREFETCH, suspects,
                                     only_webhook)
 
     def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> bool:
@@ -381,7 +379,7 @@ class Dispatcher:
 
     async def close(self, grace_seconds: float | None = None) -> None:
         self._closed = True
-        grace = self.timeout_seconds + 1 if grace_seconds is None else grace_seconds
+        grace = self.limits.timeout_seconds + 1 if grace_seconds is None else grace_seconds
         pending = [task for task in (*self._in_flight, self._wake_task) if task and not task.done()]
         if pending:
             done, still = await asyncio.wait(pending, timeout=grace)

@@ -42,9 +42,7 @@ async def start(ctx: AppContext) -> None:
     client = build_client(policy=url_policy, resolver=resolve, ca_bundle=settings.ca_bundle or None)
     dispatcher = Dispatcher(
         db=ctx.db, clock=ctx.clock, client=client, secret_box=secret_box,
-        user_agent=f"QRStudio-Webhooks/{__version__}", timeout_seconds=settings.timeout_seconds,
-        max_concurrency=settings.max_concurrency, max_per_endpoint=settings.max_per_endpoint,
-        slow_send_seconds=settings.slow_send_seconds,
+        user_agent=f"QRStudio-Webhooks/{__version__}", limits=settings,
     )
     runtime = service.WebhooksRuntime(url_policy=url_policy, resolver=system_resolver,
                                       secret_box=secret_box, client=client, dispatcher=dispatcher)
