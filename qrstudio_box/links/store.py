@@ -214,11 +214,20 @@ def roll_up_new_scans(tx: Tx) -> None:
         tx.execute(statement, {"mark": mark, "top": top})
 
 
-def after_scans_deleted(tx: Tx) -> None:
-    """Retention deleted scans: the next rowid SQLite hands out may be at or below the mark
-    (it reuses max(id) + 1), so the mark goes down to the highest id left."""
-    tx.execute("UPDATE scan_rollup_mark SET last_scan_id = min(last_scan_id,"
-               " coalesce((SELECT max(id) FROM scans), 0))")
+def delete_scans_before(tx: Tx, cutoff_ms: int, limit: int) -> int:
+    """Delete up to `limit` raw scans older than the cutoff (retention); returns how many.
+
+    The only way scans are deleted, because the roll-up mark depends on it: every scan is
+    counted before it goes, and afterwards the mark comes down to the highest id left, since
+    SQLite hands out max(id) + 1 next and that may be at or below the mark."""
+    roll_up_new_scans(tx)
+    deleted = tx.execute(
+        "DELETE FROM scans WHERE id IN "
+        "(SELECT id FROM scans WHERE scanned_at < ? ORDER BY scanned_at LIMIT ?)",
+        (cutoff_ms, limit),
+    ).rowcount
+    tx.execute("UPDATE scan_rollup_mark SET last_scan_id = coalesce((SELECT max(id) FROM scans), 0)")
+    return deleted
 
 
 def list_scans(

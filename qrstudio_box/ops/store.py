@@ -28,14 +28,7 @@ def prune_scans(tx: Tx, cutoff_ms: int, limit: int) -> int:
     history, only the per-scan rows go."""
     if "scans" not in existing_tables(tx.conn):
         return 0
-    links_store.roll_up_new_scans(tx)  # nothing is deleted before it is counted
-    deleted = tx.execute(
-        "DELETE FROM scans WHERE id IN "
-        "(SELECT id FROM scans WHERE scanned_at < ? ORDER BY scanned_at LIMIT ?)",
-        (cutoff_ms, limit),
-    ).rowcount
-    links_store.after_scans_deleted(tx)
-    return deleted
+    return links_store.delete_scans_before(tx, cutoff_ms, limit)  # keeps the roll-up mark right
 
 
 def prune_delivery_attempts(tx: Tx, cutoff_ms: int, limit: int) -> int:

@@ -1,9 +1,11 @@
 """Fixtures for the operations tests.
 
-Retention and metrics read tables that other domains create (0002 links, 0003 webhooks).
-When those migrations are present the real tables are used; until they are merged, the
-same columns are created here (CREATE TABLE IF NOT EXISTS never touches a real table), so
-these tests run on every branch and, after the merge, on the real schema.
+Retention and metrics read tables that other domains create (0002 links, 0003 webhooks, 0005
+the scans' roll-up mark). The app's migrations create them all, so these tests run on the real
+schema. STAND_IN_TABLES dates from when the domains were built on separate branches: CREATE
+TABLE IF NOT EXISTS never touches a real table, and ops.store still tolerates a missing one
+(tests/ops/test_retention.py checks that). Scans are written through links.store.insert_scan,
+which needs the real links schema.
 """
 
 from __future__ import annotations
@@ -76,7 +78,7 @@ class Rows:
             " deleted_at) VALUES (hex(randomblob(4)), ?, 'qr', 'https://example.com/', 'x', 'x', ?)",
             (owner_id, "x" if deleted else None),
         )
-        # Set the counter the way the scans trigger leaves it, whatever scans follow.
+        # Set the counter as the scans' roll-up would have left it, whatever scans follow.
         self.conn.execute("UPDATE dynamic_qrs SET scan_count = ? WHERE id = ?", (scan_count, qr_id))
         self.conn.commit()
         return qr_id
