@@ -45,7 +45,7 @@ MIGRATION_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
 # the first caller wait for the last.
 MAX_BATCH = 512
 # Background calls (the webhook dispatcher's records) ride along at most this many per batch,
-# after every waiting foreground call (scans): a burst of finished deliveries then costs a scan
+# after the batch's foreground calls (scans): a burst of finished deliveries then costs a scan
 # at most this much extra work ahead of it, instead of the whole burst.
 MAX_BACKGROUND = 16
 
@@ -271,11 +271,10 @@ class Database:
     async def _drain(self) -> None:
         writer = self._require_writer()
         while self._pending or self._background:
-            batch, self._pending = self._pending[:MAX_BATCH], self._pending[MAX_BATCH:]
-            room = min(MAX_BACKGROUND, MAX_BATCH - len(batch))
-            if room > 0 and self._background:
-                batch += self._background[:room]
-                del self._background[:room]
+            # Up to MAX_BACKGROUND background calls join every batch, even a full one: under a
+            # flood of scans the delivery records would otherwise wait until their leases ran out.
+            batch = self._pending[:MAX_BATCH] + self._background[:MAX_BACKGROUND]
+            del self._pending[:MAX_BATCH], self._background[:MAX_BACKGROUND]
             calls = [(Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch]
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)

@@ -184,6 +184,73 @@ def test_background_calls_go_after_foreground_ones_a_few_per_batch(tmp_path):
     assert [key for _, key in ran if key.startswith("bg")] == [f"bg{i}" for i in range(40)]  # in order
 
 
+def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
+    """A flood of scans must not starve the delivery records (their leases would run out)."""
+    from qrstudio_box.db import MAX_BACKGROUND, MAX_BATCH
+
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        ran: list[tuple[int, str]] = []
+        commits = [0]
+
+        def count(sql):
+            if sql == "COMMIT":
+                commits[0] += 1
+
+        await db.write(lambda tx: tx.conn.set_trace_callback(count))
+
+        def insert(tx, key):
+            ran.append((commits[0], key))
+            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
+
+        calls = [db.write_batched(insert, f"fg{i}") for i in range(2 * MAX_BATCH)]
+        calls += [db.write_batched(insert, f"bg{i}", background=True) for i in range(MAX_BACKGROUND + 1)]
+        await asyncio.gather(*calls)
+        await db.close()
+        return ran
+
+    ran = run(go())
+    first_batch = ran[0][0]
+    in_first = [key for batch, key in ran if batch == first_batch]
+    assert len(in_first) == MAX_BATCH + MAX_BACKGROUND
+    assert in_first[-MAX_BACKGROUND:] == [f"bg{i}" for i in range(MAX_BACKGROUND)]  # after the scans
+
+
+def test_a_before_commit_step_runs_once_per_batch_and_not_for_a_call_that_failed(tmp_path):
+    """Steps registered by the calls of a batch run once before its COMMIT, also after the
+    savepoint rerun; the failed call's registration is undone with its work."""
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        steps: list[str] = []
+
+        def step_a(tx):
+            steps.append("a")
+
+        def step_b(tx):
+            steps.append("b")
+
+        def insert(tx, key, step):
+            tx.before_commit(step)
+            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
+            if key == "bad":
+                raise ValueError("fails")
+
+        await asyncio.gather(db.write_batched(insert, "k1", step_a), db.write_batched(insert, "k2", step_a))
+        clean = list(steps)
+        del steps[:]
+        results = await asyncio.gather(db.write_batched(insert, "k3", step_a), db.write_batched(insert, "bad", step_b),
+                                       return_exceptions=True)
+        await db.close()
+        return clean, list(steps), results
+
+    clean, rerun, results = run(go())
+    assert clean == ["a"]  # two calls registered it: it ran once
+    assert isinstance(results[1], ValueError)
+    assert rerun == ["a"]  # after the rerun: once, and never the failed call's step_b
+
+
 def test_readers_see_committed_writes(tmp_path):
     async def go():
         db = Database(tmp_path / "q.db", readers=3)
