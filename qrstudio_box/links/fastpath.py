@@ -56,23 +56,25 @@ def install(app: Litestar, ctx: AppContext, on_crash) -> None:
 async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send, on_crash) -> None:
     forwarded_for: list[str] = []
     user_agent = referer = None
-    for name, value in scope["headers"]:
+    for name, value in scope["headers"]:  # a repeated header: the first, as request.headers.get
         if name == b"user-agent":
-            user_agent = value.decode("latin-1")
+            if user_agent is None:
+                user_agent = value.decode("latin-1")
         elif name == b"referer":
-            referer = value.decode("latin-1")
+            if referer is None:
+                referer = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded_for.append(value.decode("latin-1"))
     client = scope.get("client")
     try:
         variant = await ctx.links.record_scan(qr, client[0] if client else None, forwarded_for,
                                               user_agent, referer)
+        location = as_location(variant.destination_url).encode("latin-1")
     except Exception as error:  # the same 500 (logged, HTML or JSON) as any other route's
         request: Request = Request(scope, receive)
         response = on_crash(request, error).to_asgi_response(app=None, request=request)
         await response(scope, receive, send)
         return
-    location = as_location(variant.destination_url).encode("latin-1")
     await send({"type": "http.response.start", "status": 302,
                 "headers": [(b"location", location), *_FIXED_HEADERS]})
     await send({"type": "http.response.body", "body": b""})

@@ -324,3 +324,34 @@ def test_the_fast_path_and_the_litestar_handler_answer_the_same_302(client, make
     assert len(rows) == 2 and tuple(rows[0]) == tuple(rows[1])
     events = stored_events(sql, "scan.created")
     assert len(events) == 2 and events[0]["data"] == events[1]["data"]
+
+
+def test_repeated_user_agent_and_referer_are_read_alike_on_both_paths(client, make_user, sql):
+    """The first of a repeated header counts, on the fast path as on the Litestar handler.
+    Sent as raw ASGI headers: HTTP clients (the test client too) fold repeats into one line."""
+    user = make_user()
+    qr = create_qr(client, user.headers)
+    headers = [(b"user-agent", IPHONE_SAFARI.encode()), (b"user-agent", b"curl/8.0"),
+               (b"referer", b"https://first.example/"), (b"referer", b"https://second.example/"),
+               (b"host", b"testserver")]
+
+    async def get(path: str) -> int:
+        sent: list[dict] = []
+
+        async def receive():
+            return {"type": "http.request", "body": b"", "more_body": False}
+
+        async def send(message):
+            sent.append(message)
+
+        scope = {"type": "http", "asgi": {"version": "3.0"}, "http_version": "1.1", "method": "GET",
+                 "scheme": "http", "path": path, "raw_path": path.encode(), "root_path": "",
+                 "query_string": b"", "headers": headers, "client": ("127.0.0.1", 50000),
+                 "server": ("testserver", 80)}
+        await client.app(scope, receive, send)
+        return sent[0]["status"]
+
+    for path in (f"/r/{qr['short_id']}", f"/r/{qr['short_id']}/"):  # fast path, then routed
+        assert client.blocking_portal.call(get, path) == 302
+    rows = sql("SELECT user_agent, referer, is_bot FROM scans ORDER BY id")
+    assert [tuple(row) for row in rows] == [(IPHONE_SAFARI, "https://first.example/", 0)] * 2
