@@ -7,7 +7,8 @@
 * Caps: at most ``max_concurrency`` sends in flight, at most ``max_per_endpoint`` on the wire per
   endpoint, so one slow endpoint cannot starve the others. A healthy endpoint may hold twice that
   many leases (counted in SQL from live leases): the extra ones are claimed, signed jobs waiting
-  for the endpoint's gate, so its next send starts as soon as one ends. An endpoint on a failure
+  for the endpoint's gate, so its next send starts as soon as one ends (they count against no
+  slot while they wait there, so busy endpoints leave free slots to others). An endpoint on a failure
   streak gets one lease at a time, and all of those together a quarter of ``max_concurrency``,
   so endpoints that hang to the deadline cannot fill every slot.
 * Slow sends: a send still unanswered after ``policy.slow_after`` (``slow_send_seconds``, or four
@@ -18,7 +19,8 @@
   one burst that stalled the scans (bench/failing_endpoints.py, docs/performance.md).
 * Record: the attempt, the delivery's next step (policy.next_attempt_at) and the endpoint's
   health (policy.after_*) in one transaction, grouped with concurrent records in the writer's
-  background lane (write_batched(background=True): scans go first). After a success at an
+  background lane (write_batched(background=True): scans go first; a test or redeliver send,
+  which someone waits for, records in the foreground). After a success at an
   endpoint with due work left behind its cap, that same transaction claims its next jobs.
 * Ticks come from an APScheduler interval job (every second) and from ``wake()`` after each
   commit that created deliveries; tests call ``run_due()`` on a stepped FakeClock.
@@ -139,6 +141,7 @@ class Dispatcher:
         # Slow sends (module docstring) counted here; a suspect is an endpoint with a slow send
         # on the wire, mapped to how many it has.
         self._slow_sends = 0
+        self._at_gates = 0  # jobs waiting at their endpoint's gate
         self._suspects: collections.Counter[int] = collections.Counter()
         self._usual_seconds: dict[int, float] = {}  # per endpoint: policy.usual_answer_time
         self._closed = False
@@ -169,7 +172,10 @@ class Dispatcher:
         if self._closed:
             return 0
         async with self._claim_lock:
-            free = self.limits.max_concurrency - (len(self._in_flight) - self._slow_sends)
+            # Sends that hold or wait for a slot; not those in the slow pool, nor prefetched
+            # jobs waiting at their endpoint's gate (they take no slot until it lets them by).
+            busy = len(self._in_flight) - self._slow_sends - self._at_gates
+            free = self.limits.max_concurrency - busy
             if free <= 0:
                 self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
@@ -192,8 +198,8 @@ class Dispatcher:
             elif not claimed:
                 return total
 
-    def _start(self, job: Job) -> asyncio.Task:
-        task = asyncio.get_running_loop().create_task(self._send(job))
+    def _start(self, job: Job, background: bool = True) -> asyncio.Task:
+        task = asyncio.get_running_loop().create_task(self._send(job, background))
         self._in_flight.add(task)
         task.add_done_callback(self._finished)
         return task
@@ -245,43 +251,55 @@ class Dispatcher:
     # -- send and record -----------------------------------------------------------------------
 
     async def send(self, job: Job) -> int:
-        """Send a prepared job now and record it; returns the attempt id (test, redeliver)."""
-        task = self._start(job)
+        """Send a prepared job now and record it; returns the attempt id (test, redeliver).
+        Someone waits for it, so its record goes in the writer's foreground lane."""
+        task = self._start(job, background=False)
         await task
         return job.attempt_id
 
-    async def _send(self, job: Job) -> None:
+    async def _send(self, job: Job, background: bool) -> None:
         if job.problem:
             result = transport.PostResult(None, 0, job.problem)
         else:
-            async with self._endpoint_gate(job.webhook_id):
+            gate = self._endpoint_gate(job.webhook_id)
+            self._at_gates += 1
+            try:
+                await gate.acquire()
+            finally:
+                self._at_gates -= 1
+            try:
                 await self._slots.acquire()
                 slow_after = policy.slow_after(self.limits.slow_send_seconds,
-                                               self._usual_seconds.get(job.webhook_id))
+                                               self._usual_seconds.get(job.webhook_id),
+                                               self.limits.timeout_seconds)
                 timer = asyncio.get_running_loop().call_later(slow_after, self._went_slow, job)
                 try:
                     result = await transport.post(self.client, job.url, job.body, job.headers,
                                                   deadline_seconds=self.limits.timeout_seconds)
                 finally:
                     self._sent(job, timer)
+            finally:
+                gate.release()
             if result.status_code is not None:  # an answer, 2xx or not (a timeout tells nothing)
                 self._usual_seconds[job.webhook_id] = policy.usual_answer_time(
                     self._usual_seconds.get(job.webhook_id), result.duration_ms / 1000)
         # A success at an endpoint with work waiting behind its cap: the transaction that records
         # it also claims that endpoint's next jobs (one trip through the writer per delivery,
-        # not two, and no walk over every endpoint).
-        claim_for = job.webhook_id if (result.ok and job.webhook_id in self._capped
-                                       and not self._closed) else None
+        # not two).
+        claim = None
+        if result.ok and job.webhook_id in self._capped and not self._closed:
+            claim = (random_tokens.token_hex(8), frozenset(self._suspects))
         failing, claimed = await self.db.write_batched(
-            self._record_and_claim, job, result, self.clock.now(),
-            random_tokens.token_hex(8) if claim_for is not None else None, claim_for,
-            frozenset(self._suspects), background=True)
+            self._record_and_claim, job, result, self.clock.now(), claim, background=background)
         if claimed is not None:
             jobs, capped = claimed
-            if job.webhook_id not in capped:
+            if job.webhook_id in capped:
+                self._capped.add(job.webhook_id)
+            else:
                 self._capped.discard(job.webhook_id)
-            for next_job in jobs:
-                self._start(next_job)
+            if not self._closed:  # close() no longer waits for new tasks; a restart re-sends
+                for next_job in jobs:
+                    self._start(next_job)
         if failing:  # a failing endpoint's slot (one of a shared few) is free: a tick hands it on
             self.wake()
 
@@ -315,14 +333,16 @@ class Dispatcher:
         return gate
 
     def _record_and_claim(
-        self, tx: Tx, job: Job, result: transport.PostResult, now: datetime, token: str | None,
-        only_webhook: int | None, suspects: frozenset[int],
+        self, tx: Tx, job: Job, result: transport.PostResult, now: datetime,
+        claim: tuple[str, frozenset[int]] | None,
     ) -> tuple[bool, tuple[list[Job], set[int]] | None]:
+        """Record; with `claim` (token, suspects), also claim the endpoint's next jobs."""
         failing = self._record(tx, job, result, now)
-        if token is None:
+        if claim is None:
             return failing, None
+        token, suspects = claim
         return failing, self._claim(tx, now, token, self.limits.max_per_endpoint * PREFETCH, suspects,
-                                    only_webhook)
+                                    only_webhook=job.webhook_id)
 
     def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> bool:
         """Record the attempt; True when the endpoint was or now is on a failure streak."""

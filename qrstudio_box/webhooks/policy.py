@@ -11,8 +11,9 @@ until someone re-enables it.
 
 Slow sends: a send still unanswered after ``slow_after`` seconds is slow (the dispatcher hands
 its slot on and claims for its endpoint one at a time until it answers). The threshold is the
-configured floor, or SLOW_FACTOR times the endpoint's usual answer time when that is longer, so
-a receiver that always takes 300 ms is not taken for one that hangs.
+configured floor, or SLOW_FACTOR times the endpoint's usual answer time when that is longer (but
+at most half the deadline), so a receiver that always takes 300 ms is not taken for one that
+hangs.
 """
 
 from __future__ import annotations
@@ -122,11 +123,12 @@ def reenabled() -> Health:
     return Health()
 
 
-def slow_after(floor_seconds: float, usual_seconds: float | None) -> float:
-    """Seconds after which a send still waiting for its answer is slow."""
+def slow_after(floor_seconds: float, usual_seconds: float | None, deadline_seconds: float) -> float:
+    """Seconds after which a send still waiting for its answer is slow. At most half the
+    deadline: an endpoint drifting towards the deadline must not learn its way out of the rule."""
     if usual_seconds is None:  # never answered (yet): the floor
         return floor_seconds
-    return max(floor_seconds, SLOW_FACTOR * usual_seconds)
+    return max(floor_seconds, min(SLOW_FACTOR * usual_seconds, deadline_seconds / 2))
 
 
 def usual_answer_time(previous_seconds: float | None, answered_seconds: float) -> float:

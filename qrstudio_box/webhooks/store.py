@@ -152,10 +152,12 @@ def requeue_failed_since(tx: Tx, webhook_id: int, since_ms: int, now_ms: int) ->
 # deliveries in due order, so its cost follows what is claimed, not the size of a backlog.
 _ENDPOINTS_WITH_DUE_WORK = """
 SELECT w.id, w.consecutive_failures > 0 FROM webhooks w
-WHERE w.status != 'disabled' AND (:only IS NULL OR w.id = :only)
+WHERE w.status != 'disabled'
   AND EXISTS (SELECT 1 FROM deliveries d
               WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_ms <= :now)
 """
+# The same for one endpoint, by its primary key (an `:only IS NULL OR w.id = :only` would scan).
+_ENDPOINT_WITH_DUE_WORK = _ENDPOINTS_WITH_DUE_WORK.replace("WHERE w.status", "WHERE w.id = :only AND w.status")
 _IN_FLIGHT_BY_ENDPOINT = """
 SELECT d.webhook_id, count(*), max(w.consecutive_failures > 0)
 FROM deliveries AS d INDEXED BY deliveries_leased JOIN webhooks w ON w.id = d.webhook_id
@@ -204,7 +206,9 @@ def claim_due(
     # the rest instead of queueing behind sends that will time out.
     failing_budget = None if failing_total is None else failing_total - failing_in_flight
     due: list[tuple[int, int]] = []
-    for webhook_id, failing in tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook}):
+    endpoints = (tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}) if only_webhook is None
+                 else tx.fetchall(_ENDPOINT_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook}))
+    for webhook_id, failing in endpoints:
         failing = failing or webhook_id in suspects
         free = per_endpoint - in_flight.get(webhook_id, 0)
         if failing and failing_budget is not None:

@@ -337,9 +337,10 @@ def test_slow_means_slow_for_that_endpoint():
     """A receiver that always takes 300 ms is slow at 1.2 s, not at the 0.25 s floor."""
     from qrstudio_box.webhooks import policy
 
-    assert policy.slow_after(0.25, None) == 0.25  # never answered: the floor
-    assert policy.slow_after(0.25, 0.002) == 0.25  # a fast endpoint: the floor
-    assert policy.slow_after(0.25, 0.3) == pytest.approx(1.2)
+    assert policy.slow_after(0.25, None, 5.0) == 0.25  # never answered: the floor
+    assert policy.slow_after(0.25, 0.002, 5.0) == 0.25  # a fast endpoint: the floor
+    assert policy.slow_after(0.25, 0.3, 5.0) == pytest.approx(1.2)
+    assert policy.slow_after(0.25, 4.0, 5.0) == 2.5  # drifting towards the deadline: half of it
     usual = None
     for seconds in (0.3, 0.3, 0.3):
         usual = policy.usual_answer_time(usual, seconds)
@@ -388,3 +389,35 @@ def test_slow_sends_on_the_wire_are_at_most_twice_max_concurrency(slow_pool_conf
         time.sleep(0.3)  # six times the 0.05 s floor: a third send would be out by now
         assert len(hanging.requests) == 2
         assert hanging.max_in_flight == 2
+
+
+@pytest.fixture
+def prefetch_config(config):
+    config["webhooks"].update(max_concurrency=4, max_per_endpoint=1, slow_send_seconds=5.0,
+                              timeout_seconds=3.0)
+    return config
+
+
+def test_jobs_waiting_at_a_busy_endpoints_gate_leave_the_free_slots_to_others(
+        prefetch_config, client, pro, subscribe, emit, ctx):
+    """Two busy endpoints (0.2 s answers, ten deliveries each, one on the wire each, one more
+    claimed behind it): two slots stay free, and a third endpoint's delivery takes one at once
+    instead of waiting ~2 s for both backlogs to drain."""
+    with Receiver(delay=0.2) as busy, Receiver() as other:
+        subscribe(pro, f"{busy.url}/a")
+        subscribe(pro, f"{busy.url}/b")
+        for _ in range(10):
+            emit(pro.id)
+        busy.wait_for(2, timeout=5)
+        subscribe(pro, other.url)
+        started = time.monotonic()
+        emit(pro.id)
+        other.wait_for(1, timeout=5)
+        assert time.monotonic() - started < 1.0
+        assert len(busy.requests) < 15  # the busy backlogs (22 sends) were still draining
+        wait_until(lambda: len(busy.requests) == 22, 10, "the busy endpoints' backlog")
+        dispatcher = ctx.webhooks.dispatcher
+        wait_until(lambda: not dispatcher._in_flight, 5, "every send recorded")
+        # The counters are back where they started.
+        assert (dispatcher._slow_sends, dispatcher._at_gates, dict(dispatcher._suspects)) == (0, 0, {})
+        assert dispatcher._slots._value == 4

@@ -80,6 +80,16 @@ def test_claim_queries_stay_on_their_indexes(db, query, index):
     assert "SCAN deliveries" not in plan and "SCAN d " not in plan
 
 
+def test_the_one_endpoint_claim_looks_up_that_endpoint_only(db):
+    for n in range(300):
+        add(db, 1 + n % 3, NOW - n)
+    db.execute("ANALYZE")
+    plan = " | ".join(row[3] for row in db.execute(
+        "EXPLAIN QUERY PLAN " + store._ENDPOINT_WITH_DUE_WORK, {"now": NOW, "only": 2}))
+    assert "SEARCH w USING INTEGER PRIMARY KEY" in plan
+    assert "SCAN" not in plan
+
+
 def test_one_endpoint_claim_and_the_endpoints_left_behind_their_cap(db):
     first = [add(db, 1, NOW - 100 + n) for n in range(3)]
     second = [add(db, 2, NOW - 50 + n) for n in range(2)]
