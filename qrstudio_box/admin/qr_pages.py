@@ -30,6 +30,7 @@ PAGE_SIZE = 20
 STAT_DAYS = (7, 30, 90)
 PREVIEW_SIZE = 480
 DOWNLOAD_SIZES = (256, 512, 1024, 2048)
+DEFAULT_DOWNLOAD_SIZE = 512
 
 
 def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
@@ -127,7 +128,8 @@ class QrPages(Controller):
                        for c in stats.cities]
         return page(request, "qrs/detail.html", nav="qrs", qr=qr, stats=stats, chart=chart, days=days,
                     bots=bots, variant_counts=variant_counts, city_counts=city_counts,
-                    stat_days=STAT_DAYS, download_sizes=DOWNLOAD_SIZES)
+                    stat_days=STAT_DAYS, download_sizes=DOWNLOAD_SIZES,
+                    default_download_size=DEFAULT_DOWNLOAD_SIZE)
 
     @get("/{short_id:str}/edit")
     async def edit_form(self, request: Request, short_id: str) -> object:
@@ -177,9 +179,9 @@ class QrPages(Controller):
         params = request.query_params
         fmt = params.get("format") if params.get("format") in ("png", "svg") else "png"
         try:
-            size = int(params.get("size") or 512)
+            size = int(params.get("size") or DEFAULT_DOWNLOAD_SIZE)
         except ValueError:
-            size = 512
+            size = DEFAULT_DOWNLOAD_SIZE
         values: dict[str, Any] = {"data": qr.short_url, "format": fmt, "size": size,
                                   "error_correction": params.get("error_correction") or "M",
                                   "dark": params.get("dark") or "#000000",
