@@ -149,45 +149,9 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
     assert sorted(woken) == ["b1", "b2"]  # each announced once, the failed one never
 
 
-def test_background_calls_go_after_foreground_ones_a_few_per_batch(tmp_path):
-    from qrstudio_box.db import MAX_BACKGROUND
-
-    async def go():
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        ran: list[tuple[int, str]] = []  # (commit number, key) in the order the writer ran them
-        commits = [0]
-
-        def count(sql):
-            if sql == "COMMIT":
-                commits[0] += 1
-
-        await db.write(lambda tx: tx.conn.set_trace_callback(count))
-
-        def insert(tx, key):
-            ran.append((commits[0], key))
-            tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
-
-        calls = [db.write_batched(insert, f"bg{i}", background=True) for i in range(40)]
-        calls += [db.write_batched(insert, f"fg{i}") for i in range(5)]
-        await asyncio.gather(*calls)
-        await db.close()
-        return ran
-
-    ran = run(go())
-    assert [key for _, key in ran[:5]] == [f"fg{i}" for i in range(5)]  # queued last, ran first
-    per_batch: dict[int, int] = {}
-    for batch, key in ran:
-        if key.startswith("bg"):
-            per_batch[batch] = per_batch.get(batch, 0) + 1
-    assert max(per_batch.values()) == MAX_BACKGROUND and sum(per_batch.values()) == 40
-    assert [key for _, key in ran if key.startswith("bg")] == [f"bg{i}" for i in range(40)]  # in order
-
-
-def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
-    """A flood of scans must not starve the delivery records (their leases would run out)."""
-    from qrstudio_box.db import MAX_BACKGROUND, MAX_BATCH
-
+def run_batched(tmp_path, foreground: int, background: int) -> list[tuple[int, str]]:
+    """Queue `background` background calls, then `foreground` foreground ones, all at once;
+    returns (commit number, key) in the order the writer ran them."""
     async def go():
         db = Database(tmp_path / "q.db")
         await db.open()
@@ -204,13 +168,33 @@ def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
             ran.append((commits[0], key))
             tx.execute("INSERT INTO app_meta VALUES (?, 'v')", (key,))
 
-        calls = [db.write_batched(insert, f"fg{i}") for i in range(2 * MAX_BATCH)]
-        calls += [db.write_batched(insert, f"bg{i}", background=True) for i in range(MAX_BACKGROUND + 1)]
+        calls = [db.write_batched(insert, f"bg{i}", background=True) for i in range(background)]
+        calls += [db.write_batched(insert, f"fg{i}") for i in range(foreground)]
         await asyncio.gather(*calls)
         await db.close()
         return ran
 
-    ran = run(go())
+    return run(go())
+
+
+def test_background_calls_go_after_foreground_ones_a_few_per_batch(tmp_path):
+    from qrstudio_box.db import MAX_BACKGROUND
+
+    ran = run_batched(tmp_path, foreground=5, background=40)
+    assert [key for _, key in ran[:5]] == [f"fg{i}" for i in range(5)]  # queued last, ran first
+    per_batch: dict[int, int] = {}
+    for batch, key in ran:
+        if key.startswith("bg"):
+            per_batch[batch] = per_batch.get(batch, 0) + 1
+    assert max(per_batch.values()) == MAX_BACKGROUND and sum(per_batch.values()) == 40
+    assert [key for _, key in ran if key.startswith("bg")] == [f"bg{i}" for i in range(40)]  # in order
+
+
+def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
+    """A flood of scans must not starve the delivery records (their leases would run out)."""
+    from qrstudio_box.db import MAX_BACKGROUND, MAX_BATCH
+
+    ran = run_batched(tmp_path, foreground=2 * MAX_BATCH, background=MAX_BACKGROUND + 1)
     first_batch = ran[0][0]
     in_first = [key for batch, key in ran if batch == first_batch]
     assert len(in_first) == MAX_BATCH + MAX_BACKGROUND
