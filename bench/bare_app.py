@@ -21,7 +21,9 @@ NO_STORE = {"Cache-Control": "no-store"}
 
 @get("/r/{short_id:str}")
 async def redirect(short_id: str) -> Response:
-    return Response(b"", status_code=302, headers={"Location": "https://example.com/menu", **NO_STORE})
+    return Response(
+        b"", status_code=302, headers={"Location": "https://example.com/menu", **NO_STORE}
+    )
 
 
 @get("/healthz")
@@ -36,11 +38,21 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--port", type=int, required=True)
     args = p.parse_args()
-    uvicorn.Server(uvicorn.Config(
-        app, host="127.0.0.1", port=args.port, workers=None, reload=False, lifespan="on",
-        proxy_headers=False, server_header=False, access_log=False, log_config=None,
-        timeout_graceful_shutdown=5,
-    )).run()
+    uvicorn.Server(
+        uvicorn.Config(
+            app,
+            host="127.0.0.1",
+            port=args.port,
+            workers=None,
+            reload=False,
+            lifespan="on",
+            proxy_headers=False,
+            server_header=False,
+            access_log=False,
+            log_config=None,
+            timeout_graceful_shutdown=5,
+        )
+    ).run()
 
 
 if __name__ == "__main__":

@@ -26,11 +26,19 @@ NAME = "delivery"
 def scan_like_data(n: int) -> dict:
     """A scan.created payload of realistic size (the seed guide's fields)."""
     return {
-        "short_id": "BenchQr1", "name": "Spring 2026 menu", "owner_id": 1,
+        "short_id": "BenchQr1",
+        "name": "Spring 2026 menu",
+        "owner_id": 1,
         "destination_url": "https://example.com/menus/spring-2026",
-        "scanned_at": "2026-05-09T14:01:23.451Z", "country": "CA", "city": "Montreal",
-        "device_family": "iPhone", "os_family": "iOS", "browser_family": "Mobile Safari",
-        "referer": f"https://bench.invalid/d/{n}", "user_agent": h.PHONE_UA, "is_bot": False,
+        "scanned_at": "2026-05-09T14:01:23.451Z",
+        "country": "CA",
+        "city": "Montreal",
+        "device_family": "iPhone",
+        "os_family": "iOS",
+        "browser_family": "Mobile Safari",
+        "referer": f"https://bench.invalid/d/{n}",
+        "user_agent": h.PHONE_UA,
+        "is_bot": False,
         "variant_label": "(default)",
     }
 
@@ -60,9 +68,12 @@ async def httpx_loop(url: str, bodies: list[bytes], concurrency: int) -> float:
     limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
     started = time.monotonic()
     async with httpx.AsyncClient(limits=limits, timeout=10) as client:
+
         async def worker() -> None:
             for body in queue:
-                response = await client.post(url, content=body, headers={"Content-Type": "application/json"})
+                response = await client.post(
+                    url, content=body, headers={"Content-Type": "application/json"}
+                )
                 response.raise_for_status()
 
         await asyncio.gather(*(worker() for _ in range(concurrency)))
@@ -71,18 +82,24 @@ async def httpx_loop(url: str, bodies: list[bytes], concurrency: int) -> float:
 
 def rate(stats: dict) -> float:
     span = (stats["last"] or 0) - (stats["first"] or 0)
-    return round((stats["count"] - 1) / span, 1) if stats["count"] > 1 and span > 0 else float("nan")
+    return (
+        round((stats["count"] - 1) / span, 1) if stats["count"] > 1 and span > 0 else float("nan")
+    )
 
 
 def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--events", type=int, default=10_000)
     p.add_argument("--concurrency", type=int, default=16)
-    p.add_argument("--timeout", type=float, default=240.0, help="give up waiting for deliveries after this")
+    p.add_argument(
+        "--timeout", type=float, default=240.0, help="give up waiting for deliveries after this"
+    )
     args = p.parse_args(argv)
     count = 300 if args.quick else args.events
     conc = args.concurrency
-    config = h.merge(h.WEBHOOK_TEST_CONFIG, {"webhooks": {"max_concurrency": conc, "max_per_endpoint": conc}})
+    config = h.merge(
+        h.WEBHOOK_TEST_CONFIG, {"webhooks": {"max_concurrency": conc, "max_per_endpoint": conc}}
+    )
 
     with h.Receiver() as receiver:
         app = h.AppServer(config=config, keep=args.keep)
@@ -100,11 +117,18 @@ def main(argv: list[str] | None = None) -> int:
             app_stats = receiver.wait_for(count, args.timeout, "/hook")
             app_cpu = h.cpu_seconds(app.pid) - cpu_before
             drained = (app_stats["last"] or committed) - committed
-            pending = app.sql("SELECT count(*) FROM deliveries WHERE status != 'succeeded'") \
-                if _has_table(app, "deliveries") else [[None]]
+            pending = (
+                app.sql("SELECT count(*) FROM deliveries WHERE status != 'succeeded'")
+                if _has_table(app, "deliveries")
+                else [[None]]
+            )
             memory = h.rss_mb(app.pid)
-            bodies = [bytes(row[0]) for row in app.sql("SELECT body FROM events WHERE type = 'scan.created' "
-                                                       "ORDER BY seq")]
+            bodies = [
+                bytes(row[0])
+                for row in app.sql(
+                    "SELECT body FROM events WHERE type = 'scan.created' ORDER BY seq"
+                )
+            ]
         finally:
             app.close()
 
@@ -117,29 +141,58 @@ def main(argv: list[str] | None = None) -> int:
     app_rate, plain_rate = rate(app_stats), rate(plain_stats)
     ratio = round(app_rate / plain_rate, 2) if plain_rate == plain_rate and plain_rate else None
     rows = [
-        {"sender": "qrstudio dispatcher", "concurrency": conc, "events": count,
-         "delivered": app_stats["by_prefix"].get("/hook", 0), "deliveries/s": app_rate,
-         "cpu ms each": round(app_cpu * 1000 / max(count, 1), 2), "vs httpx": ratio},
-        {"sender": "plain httpx loop", "concurrency": conc, "events": len(bodies),
-         "delivered": plain_stats["by_prefix"].get("/plain", 0), "deliveries/s": plain_rate,
-         "cpu ms each": round(plain_cpu * 1000 / max(len(bodies), 1), 2), "vs httpx": 1.0},
+        {
+            "sender": "qrstudio dispatcher",
+            "concurrency": conc,
+            "events": count,
+            "delivered": app_stats["by_prefix"].get("/hook", 0),
+            "deliveries/s": app_rate,
+            "cpu ms each": round(app_cpu * 1000 / max(count, 1), 2),
+            "vs httpx": ratio,
+        },
+        {
+            "sender": "plain httpx loop",
+            "concurrency": conc,
+            "events": len(bodies),
+            "delivered": plain_stats["by_prefix"].get("/plain", 0),
+            "deliveries/s": plain_rate,
+            "cpu ms each": round(plain_cpu * 1000 / max(len(bodies), 1), 2),
+            "vs httpx": 1.0,
+        },
     ]
     # cpu ms each: the sender's CPU time per delivery (the whole appliance process for the
     # dispatcher: claim, sign, send, record). Less sensitive than wall time to a busy machine.
     print(h.table(f"Delivery ({count:,} scan.created events, one keep-alive receiver)", rows))
-    print(f"events + deliveries stored in {emit_seconds:.2f} s; last delivery {drained:.2f} s after the commit; "
-          f"plain loop {plain_seconds:.2f} s; server RSS {memory['rss_mb']} MiB")
+    print(
+        f"events + deliveries stored in {emit_seconds:.2f} s; last delivery {drained:.2f} s after the commit; "
+        f"plain loop {plain_seconds:.2f} s; server RSS {memory['rss_mb']} MiB"
+    )
     complete = app_stats["by_prefix"].get("/hook", 0) >= count
     targets = [
         h.check("dispatcher vs plain httpx", ratio, 0.7, at_least=True),
-        {"target": "every event delivered", "value": app_stats["by_prefix"].get("/hook", 0),
-         "limit": f">= {count:,}", "met": complete},
+        {
+            "target": "every event delivered",
+            "value": app_stats["by_prefix"].get("/hook", 0),
+            "limit": f">= {count:,}",
+            "met": complete,
+        },
     ]
     h.print_targets(targets)
-    h.write_result(args, NAME, {"rows": rows, "ratio": ratio, "events": count, "concurrency": conc,
-                                "emit_seconds": round(emit_seconds, 3), "drain_seconds": round(drained, 3),
-                                "undelivered_rows": pending[0][0], "server_memory": memory,
-                                "targets": targets})
+    h.write_result(
+        args,
+        NAME,
+        {
+            "rows": rows,
+            "ratio": ratio,
+            "events": count,
+            "concurrency": conc,
+            "emit_seconds": round(emit_seconds, 3),
+            "drain_seconds": round(drained, 3),
+            "undelivered_rows": pending[0][0],
+            "server_memory": memory,
+            "targets": targets,
+        },
+    )
     return 0 if complete else 1
 
 

@@ -42,13 +42,16 @@ ADMIN_EMAIL = "bench@example.com"
 ADMIN_PASSWORD = "bench-password-1"
 # One realistic phone browser: the app's user-agent parse is LRU-cached, as it is for real
 # traffic where a few browsers make most scans.
-PHONE_UA = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-            "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1")
+PHONE_UA = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1"
+)
 # BENCH_NO_WRK=1 forces the Python load generator (to test the fallback where wrk exists).
 WRK = None if os.environ.get("BENCH_NO_WRK") else shutil.which("wrk")
 
 
 # -- small helpers -------------------------------------------------------------------------
+
 
 def free_port() -> int:
     with socket.socket() as sock:
@@ -60,13 +63,17 @@ def child_env(**extra: str) -> dict[str, str]:
     """Our environment without QRSTUDIO_* leaking in, with the repo on PYTHONPATH."""
     env = {key: value for key, value in os.environ.items() if not key.startswith("QRSTUDIO_")}
     roots = [str(APP_ROOT)] + ([str(REPO_ROOT)] if APP_ROOT != REPO_ROOT else [])
-    env["PYTHONPATH"] = os.pathsep.join(roots + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else []))
+    env["PYTHONPATH"] = os.pathsep.join(
+        roots + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+    )
     env["PYTHONUNBUFFERED"] = "1"
     env.update(extra)
     return env
 
 
-def wait_http(url: str, proc: subprocess.Popen, timeout: float = 30.0, log: Path | None = None) -> None:
+def wait_http(
+    url: str, proc: subprocess.Popen, timeout: float = 30.0, log: Path | None = None
+) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
@@ -104,7 +111,10 @@ def rss_mb(pid: int) -> dict[str, float]:
         key, _, rest = line.partition(":")
         if key in ("VmRSS", "VmHWM"):
             values[key] = int(rest.split()[0]) / 1024
-    return {"rss_mb": round(values.get("VmRSS", 0.0), 1), "peak_rss_mb": round(values.get("VmHWM", 0.0), 1)}
+    return {
+        "rss_mb": round(values.get("VmRSS", 0.0), 1),
+        "peak_rss_mb": round(values.get("VmHWM", 0.0), 1),
+    }
 
 
 def cpu_seconds(pid: int) -> float:
@@ -139,25 +149,39 @@ def machine() -> dict[str, Any]:
 
 def git_revision() -> str:
     try:
-        return subprocess.run(["git", "-C", str(APP_ROOT), "rev-parse", "--short", "HEAD"],
-                              capture_output=True, text=True, timeout=5).stdout.strip()
+        return subprocess.run(
+            ["git", "-C", str(APP_ROOT), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            timeout=5,
+        ).stdout.strip()
     except (OSError, subprocess.SubprocessError):
         return ""
 
 
 # -- the command line every script shares --------------------------------------------------
 
+
 def parser(description: str) -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(description=description)
-    p.add_argument("--quick", action="store_true",
-                   help="tiny sizes and durations: proves the script works, measures nothing")
-    p.add_argument("--results-dir", default=os.environ.get("BENCH_RESULTS_DIR", str(DEFAULT_RESULTS_DIR)),
-                   help="where the JSON result goes (default bench/results/)")
-    p.add_argument("--keep", action="store_true", help="keep the temporary data_dir (its path is printed)")
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="tiny sizes and durations: proves the script works, measures nothing",
+    )
+    p.add_argument(
+        "--results-dir",
+        default=os.environ.get("BENCH_RESULTS_DIR", str(DEFAULT_RESULTS_DIR)),
+        help="where the JSON result goes (default bench/results/)",
+    )
+    p.add_argument(
+        "--keep", action="store_true", help="keep the temporary data_dir (its path is printed)"
+    )
     return p
 
 
 # -- tables and results --------------------------------------------------------------------
+
 
 def fmt(value: Any) -> str:
     if isinstance(value, bool):
@@ -176,17 +200,30 @@ def table(title: str, rows: Iterable[dict[str, Any]], columns: Sequence[str] | N
     columns = list(columns or (rows[0].keys() if rows else []))
     cells = [[fmt(row.get(col)) for col in columns] for row in rows]
     widths = [max([len(col)] + [len(r[i]) for r in cells]) for i, col in enumerate(columns)]
-    line = "  ".join(col.ljust(w) if i == 0 else col.rjust(w) for i, (col, w) in enumerate(zip(columns, widths, strict=True)))
+    line = "  ".join(
+        col.ljust(w) if i == 0 else col.rjust(w)
+        for i, (col, w) in enumerate(zip(columns, widths, strict=True))
+    )
     out = [title, line, "-" * len(line)]
     for r in cells:
-        out.append("  ".join(c.ljust(w) if i == 0 else c.rjust(w) for i, (c, w) in enumerate(zip(r, widths, strict=True))))
+        out.append(
+            "  ".join(
+                c.ljust(w) if i == 0 else c.rjust(w)
+                for i, (c, w) in enumerate(zip(r, widths, strict=True))
+            )
+        )
     return "\n".join(out)
 
 
 def check(name: str, value: float | None, limit: float, *, at_least: bool) -> dict[str, Any]:
     """One target: the measured value, the limit, and whether it is met."""
     met = value is not None and value == value and (value >= limit if at_least else value <= limit)
-    return {"target": name, "value": value, "limit": (">= " if at_least else "<= ") + fmt(limit), "met": met}
+    return {
+        "target": name,
+        "value": value,
+        "limit": (">= " if at_least else "<= ") + fmt(limit),
+        "met": met,
+    }
 
 
 def write_result(args: argparse.Namespace, name: str, result: dict[str, Any]) -> Path:
@@ -218,15 +255,27 @@ def print_targets(targets: list[dict[str, Any]]) -> None:
 def merge(base: dict[str, Any], extra: dict[str, Any]) -> dict[str, Any]:
     out = {key: dict(value) if isinstance(value, dict) else value for key, value in base.items()}
     for key, value in extra.items():
-        out[key] = merge(out[key], value) if isinstance(value, dict) and isinstance(out.get(key), dict) else value
+        out[key] = (
+            merge(out[key], value)
+            if isinstance(value, dict) and isinstance(out.get(key), dict)
+            else value
+        )
     return out
 
 
 # The owner of everything the benches create: an admin on a plan with room for webhooks.
 BENCH_CONFIG: dict[str, Any] = {
     "accounts": {"default_plan": "business"},
-    "plans": {"business": {"rank": 20, "monthly_quota": 10_000_000, "webhooks": True, "max_webhooks": 200,
-                           "max_dynamic_qrs": 100_000, "api_rate_limit": 1_000_000}},
+    "plans": {
+        "business": {
+            "rank": 20,
+            "monthly_quota": 10_000_000,
+            "webhooks": True,
+            "max_webhooks": 200,
+            "max_dynamic_qrs": 100_000,
+            "api_rate_limit": 1_000_000,
+        }
+    },
     "logging": {"level": "warning", "access_log": False},
 }
 
@@ -244,9 +293,16 @@ class AppServer:
 
     def __post_init__(self) -> None:
         self.port = self.port or free_port()
-        self.config = merge(merge(BENCH_CONFIG, {"storage": {"data_dir": str(self.root / "data")},
-                                                 "server": {"host": "127.0.0.1", "port": self.port}}),
-                            self.config)
+        self.config = merge(
+            merge(
+                BENCH_CONFIG,
+                {
+                    "storage": {"data_dir": str(self.root / "data")},
+                    "server": {"host": "127.0.0.1", "port": self.port},
+                },
+            ),
+            self.config,
+        )
 
     @property
     def base_url(self) -> str:
@@ -271,7 +327,10 @@ class AppServer:
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "qrstudio_box", "run", "--config", str(config_path)],
-                stdout=out, stderr=subprocess.STDOUT, env=env, cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=env,
+                cwd=self.root,
             )
         wait_http(f"{self.base_url}/healthz", self.proc, log=self.log_path)
         return self
@@ -299,27 +358,44 @@ class AppServer:
 
     def token(self) -> dict[str, str]:
         if self._token is None:
-            response = httpx.post(f"{self.base_url}/api/v1/auth/token/",
-                                  json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=30)
+            response = httpx.post(
+                f"{self.base_url}/api/v1/auth/token/",
+                json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+                timeout=30,
+            )
             response.raise_for_status()
             self._token = {"Authorization": f"Bearer {response.json()['access_token']}"}
         return self._token
 
-    def api(self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any) -> httpx.Response:
-        return httpx.request(method, f"{self.base_url}{path}", headers=headers or self.token(), timeout=60, **kwargs)
+    def api(
+        self, method: str, path: str, *, headers: dict[str, str] | None = None, **kwargs: Any
+    ) -> httpx.Response:
+        return httpx.request(
+            method, f"{self.base_url}{path}", headers=headers or self.token(), timeout=60, **kwargs
+        )
 
-    def create_user(self, email: str, password: str = ADMIN_PASSWORD, plan: str = "business") -> dict[str, str]:
+    def create_user(
+        self, email: str, password: str = ADMIN_PASSWORD, plan: str = "business"
+    ) -> dict[str, str]:
         """Create a member on `plan` and return its bearer headers."""
-        response = self.api("POST", "/api/v1/admin/users/",
-                            json={"email": email, "password": password, "plan": plan, "role": "member"})
+        response = self.api(
+            "POST",
+            "/api/v1/admin/users/",
+            json={"email": email, "password": password, "plan": plan, "role": "member"},
+        )
         if response.status_code != 201:
             raise RuntimeError(f"creating {email}: {response.status_code} {response.text}")
-        login = httpx.post(f"{self.base_url}/api/v1/auth/token/", json={"email": email, "password": password},
-                           timeout=30)
+        login = httpx.post(
+            f"{self.base_url}/api/v1/auth/token/",
+            json={"email": email, "password": password},
+            timeout=30,
+        )
         login.raise_for_status()
         return {"Authorization": f"Bearer {login.json()['access_token']}"}
 
-    def bulk_users(self, count: int, plan: str = "business", prefix: str = "owner") -> list[dict[str, str]]:
+    def bulk_users(
+        self, count: int, plan: str = "business", prefix: str = "owner"
+    ) -> list[dict[str, str]]:
         """`count` members stored at once through the app's own store function (one password
         hash shared by all: argon2 per user would make setup take minutes), each with a bearer
         token minted by the app's own JWT setup from the key in data_dir."""
@@ -333,28 +409,57 @@ class AppServer:
         created_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         conn = connect_sync(self.database_path)
         try:
-            ids = write_sync(conn, lambda tx: [
-                accounts_store.insert_user(tx, f"{prefix}{n}@example.com", password_hash, "member", plan, created_at)
-                for n in range(count)])
+            ids = write_sync(
+                conn,
+                lambda tx: [
+                    accounts_store.insert_user(
+                        tx, f"{prefix}{n}@example.com", password_hash, "member", plan, created_at
+                    )
+                    for n in range(count)
+                ],
+            )
         finally:
             conn.close()
         auth = build_jwt_auth(None, load_or_create_key(self.database_path.parent), 60)
-        return [{"Authorization": f"Bearer {auth.create_token(identifier=str(user_id))}"} for user_id in ids]
+        return [
+            {"Authorization": f"Bearer {auth.create_token(identifier=str(user_id))}"}
+            for user_id in ids
+        ]
 
-    def create_qr(self, destination: str = "https://example.com/menu", name: str = "bench",
-                  headers: dict[str, str] | None = None) -> str:
-        response = self.api("POST", "/api/v1/dynamic-qrs/", headers=headers,
-                            json={"name": name, "destination_url": destination})
+    def create_qr(
+        self,
+        destination: str = "https://example.com/menu",
+        name: str = "bench",
+        headers: dict[str, str] | None = None,
+    ) -> str:
+        response = self.api(
+            "POST",
+            "/api/v1/dynamic-qrs/",
+            headers=headers,
+            json={"name": name, "destination_url": destination},
+        )
         if response.status_code != 201:
-            raise FeatureMissing(f"POST /api/v1/dynamic-qrs/ answered {response.status_code}: {response.text[:200]}")
+            raise FeatureMissing(
+                f"POST /api/v1/dynamic-qrs/ answered {response.status_code}: {response.text[:200]}"
+            )
         return response.json()["short_id"]
 
-    def create_webhook(self, url: str, events: Sequence[str] = ("scan.created",),
-                       headers: dict[str, str] | None = None) -> dict[str, Any]:
-        response = self.api("POST", "/api/v1/webhooks/", headers=headers,
-                            json={"url": url, "description": "bench receiver", "events": list(events)})
+    def create_webhook(
+        self,
+        url: str,
+        events: Sequence[str] = ("scan.created",),
+        headers: dict[str, str] | None = None,
+    ) -> dict[str, Any]:
+        response = self.api(
+            "POST",
+            "/api/v1/webhooks/",
+            headers=headers,
+            json={"url": url, "description": "bench receiver", "events": list(events)},
+        )
         if response.status_code != 201:
-            raise FeatureMissing(f"POST /api/v1/webhooks/ answered {response.status_code}: {response.text[:200]}")
+            raise FeatureMissing(
+                f"POST /api/v1/webhooks/ answered {response.status_code}: {response.text[:200]}"
+            )
         return response.json()
 
     def sql(self, statement: str, params: Sequence[Any] = ()) -> list[tuple]:
@@ -366,7 +471,9 @@ class AppServer:
             conn.close()
 
     def database_bytes(self) -> int:
-        return sum(p.stat().st_size for p in self.database_path.parent.glob(self.database_path.name + "*"))
+        return sum(
+            p.stat().st_size for p in self.database_path.parent.glob(self.database_path.name + "*")
+        )
 
 
 WEBHOOK_TEST_CONFIG = {"webhooks": {"allow_http": True, "allow_private_targets": True}}
@@ -385,6 +492,7 @@ def skipped(args: argparse.Namespace, name: str, reason: str) -> int:
 
 # -- the bare app, the receiver ------------------------------------------------------------
 
+
 @dataclass
 class Helper:
     """A helper process of ours (`python -m bench.<module>`) listening on a free port."""
@@ -401,8 +509,18 @@ class Helper:
         self.log = Path(tempfile.mkstemp(prefix=f"bench-{self.module}-", suffix=".log")[1])
         with open(self.log, "wb") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", f"bench.{self.module}", "--port", str(self.port), *self.extra_args],
-                stdout=out, stderr=subprocess.STDOUT, env=child_env(), cwd=REPO_ROOT,
+                [
+                    sys.executable,
+                    "-m",
+                    f"bench.{self.module}",
+                    "--port",
+                    str(self.port),
+                    *self.extra_args,
+                ],
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=child_env(),
+                cwd=REPO_ROOT,
             )
         wait_http(f"{self.base_url}{self.health_path}", self.proc, log=self.log)
         return self
@@ -439,7 +557,9 @@ class Receiver(Helper):
         super().__init__("receiver", extra_args, health_path="/__health")
 
     def stats(self, detail: bool = False) -> dict[str, Any]:
-        return httpx.get(f"{self.base_url}/__stats", params={"detail": "1" if detail else "0"}, timeout=60).json()
+        return httpx.get(
+            f"{self.base_url}/__stats", params={"detail": "1" if detail else "0"}, timeout=60
+        ).json()
 
     def reset(self) -> None:
         httpx.post(f"{self.base_url}/__reset", timeout=10).raise_for_status()
@@ -508,13 +628,28 @@ class LoadResult:
     errors: int
 
     def row(self, label: str) -> dict[str, Any]:
-        return {"run": label, "conns": self.connections, "req/s": self.rps, "p50 ms": self.p50_ms,
-                "p99 ms": self.p99_ms, "max ms": self.max_ms, "302s": self.status_302,
-                "other": self.status_other, "errors": self.errors}
+        return {
+            "run": label,
+            "conns": self.connections,
+            "req/s": self.rps,
+            "p50 ms": self.p50_ms,
+            "p99 ms": self.p99_ms,
+            "max ms": self.max_ms,
+            "302s": self.status_302,
+            "other": self.status_other,
+            "errors": self.errors,
+        }
 
 
-def load(url: str, connections: int, duration: float, *, threads: int = 1,
-         headers: dict[str, str] | None = None, force_python: bool = False) -> LoadResult:
+def load(
+    url: str,
+    connections: int,
+    duration: float,
+    *,
+    threads: int = 1,
+    headers: dict[str, str] | None = None,
+    force_python: bool = False,
+) -> LoadResult:
     """Closed-loop load at `connections` keep-alive connections for `duration` seconds."""
     headers = {"User-Agent": PHONE_UA, **(headers or {})}
     if WRK and not force_python:
@@ -522,51 +657,99 @@ def load(url: str, connections: int, duration: float, *, threads: int = 1,
     return _python_load(url, connections, duration, headers)
 
 
-def _wrk(url: str, connections: int, duration: float, threads: int, headers: dict[str, str]) -> LoadResult:
-    cmd = [WRK, "-t", str(min(threads, connections)), "-c", str(connections), "-d", f"{max(1, round(duration))}s",
-           "--latency", "--timeout", "10s", "-s", str(_wrk_script())]
+def _wrk(
+    url: str, connections: int, duration: float, threads: int, headers: dict[str, str]
+) -> LoadResult:
+    cmd = [
+        WRK,
+        "-t",
+        str(min(threads, connections)),
+        "-c",
+        str(connections),
+        "-d",
+        f"{max(1, round(duration))}s",
+        "--latency",
+        "--timeout",
+        "10s",
+        "-s",
+        str(_wrk_script()),
+    ]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
     out = subprocess.run(cmd + [url], capture_output=True, text=True, timeout=duration + 60)
     if out.returncode != 0:
         raise RuntimeError(f"wrk failed: {out.stderr or out.stdout}")
-    figures = dict((m[1], int(m[2])) for m in re.finditer(r"^BENCH (\S+) (-?\d+)$", out.stdout, re.M))
+    figures = dict(
+        (m[1], int(m[2])) for m in re.finditer(r"^BENCH (\S+) (-?\d+)$", out.stdout, re.M)
+    )
     seconds = figures["duration_us"] / 1e6
     return LoadResult(
-        tool="wrk", connections=connections, duration_s=round(seconds, 2), requests=figures["requests"],
+        tool="wrk",
+        connections=connections,
+        duration_s=round(seconds, 2),
+        requests=figures["requests"],
         rps=round(figures["requests"] / seconds, 1),
-        p50_ms=figures["p50_us"] / 1000, p90_ms=figures["p90_us"] / 1000, p99_ms=figures["p99_us"] / 1000,
-        max_ms=figures["max_us"] / 1000, status_302=figures["status_302"], status_2xx=figures["status_2xx"],
-        status_other=figures["status_other"], errors=figures["errors"],
+        p50_ms=figures["p50_us"] / 1000,
+        p90_ms=figures["p90_us"] / 1000,
+        p99_ms=figures["p99_us"] / 1000,
+        max_ms=figures["max_us"] / 1000,
+        status_302=figures["status_302"],
+        status_2xx=figures["status_2xx"],
+        status_other=figures["status_other"],
+        errors=figures["errors"],
     )
 
 
-def _python_load(url: str, connections: int, duration: float, headers: dict[str, str]) -> LoadResult:
+def _python_load(
+    url: str, connections: int, duration: float, headers: dict[str, str]
+) -> LoadResult:
     cmd = [sys.executable, "-m", "bench.loadgen", url, "-c", str(connections), "-d", str(duration)]
     for key, value in headers.items():
         cmd += ["-H", f"{key}: {value}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, env=child_env(), cwd=REPO_ROOT)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration + 60, env=child_env(), cwd=REPO_ROOT
+    )
     if out.returncode != 0:
         raise RuntimeError(f"bench.loadgen failed: {out.stderr}")
     data = json.loads(out.stdout)
-    return LoadResult(tool="bench.loadgen", **{k: data[k] for k in LoadResult.__dataclass_fields__ if k != "tool"})
+    return LoadResult(
+        tool="bench.loadgen", **{k: data[k] for k in LoadResult.__dataclass_fields__ if k != "tool"}
+    )
 
 
-def paced(urls: Sequence[str], rate: float, duration: float, connections: int = 32,
-          headers: dict[str, str] | None = None, mark_referer: bool = False) -> dict[str, Any]:
+def paced(
+    urls: Sequence[str],
+    rate: float,
+    duration: float,
+    connections: int = 32,
+    headers: dict[str, str] | None = None,
+    mark_referer: bool = False,
+) -> dict[str, Any]:
     """Open-loop load: `rate` requests/s for `duration` s (bench.loadgen --rate).
 
     With mark_referer every request carries a unique Referer `https://bench.invalid/m/<n>` and
     the answer's arrival time (CLOCK_MONOTONIC, which every process on the machine shares) is
     returned per marker, so a webhook receiver's arrival times can be matched to it.
     """
-    cmd = [sys.executable, "-m", "bench.loadgen", *urls, "-c", str(connections), "-d", str(duration),
-           "--rate", str(rate)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        *urls,
+        "-c",
+        str(connections),
+        "-d",
+        str(duration),
+        "--rate",
+        str(rate),
+    ]
     for key, value in {"User-Agent": PHONE_UA, **(headers or {})}.items():
         cmd += ["-H", f"{key}: {value}"]
     if mark_referer:
         cmd.append("--mark-referer")
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 90, env=child_env(), cwd=REPO_ROOT)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration + 90, env=child_env(), cwd=REPO_ROOT
+    )
     if out.returncode != 0:
         raise RuntimeError(f"bench.loadgen failed: {out.stderr}")
     return json.loads(out.stdout)
@@ -574,11 +757,20 @@ def paced(urls: Sequence[str], rate: float, duration: float, connections: int = 
 
 def summarize_ms(values: Sequence[float]) -> dict[str, float]:
     if not values:
-        return {"count": 0, "p50_ms": float("nan"), "p99_ms": float("nan"), "max_ms": float("nan"),
-                "mean_ms": float("nan")}
-    return {"count": len(values), "p50_ms": round(percentile(values, 50), 2),
-            "p99_ms": round(percentile(values, 99), 2), "max_ms": round(max(values), 2),
-            "mean_ms": round(statistics.fmean(values), 2)}
+        return {
+            "count": 0,
+            "p50_ms": float("nan"),
+            "p99_ms": float("nan"),
+            "max_ms": float("nan"),
+            "mean_ms": float("nan"),
+        }
+    return {
+        "count": len(values),
+        "p50_ms": round(percentile(values, 50), 2),
+        "p99_ms": round(percentile(values, 99), 2),
+        "max_ms": round(max(values), 2),
+        "mean_ms": round(statistics.fmean(values), 2),
+    }
 
 
 def import_app() -> None:
@@ -587,13 +779,25 @@ def import_app() -> None:
         sys.path.insert(0, str(APP_ROOT))
 
 
-def load_urls(urls: Sequence[str], connections: int, duration: float,
-              headers: dict[str, str] | None = None) -> dict[str, Any]:
+def load_urls(
+    urls: Sequence[str], connections: int, duration: float, headers: dict[str, str] | None = None
+) -> dict[str, Any]:
     """Closed-loop bench.loadgen over several URLs, used round-robin (one JSON result)."""
-    cmd = [sys.executable, "-m", "bench.loadgen", *urls, "-c", str(connections), "-d", str(duration)]
+    cmd = [
+        sys.executable,
+        "-m",
+        "bench.loadgen",
+        *urls,
+        "-c",
+        str(connections),
+        "-d",
+        str(duration),
+    ]
     for key, value in (headers or {}).items():
         cmd += ["-H", f"{key}: {value}"]
-    out = subprocess.run(cmd, capture_output=True, text=True, timeout=duration + 60, env=child_env(), cwd=REPO_ROOT)
+    out = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=duration + 60, env=child_env(), cwd=REPO_ROOT
+    )
     if out.returncode != 0:
         raise RuntimeError(f"bench.loadgen failed: {out.stderr}")
     return json.loads(out.stdout)

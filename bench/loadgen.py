@@ -112,8 +112,9 @@ async def closed_loop(targets, connections: int, duration: float, headers) -> tu
     return stats, time.monotonic() - started
 
 
-async def open_loop(targets, connections: int, duration: float, rate: float, headers,
-                    mark: bool) -> tuple[Stats, float]:
+async def open_loop(
+    targets, connections: int, duration: float, rate: float, headers, mark: bool
+) -> tuple[Stats, float]:
     stats = Stats()
     total = int(rate * duration)
     tickets = itertools.count()
@@ -141,7 +142,9 @@ async def open_loop(targets, connections: int, duration: float, rate: float, hea
             answered = time.monotonic()
             stats.ok(status, answered - due)
             if answered - due > SLOW_S:
-                stats.slow.append((int((due - wall_offset) * 1000), round((answered - due) * 1000, 2)))
+                stats.slow.append(
+                    (int((due - wall_offset) * 1000), round((answered - due) * 1000, 2))
+                )
             if mark:
                 stats.answers[n] = answered
         conn.close()
@@ -156,22 +159,34 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("-c", "--connections", type=int, default=16)
     p.add_argument("-d", "--duration", type=float, default=10.0)
     p.add_argument("-H", "--header", action="append", default=[])
-    p.add_argument("--rate", type=float, default=0.0, help="requests per second (open loop); 0: closed loop")
+    p.add_argument(
+        "--rate", type=float, default=0.0, help="requests per second (open loop); 0: closed loop"
+    )
     p.add_argument("--mark-referer", action="store_true")
     args = p.parse_args(argv)
     targets = []
     for url in args.urls:
         parts = urlsplit(url)
-        targets.append((parts.hostname, parts.port or 80, (parts.path or "/") + (f"?{parts.query}" if parts.query else "")))
+        targets.append(
+            (
+                parts.hostname,
+                parts.port or 80,
+                (parts.path or "/") + (f"?{parts.query}" if parts.query else ""),
+            )
+        )
     headers = [tuple(part.strip() for part in h.split(":", 1)) for h in args.header]
     try:
         import uvloop  # noqa: PLC0415 - optional: faster loop when installed
+
         uvloop.install()
     except ImportError:
         pass
     if args.rate > 0:
-        stats, elapsed = asyncio.run(open_loop(targets, args.connections, args.duration, args.rate, headers,
-                                               args.mark_referer))
+        stats, elapsed = asyncio.run(
+            open_loop(
+                targets, args.connections, args.duration, args.rate, headers, args.mark_referer
+            )
+        )
     else:
         stats, elapsed = asyncio.run(closed_loop(targets, args.connections, args.duration, headers))
     ms = [x * 1000 for x in stats.latencies]

@@ -34,10 +34,27 @@ NATIVE = "--native" in sys.argv  # also sample C frames (SQLite, uvloop): slower
 
 
 def record(pid: int, seconds: float, out: Path) -> subprocess.Popen:
-    return subprocess.Popen([py_spy(), "record", "--pid", str(pid), "--rate", "250", "--duration", str(int(seconds)),
-                             "--format", "raw", "--threads", "--nonblocking", *(["--native"] if NATIVE else []),
-                             "-o", str(out)],
-                            stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+    return subprocess.Popen(
+        [
+            py_spy(),
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            "250",
+            "--duration",
+            str(int(seconds)),
+            "--format",
+            "raw",
+            "--threads",
+            "--nonblocking",
+            *(["--native"] if NATIVE else []),
+            "-o",
+            str(out),
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.STDOUT,
+    )
 
 
 # Leaf frames where a thread waits rather than works: the event loop's poll (uvloop is C code,
@@ -71,8 +88,11 @@ def summarize(raw: Path, top: int = 25) -> str:
     out += [f"{n / total:6.1%}  {name}" for name, n in own.most_common(top)]
     out.append("\nincluding callees (our code and the libraries it calls)")
     skip = ("runpy", "asyncio/", "threading.py", "uvicorn/server.py", "__main__", "cli.py")
-    out += [f"{n / total:6.1%}  {name}" for name, n in inclusive.most_common(top * 4)
-            if not any(s in name for s in skip)][:top]
+    out += [
+        f"{n / total:6.1%}  {name}"
+        for name, n in inclusive.most_common(top * 4)
+        if not any(s in name for s in skip)
+    ][:top]
     return "\n".join(out)
 
 
@@ -102,6 +122,7 @@ def main(argv: list[str] | None = None) -> int:
                 print(h.load(url, 64, args.seconds))
             elif args.scenario == "delivery":
                 from .delivery import emit_events
+
                 app.create_webhook(f"{receiver.base_url}/hook/1")
                 owner = app.sql("SELECT id FROM users ORDER BY id LIMIT 1")[0][0]
                 spy = record(app.pid, args.seconds, out)
@@ -118,20 +139,27 @@ def main(argv: list[str] | None = None) -> int:
                 time.sleep(0.5)
                 load = h.paced([url], args.rate, args.seconds - 1, 32)
                 spy.wait()
-                print(f"{load['status_302']} scans answered, {receiver.stats()['count']} deliveries arrived")
+                print(
+                    f"{load['status_302']} scans answered, {receiver.stats()['count']} deliveries arrived"
+                )
             else:
                 from .stats import load_scans
+
                 short_id = app.create_qr()
                 qr_id = app.sql("SELECT id FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
                 now_ms = int(time.time() * 1000)
-                load_scans(app.database_path, qr_id, args.scans, now_ms - 90 * 86_400_000, 90 * 86_400_000)
+                load_scans(
+                    app.database_path, qr_id, args.scans, now_ms - 90 * 86_400_000, 90 * 86_400_000
+                )
                 url = f"{app.base_url}/api/v1/dynamic-qrs/{short_id}/stats/"
                 first = time.strftime("%Y-%m-%d", time.gmtime(now_ms / 1000 - 89 * 86400))
                 spy = record(app.pid, args.seconds, out)
                 deadline = time.monotonic() + args.seconds - 0.5
                 calls = 0
                 while time.monotonic() < deadline:
-                    h.httpx.get(url, params={"from": first}, headers=app.token(), timeout=60).raise_for_status()
+                    h.httpx.get(
+                        url, params={"from": first}, headers=app.token(), timeout=60
+                    ).raise_for_status()
                     calls += 1
                 print(f"{calls} stats calls while profiling")
             spy.wait()

@@ -52,8 +52,14 @@ class State:
             self.markers.setdefault(int(found[1]), now)
 
     def summary(self, detail: bool) -> dict:
-        out = {"count": self.count, "by_prefix": self.by_prefix, "first": self.first, "last": self.last,
-               "bytes": self.bytes, "markers_seen": len(self.markers)}
+        out = {
+            "count": self.count,
+            "by_prefix": self.by_prefix,
+            "first": self.first,
+            "last": self.last,
+            "bytes": self.bytes,
+            "markers_seen": len(self.markers),
+        }
         if detail:
             out["markers"] = self.markers
             out["arrivals"] = self.arrivals
@@ -87,7 +93,7 @@ class HttpReceiver(asyncio.Protocol):
             total = end + 4 + length
             if len(self.buffer) < total:
                 return
-            body = self.buffer[end + 4:total]
+            body = self.buffer[end + 4 : total]
             self.buffer = self.buffer[total:]
             self.handle(head, body)
             if self.hung:
@@ -114,8 +120,12 @@ class HttpReceiver(asyncio.Protocol):
             payload = b'{"reset":true}'
         else:
             payload = b'{"status":"ok"}'
-        self.transport.write(b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
-                             + str(len(payload)).encode() + b"\r\n\r\n" + payload)
+        self.transport.write(
+            b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: "
+            + str(len(payload)).encode()
+            + b"\r\n\r\n"
+            + payload
+        )
 
 
 async def serve(port: int) -> None:
@@ -131,6 +141,7 @@ def main() -> None:
     args = p.parse_args()
     try:
         import uvloop  # noqa: PLC0415 - optional
+
         uvloop.install()
     except ImportError:
         pass

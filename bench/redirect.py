@@ -18,14 +18,18 @@ from . import harness as h
 NAME = "redirect"
 
 
-def run_load(label: str, url: str, connections: int, duration: float, pid: int) -> tuple[h.LoadResult, dict]:
+def run_load(
+    label: str, url: str, connections: int, duration: float, pid: int
+) -> tuple[h.LoadResult, dict]:
     cpu_before = h.cpu_seconds(pid)
     result = h.load(url, connections, duration)
     cpu_used = h.cpu_seconds(pid) - cpu_before
     # CPU per request says what a request costs the server, even when a busy machine denies
     # it a whole core (then req/s drops but this figure barely moves).
-    row = result.row(label) | {"server cpu %": round(cpu_used * 100 / max(result.duration_s, 1e-9), 1),
-                               "cpu us/req": round(cpu_used * 1e6 / max(result.requests, 1))}
+    row = result.row(label) | {
+        "server cpu %": round(cpu_used * 100 / max(result.duration_s, 1e-9), 1),
+        "cpu us/req": round(cpu_used * 1e6 / max(result.requests, 1)),
+    }
     return result, row
 
 
@@ -66,9 +70,14 @@ def main(argv: list[str] | None = None) -> int:
             answered += result.status_302
             in_flight_bound += conns
         time.sleep(0.5)  # let the last batch's commit land before we count
-        stored = app.sql("SELECT count(*) FROM scans JOIN dynamic_qrs ON dynamic_qrs.id = scans.qr_id "
-                         "WHERE short_id = ?", (short_id,))[0][0]
-        scan_count = app.sql("SELECT scan_count FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
+        stored = app.sql(
+            "SELECT count(*) FROM scans JOIN dynamic_qrs ON dynamic_qrs.id = scans.qr_id "
+            "WHERE short_id = ?",
+            (short_id,),
+        )[0][0]
+        scan_count = app.sql("SELECT scan_count FROM dynamic_qrs WHERE short_id = ?", (short_id,))[
+            0
+        ][0]
         memory = h.rss_mb(app.pid)
         database_bytes = app.database_bytes()
     finally:
@@ -90,8 +99,10 @@ def main(argv: list[str] | None = None) -> int:
     durable_ok = answered <= stored <= answered + in_flight_bound and scan_count == stored
     print()
     print(h.table("Durability", [{"figure": k, "value": v} for k, v in durability.items()]))
-    print(f"server RSS after: {memory['rss_mb']} MiB (peak {memory['peak_rss_mb']} MiB); "
-          f"database {database_bytes / 1e6:.1f} MB")
+    print(
+        f"server RSS after: {memory['rss_mb']} MiB (peak {memory['peak_rss_mb']} MiB); "
+        f"database {database_bytes / 1e6:.1f} MB"
+    )
 
     top = max(levels)
     app_top, bare_top = runs["app"].get(top, {}), runs["bare"].get(top, {})
@@ -100,13 +111,29 @@ def main(argv: list[str] | None = None) -> int:
         h.check(f"req/s vs bare at {top} conns", ratio, 0.5, at_least=True),
         h.check(f"durable scans/s at {top} conns", app_top.get("rps"), 4000, at_least=True),
         h.check(f"p99 ms at {top} conns", app_top.get("p99_ms"), 30, at_least=False),
-        {"target": "stored scans == 302s answered", "value": stored - answered,
-         "limit": f"0..{in_flight_bound}", "met": durable_ok},
+        {
+            "target": "stored scans == 302s answered",
+            "value": stored - answered,
+            "limit": f"0..{in_flight_bound}",
+            "met": durable_ok,
+        },
     ]
     h.print_targets(targets)
-    h.write_result(args, NAME, {"rows": rows, "runs": runs, "durability": durability, "durable_ok": durable_ok,
-                                "server_memory": memory, "database_bytes": database_bytes,
-                                "ratio_at_top": ratio, "targets": targets, "duration_s": duration})
+    h.write_result(
+        args,
+        NAME,
+        {
+            "rows": rows,
+            "runs": runs,
+            "durability": durability,
+            "durable_ok": durable_ok,
+            "server_memory": memory,
+            "database_bytes": database_bytes,
+            "ratio_at_top": ratio,
+            "targets": targets,
+            "duration_s": duration,
+        },
+    )
     return 0 if durable_ok else 1
 
 

@@ -28,20 +28,34 @@ def in_process(seconds: float) -> list[dict]:
     for fmt in ("png", "svg"):
         for cached in (False, True):
             cache = RenderCache()
-            fixed = parse_options({"data": "https://qr.example.com/r/AbCdEf12", "format": fmt, **SIZES[fmt]})
+            fixed = parse_options(
+                {"data": "https://qr.example.com/r/AbCdEf12", "format": fmt, **SIZES[fmt]}
+            )
             cache.render(fixed)
             calls, started = 0, time.perf_counter()
             while (elapsed := time.perf_counter() - started) < seconds:
                 if cached:
                     options = fixed
                 else:
-                    options = parse_options({"data": f"https://qr.example.com/r/{calls:08d}", "format": fmt,
-                                             **SIZES[fmt]})
+                    options = parse_options(
+                        {
+                            "data": f"https://qr.example.com/r/{calls:08d}",
+                            "format": fmt,
+                            **SIZES[fmt],
+                        }
+                    )
                 cache.render(options)
                 calls += 1
-            rows.append({"path": "in process (qr.render)", "format": fmt, "cache": "hit" if cached else "miss",
-                         "renders/s": round(calls / elapsed, 1), "mean us": round(elapsed * 1e6 / calls, 1),
-                         "bytes": len(cache.render(fixed).content)})
+            rows.append(
+                {
+                    "path": "in process (qr.render)",
+                    "format": fmt,
+                    "cache": "hit" if cached else "miss",
+                    "renders/s": round(calls / elapsed, 1),
+                    "mean us": round(elapsed * 1e6 / calls, 1),
+                    "bytes": len(cache.render(fixed).content),
+                }
+            )
     return rows
 
 
@@ -60,9 +74,16 @@ def over_http(seconds: float, keep: bool) -> list[dict]:
                 else:
                     urls = [f"{base}?format={fmt}&scale=10&dark=%23{n:06x}" for n in range(1, 601)]
                 result = h.load_urls(urls, 4, seconds, headers=headers)
-                rows.append({"path": "HTTP GET .../image", "format": fmt, "cache": "hit" if cached else "miss",
-                             "renders/s": result["rps"], "p50 ms": result["p50_ms"],
-                             "errors": result["errors"] + result["status_other"]})
+                rows.append(
+                    {
+                        "path": "HTTP GET .../image",
+                        "format": fmt,
+                        "cache": "hit" if cached else "miss",
+                        "renders/s": result["rps"],
+                        "p50 ms": result["p50_ms"],
+                        "errors": result["errors"] + result["status_other"],
+                    }
+                )
     finally:
         app.close()
     return rows
@@ -81,8 +102,13 @@ def main(argv: list[str] | None = None) -> int:
         rows += over_http(seconds, args.keep)
     except h.FeatureMissing as missing:
         print(f"HTTP part skipped: {missing}")
-    print(h.table("QR rendering (scale 10)", rows,
-                  ["path", "format", "cache", "renders/s", "mean us", "p50 ms", "bytes", "errors"]))
+    print(
+        h.table(
+            "QR rendering (scale 10)",
+            rows,
+            ["path", "format", "cache", "renders/s", "mean us", "p50 ms", "bytes", "errors"],
+        )
+    )
     h.write_result(args, NAME, {"rows": rows, "seconds_per_case": seconds})
     return 0
 

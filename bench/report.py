@@ -1,6 +1,6 @@
 """Render bench/results/*.json as the Markdown tables of docs/performance.md.
 
-    python -m bench.report [--results-dir bench/results] > /tmp/tables.md
+python -m bench.report [--results-dir bench/results] > /tmp/tables.md
 """
 
 from __future__ import annotations
@@ -19,7 +19,10 @@ def markdown(rows: list[dict], columns: list[str] | None = None) -> str:
     if not rows:
         return "_no rows_\n"
     columns = columns or list(rows[0].keys())
-    out = ["| " + " | ".join(columns) + " |", "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|"]
+    out = [
+        "| " + " | ".join(columns) + " |",
+        "|" + "|".join("---" if i == 0 else "---:" for i in range(len(columns))) + "|",
+    ]
     for row in rows:
         out.append("| " + " | ".join(h.fmt(row.get(col)) for col in columns) + " |")
     return "\n".join(out) + "\n"
@@ -34,8 +37,10 @@ def main(argv: list[str] | None = None) -> int:
     if summary.exists():
         data = json.loads(summary.read_text())
         machine = data["machine"]
-        print(f"Run finished {data['finished_at']} at revision `{data['git']}`; {machine['cpus']} CPUs, "
-              f"load average at the end {machine['loadavg_1_5_15']}; load tool: {machine['load_tool']}.\n")
+        print(
+            f"Run finished {data['finished_at']} at revision `{data['git']}`; {machine['cpus']} CPUs, "
+            f"load average at the end {machine['loadavg_1_5_15']}; load tool: {machine['load_tool']}.\n"
+        )
         print("### Targets\n")
         print(markdown(data["targets"], ["bench", "target", "value", "limit", "met"]))
     for name in ORDER:
@@ -47,15 +52,28 @@ def main(argv: list[str] | None = None) -> int:
         if "skipped" in data:
             print(f"Skipped: {data['skipped']}\n")
             continue
-        print(f"Load average (1, 5, 15 min) when it started: {data['machine'].get('loadavg_at_start')}, "
-              f"when it finished: {data['machine']['loadavg_1_5_15']}.\n")
+        print(
+            f"Load average (1, 5, 15 min) when it started: {data['machine'].get('loadavg_at_start')}, "
+            f"when it finished: {data['machine']['loadavg_1_5_15']}.\n"
+        )
         print(markdown(data["rows"]))
         if "timeline" in data:  # failing_endpoints
             print(f"{data['timeline']['title']}:\n")
             print(markdown(data["timeline"]["rows"]))
-        extra = {key: data[key] for key in ("durability", "server_memory", "database_bytes", "latency",
-                                             "load_seconds", "rollup_rows", "emit_seconds", "drain_seconds")
-                 if key in data}
+        extra = {
+            key: data[key]
+            for key in (
+                "durability",
+                "server_memory",
+                "database_bytes",
+                "latency",
+                "load_seconds",
+                "rollup_rows",
+                "emit_seconds",
+                "drain_seconds",
+            )
+            if key in data
+        }
         if extra:
             print("```\n" + json.dumps(extra, indent=1) + "\n```\n")
     return 0

@@ -35,12 +35,16 @@ def main(argv: list[str] | None = None) -> int:
     args = p.parse_args(argv)
     chosen = [b for b in BENCHES if not args.only or b[0] in args.only.split(",")]
     info = h.machine()
-    print(f"machine: {info['cpus']} cpus, load average {info['loadavg_1_5_15']}, python {info['python']}")
+    print(
+        f"machine: {info['cpus']} cpus, load average {info['loadavg_1_5_15']}, python {info['python']}"
+    )
     if h.WRK:
         print(f"load tool: wrk ({h.WRK})")
     else:
-        print("load tool: wrk is NOT installed (apt-get install wrk); falling back to bench.loadgen, a Python "
-              "load generator, which costs more CPU per request: req/s figures will be lower than with wrk")
+        print(
+            "load tool: wrk is NOT installed (apt-get install wrk); falling back to bench.loadgen, a Python "
+            "load generator, which costs more CPU per request: req/s figures will be lower than with wrk"
+        )
     outcome = {}
     for name, bound in chosen:
         bound = 120 if args.quick else bound

@@ -33,8 +33,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rate", type=float, default=500.0, help="scans per second")
     p.add_argument("--duration", type=float, default=20.0)
     p.add_argument("--connections", type=int, default=32)
-    p.add_argument("--max-per-endpoint", type=int, default=0,
-                   help="[webhooks] max_per_endpoint for this run (0: the appliance's default)")
+    p.add_argument(
+        "--max-per-endpoint",
+        type=int,
+        default=0,
+        help="[webhooks] max_per_endpoint for this run (0: the appliance's default)",
+    )
     args = p.parse_args(argv)
     rate = 100.0 if args.quick else args.rate
     duration = 1.0 if args.quick else args.duration
@@ -42,8 +46,15 @@ def main(argv: list[str] | None = None) -> int:
     with h.Receiver() as receiver:
         config = h.WEBHOOK_TEST_CONFIG
         if args.max_per_endpoint:
-            config = h.merge(config, {"webhooks": {"max_per_endpoint": args.max_per_endpoint,
-                                                   "max_concurrency": max(32, args.max_per_endpoint)}})
+            config = h.merge(
+                config,
+                {
+                    "webhooks": {
+                        "max_per_endpoint": args.max_per_endpoint,
+                        "max_concurrency": max(32, args.max_per_endpoint),
+                    }
+                },
+            )
         app = h.AppServer(config=config, keep=args.keep)
         try:
             app.start()
@@ -69,8 +80,12 @@ def main(argv: list[str] | None = None) -> int:
             detail = receiver.stats(detail=True)
             memory = h.rss_mb(app.pid)
             # The dispatcher's own view: how long each attempt took on the wire, and the cap.
-            attempt_ms = [row[0] for row in app.sql("SELECT duration_ms FROM delivery_attempts "
-                                                    "WHERE duration_ms IS NOT NULL")]
+            attempt_ms = [
+                row[0]
+                for row in app.sql(
+                    "SELECT duration_ms FROM delivery_attempts WHERE duration_ms IS NOT NULL"
+                )
+            ]
             per_endpoint = args.max_per_endpoint or _default_per_endpoint()
         finally:
             app.close()
@@ -91,21 +106,47 @@ def main(argv: list[str] | None = None) -> int:
         {"figure": "scan->webhook p50 ms", "value": summary["p50_ms"]},
         {"figure": "scan->webhook p99 ms", "value": summary["p99_ms"]},
         {"figure": "scan->webhook max ms", "value": summary["max_ms"]},
-        {"figure": "scan->webhook min ms", "value": round(min(latencies), 2) if latencies else None},
-        {"figure": "attempt duration p50 ms (dispatcher log)", "value": h.percentile(attempt_ms, 50)},
-        {"figure": "attempt duration p99 ms (dispatcher log)", "value": h.percentile(attempt_ms, 99)},
+        {
+            "figure": "scan->webhook min ms",
+            "value": round(min(latencies), 2) if latencies else None,
+        },
+        {
+            "figure": "attempt duration p50 ms (dispatcher log)",
+            "value": h.percentile(attempt_ms, 50),
+        },
+        {
+            "figure": "attempt duration p99 ms (dispatcher log)",
+            "value": h.percentile(attempt_ms, 99),
+        },
         {"figure": "max_per_endpoint (on the wire to one URL)", "value": per_endpoint},
     ]
     print(h.table(f"Scan to webhook ({rate:g} scans/s for {duration:g} s, one receiver)", rows))
     targets = [
         h.check("scan->webhook p50 ms", summary["p50_ms"], 25, at_least=False),
         h.check("scan->webhook p99 ms", summary["p99_ms"], 150, at_least=False),
-        {"target": "every scan delivered", "value": missing, "limit": "0 missing", "met": missing == 0},
+        {
+            "target": "every scan delivered",
+            "value": missing,
+            "limit": "0 missing",
+            "met": missing == 0,
+        },
     ]
     h.print_targets(targets)
-    h.write_result(args, NAME, {"rows": rows, "rate": rate, "duration_s": duration, "latency": summary,
-                                "missing": missing, "redirect": {k: v for k, v in load.items() if k != "answers"},
-                                "server_memory": memory, "max_per_endpoint": per_endpoint, "targets": targets})
+    h.write_result(
+        args,
+        NAME,
+        {
+            "rows": rows,
+            "rate": rate,
+            "duration_s": duration,
+            "latency": summary,
+            "missing": missing,
+            "redirect": {k: v for k, v in load.items() if k != "answers"},
+            "server_memory": memory,
+            "max_per_endpoint": per_endpoint,
+            "targets": targets,
+        },
+    )
     return 0 if missing == 0 else 1
 
 

@@ -50,7 +50,9 @@ DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:
-    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", "")
+    return not request.url.path.startswith("/api/") and "text/html" in request.headers.get(
+        "accept", ""
+    )
 
 
 _NAMED_FIELD = re.compile(r"(?:missing required|unknown) field `([^`]+)`")
@@ -77,7 +79,9 @@ def _problems(error: ValidationException) -> list[tuple[str | None, str]]:
 def _validation_detail(error: ValidationException) -> tuple[str, str | None]:
     problems = _problems(error)
     if problems:
-        detail = "; ".join(f"{key}: {message}" if key else f"body: {message}" for key, message in problems)
+        detail = "; ".join(
+            f"{key}: {message}" if key else f"body: {message}" for key, message in problems
+        )
         return detail, problems[0][0]
     text = str(error.detail)
     if "JSON" in text or "decode" in text.lower():
@@ -99,22 +103,39 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
             detail = "Not found"
         body = error_body(status, detail)
     if status >= 404 and _wants_html(request):
-        titles = {404: "Page not found", 405: "Not allowed", 410: "Gone", 413: "Too large", 429: "Slow down"}
-        return error_page(request, status, titles.get(status, "Something went wrong"), body["detail"])
-    return Response(content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON)
+        titles = {
+            404: "Page not found",
+            405: "Not allowed",
+            410: "Gone",
+            413: "Too large",
+            429: "Slow down",
+        }
+        return error_page(
+            request, status, titles.get(status, "Something went wrong"), body["detail"]
+        )
+    return Response(
+        content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON
+    )
 
 
 def handle_overflow(request: Request, error: OverflowError) -> Response:
     """A number too large for SQLite reached a query: bad input, not a crash."""
-    return Response(content=error_body(400, "a number in the request is out of range"), status_code=400,
-                    media_type=MediaType.JSON)
+    return Response(
+        content=error_body(400, "a number in the request is out of range"),
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
 
 
 def handle_crash(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if _wants_html(request):
-        return error_page(request, 500, "Something went wrong", "The error was logged. Please try again.")
-    return Response(content=error_body(500, "Internal server error"), status_code=500, media_type=MediaType.JSON)
+        return error_page(
+            request, 500, "Something went wrong", "The error was logged. Please try again."
+        )
+    return Response(
+        content=error_body(500, "Internal server error"), status_code=500, media_type=MediaType.JSON
+    )
 
 
 # `security=[{}]` marks a route public in the schema (the app default is the bearer token).
@@ -127,9 +148,15 @@ async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
         database = f"error: {error}"
     scheduler = "running" if ctx.scheduler is not None and ctx.scheduler.running else "stopped"
     healthy = database == "ok" and scheduler == "running"
-    body = {"status": "ok" if healthy else "unavailable", "database": database, "scheduler": scheduler,
-            "version": ctx.version}
-    return Response(body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"})
+    body = {
+        "status": "ok" if healthy else "unavailable",
+        "database": database,
+        "scheduler": scheduler,
+        "version": ctx.version,
+    }
+    return Response(
+        body, status_code=200 if healthy else 503, headers={"Cache-Control": "no-store"}
+    )
 
 
 def tune_garbage_collector() -> None:
@@ -148,8 +175,12 @@ def tune_garbage_collector() -> None:
     gc.set_threshold(10_000, 20, 20)
 
 
-def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, str] | None = None,
-               tune_gc: bool = False) -> Litestar:
+def create_app(
+    settings: Settings,
+    clock: Clock | None = None,
+    env: dict[str, str] | None = None,
+    tune_gc: bool = False,
+) -> Litestar:
     clock = clock or SystemClock()
     ctx = AppContext(
         settings=settings,
@@ -158,15 +189,23 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         version=__version__,
         env=dict(os.environ if env is None else env),
     )
-    ctx.auth = build_jwt_auth(ctx.db, load_or_create_key(settings.data_dir), settings.accounts.token_ttl_minutes)
+    ctx.auth = build_jwt_auth(
+        ctx.db, load_or_create_key(settings.data_dir), settings.accounts.token_ttl_minutes
+    )
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:
         await ctx.db.open()
         ctx.http = httpx.AsyncClient(timeout=10.0, follow_redirects=False)
         ctx.scheduler = AsyncIOScheduler(timezone="UTC")
-        ctx.scheduler.add_job(ctx.db.maintain, "interval", minutes=15, id="db-maintain",
-                              coalesce=True, max_instances=1)
+        ctx.scheduler.add_job(
+            ctx.db.maintain,
+            "interval",
+            minutes=15,
+            id="db-maintain",
+            coalesce=True,
+            max_instances=1,
+        )
         started = []
         # Build the schema now (it is cached) and document the error shape on it.
         document_errors(app.openapi_schema)
@@ -208,8 +247,11 @@ def create_app(settings: Settings, clock: Clock | None = None, env: dict[str, st
         on_app_init=[ctx.auth.on_app_init],
         # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
         middleware=[ApiRateLimitMiddleware()],
-        exception_handlers={HTTPException: handle_http_error, OverflowError: handle_overflow,
-                            Exception: handle_crash},
+        exception_handlers={
+            HTTPException: handle_http_error,
+            OverflowError: handle_overflow,
+            Exception: handle_crash,
+        },
         openapi_config=openapi,
         template_config=template_config(),
         request_max_body_size=settings.server.max_body_bytes,

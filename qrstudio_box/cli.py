@@ -50,6 +50,7 @@ def find_user(conn: sqlite3.Connection, email: str):
 
 # -- commands -------------------------------------------------------------------------------
 
+
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     import uvicorn
 
@@ -66,6 +67,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     open_database(settings).close()
     if settings.geoip.database:
         from .links.geoip import GeoIP
+
         GeoIP(settings.geoip.database)
     app = create_app(settings, tune_gc=True)
     base = f"http://{settings.server.host}:{settings.server.port}"
@@ -111,7 +113,9 @@ def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
 def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
     conn = open_database(settings)
     password = read_password(args.password_stdin)
-    new = accounts.prepare_new_user(settings, args.email, password, "admin" if args.admin else "member", args.plan)
+    new = accounts.prepare_new_user(
+        settings, args.email, password, "admin" if args.admin else "member", args.plan
+    )
     user = write_sync(conn, accounts.insert_new_user, new)
     print(f"created {user.role} {user.email} (id {user.id}, plan {user.plan})")
     if new.generated_password:
@@ -124,8 +128,10 @@ def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     rows = conn.execute(f"SELECT {accounts_store.USER_COLUMNS} FROM users ORDER BY id").fetchall()
     print(f"{'id':>5}  {'email':<32} {'role':<7} {'plan':<10} active  created")
     for row in rows:
-        print(f"{row['id']:>5}  {row['email']:<32} {row['role']:<7} {row['plan']:<10} "
-              f"{'yes' if row['is_active'] else 'no':<6}  {row['created_at']}")
+        print(
+            f"{row['id']:>5}  {row['email']:<32} {row['role']:<7} {row['plan']:<10} "
+            f"{'yes' if row['is_active'] else 'no':<6}  {row['created_at']}"
+        )
     return 0
 
 
@@ -159,11 +165,15 @@ def cmd_users_set_active(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
-    print(f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} {'max hooks':>9} {'max QRs':>8} {'req/min':>8}")
+    print(
+        f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} {'max hooks':>9} {'max QRs':>8} {'req/min':>8}"
+    )
     for name, plan in sorted(settings.plans.items(), key=lambda item: item[1].rank):
         default = "  (default)" if name == settings.accounts.default_plan else ""
-        print(f"{name:<12} {plan.rank:>4} {plan.monthly_quota:>12} {'yes' if plan.webhooks else 'no':>9} "
-              f"{plan.max_webhooks:>9} {plan.max_dynamic_qrs:>8} {plan.api_rate_limit:>8}{default}")
+        print(
+            f"{name:<12} {plan.rank:>4} {plan.monthly_quota:>12} {'yes' if plan.webhooks else 'no':>9} "
+            f"{plan.max_webhooks:>9} {plan.max_dynamic_qrs:>8} {plan.api_rate_limit:>8}{default}"
+        )
     return 0
 
 
@@ -176,7 +186,9 @@ EXTRA_COMMANDS.append(quota_cli.register)  # credits grant|show
 EXTRA_COMMANDS.append(ops_cli.register)  # backup
 
 
-def add_command(parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None) -> argparse.ArgumentParser:
+def add_command(
+    parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None
+) -> argparse.ArgumentParser:
     """A subcommand that also takes --config (so `qrstudio-box run --config PATH` works)."""
     parser = parent.add_parser(name, help=help)
     parser.add_argument("--config", dest="config_sub", help="path to qrstudio.toml")
@@ -188,7 +200,9 @@ def add_command(parent: argparse._SubParsersAction, name: str, help: str, func: 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrstudio-box", description="QRStudio Box appliance")
     parser.add_argument("--version", action="version", version=f"qrstudio-box {__version__}")
-    parser.add_argument("--config", help="path to qrstudio.toml (default: $QRSTUDIO_CONFIG, else built-in defaults)")
+    parser.add_argument(
+        "--config", help="path to qrstudio.toml (default: $QRSTUDIO_CONFIG, else built-in defaults)"
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     run = add_command(commands, "run", "serve the appliance (one process)", cmd_run)
@@ -197,27 +211,41 @@ def build_parser() -> argparse.ArgumentParser:
     add_command(commands, "migrate", "apply database migrations without serving", cmd_migrate)
 
     users = commands.add_parser("users", help="manage users").add_subparsers(
-        dest="users_command", required=True, metavar="ACTION")
-    create = add_command(users, "create", "create a user (prints a generated password unless --password-stdin)",
-                         cmd_users_create)
+        dest="users_command", required=True, metavar="ACTION"
+    )
+    create = add_command(
+        users,
+        "create",
+        "create a user (prints a generated password unless --password-stdin)",
+        cmd_users_create,
+    )
     create.add_argument("--email", required=True)
     create.add_argument("--admin", action="store_true", help="make an admin (default: member)")
     create.add_argument("--plan", help="plan name (default: [accounts] default_plan)")
-    create.add_argument("--password-stdin", action="store_true", help="read the password from standard input")
+    create.add_argument(
+        "--password-stdin", action="store_true", help="read the password from standard input"
+    )
     add_command(users, "list", "list users", cmd_users_list)
     set_plan = add_command(users, "set-plan", "change a user's plan", cmd_users_set_plan)
     set_plan.add_argument("--email", required=True)
     set_plan.add_argument("--plan", required=True)
-    set_password = add_command(users, "set-password", "set a user's password (generated unless --password-stdin)",
-                               cmd_users_set_password)
+    set_password = add_command(
+        users,
+        "set-password",
+        "set a user's password (generated unless --password-stdin)",
+        cmd_users_set_password,
+    )
     set_password.add_argument("--email", required=True)
     set_password.add_argument("--password-stdin", action="store_true")
-    set_active = add_command(users, "set-active", "activate or deactivate a user", cmd_users_set_active)
+    set_active = add_command(
+        users, "set-active", "activate or deactivate a user", cmd_users_set_active
+    )
     set_active.add_argument("--email", required=True)
     set_active.add_argument("active", choices=["yes", "no"])
 
     plans = commands.add_parser("plans", help="show plans").add_subparsers(
-        dest="plans_command", required=True, metavar="ACTION")
+        dest="plans_command", required=True, metavar="ACTION"
+    )
     add_command(plans, "list", "list the configured plans", cmd_plans_list)
 
     for register in EXTRA_COMMANDS:

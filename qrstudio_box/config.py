@@ -64,12 +64,30 @@ class PlanSettings(_Section):
 
 def _default_plans() -> dict[str, PlanSettings]:
     return {
-        "free": PlanSettings(rank=0, monthly_quota=100, webhooks=False, max_webhooks=0,
-                             max_dynamic_qrs=10, api_rate_limit=60),
-        "pro": PlanSettings(rank=10, monthly_quota=5000, webhooks=True, max_webhooks=5,
-                            max_dynamic_qrs=500, api_rate_limit=600),
-        "business": PlanSettings(rank=20, monthly_quota=50000, webhooks=True, max_webhooks=25,
-                                 max_dynamic_qrs=5000, api_rate_limit=3000),
+        "free": PlanSettings(
+            rank=0,
+            monthly_quota=100,
+            webhooks=False,
+            max_webhooks=0,
+            max_dynamic_qrs=10,
+            api_rate_limit=60,
+        ),
+        "pro": PlanSettings(
+            rank=10,
+            monthly_quota=5000,
+            webhooks=True,
+            max_webhooks=5,
+            max_dynamic_qrs=500,
+            api_rate_limit=600,
+        ),
+        "business": PlanSettings(
+            rank=20,
+            monthly_quota=50000,
+            webhooks=True,
+            max_webhooks=25,
+            max_dynamic_qrs=5000,
+            api_rate_limit=3000,
+        ),
     }
 
 
@@ -137,7 +155,9 @@ class Settings(_Section):
 
     @property
     def public_url(self) -> str:
-        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip("/")
+        return (self.server.public_url or f"http://{self.server.host}:{self.server.port}").rstrip(
+            "/"
+        )
 
     def plan(self, name: str) -> PlanSettings:
         """The plan of that name; a user whose plan was removed from config falls back to the default."""
@@ -195,27 +215,37 @@ def _check(settings: Settings) -> None:
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            raise ConfigError(f"config error: server.trusted_proxies[{index}]: {cidr!r} is not a CIDR") from None
+            raise ConfigError(
+                f"config error: server.trusted_proxies[{index}]: {cidr!r} is not a CIDR"
+            ) from None
     for index, cidr in enumerate(settings.webhooks.egress_ip_ranges):
         try:
             ipaddress.ip_network(cidr, strict=False)
         except ValueError:
-            raise ConfigError(f"config error: webhooks.egress_ip_ranges[{index}]: {cidr!r} is not a CIDR") from None
+            raise ConfigError(
+                f"config error: webhooks.egress_ip_ranges[{index}]: {cidr!r} is not a CIDR"
+            ) from None
     if settings.server.public_url:
         parts = urlsplit(settings.server.public_url)
         if parts.scheme not in ("http", "https") or not parts.netloc:
-            raise ConfigError("config error: server.public_url: must be an http(s) URL like https://qr.example.com")
+            raise ConfigError(
+                "config error: server.public_url: must be an http(s) URL like https://qr.example.com"
+            )
     if not settings.storage.data_dir.strip():
         raise ConfigError("config error: storage.data_dir: must not be empty")
     if settings.webhooks.ca_bundle and not Path(settings.webhooks.ca_bundle).is_file():
-        raise ConfigError(f"config error: webhooks.ca_bundle: no file at {settings.webhooks.ca_bundle}")
+        raise ConfigError(
+            f"config error: webhooks.ca_bundle: no file at {settings.webhooks.ca_bundle}"
+        )
     if settings.geoip.database and not Path(settings.geoip.database).is_file():
         raise ConfigError(f"config error: geoip.database: no file at {settings.geoip.database}")
 
 
 def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None = None) -> Settings:
     """Build Settings from a dict shaped like qrstudio.toml, then apply env overrides."""
-    data = {key: (dict(value) if isinstance(value, Mapping) else value) for key, value in raw.items()}
+    data = {
+        key: (dict(value) if isinstance(value, Mapping) else value) for key, value in raw.items()
+    }
     _apply_env(data, env or {})
     plans = data.get("plans")
     if isinstance(plans, Mapping):
@@ -224,7 +254,11 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None 
             try:
                 msgspec.convert(plan, PlanSettings, strict=True)
             except msgspec.ValidationError as error:
-                raise ConfigError(_message_from(error).replace("config error: ", f"config error: plans.{name}.", 1)) from None
+                raise ConfigError(
+                    _message_from(error).replace(
+                        "config error: ", f"config error: plans.{name}.", 1
+                    )
+                ) from None
     try:
         settings = msgspec.convert(data, Settings, strict=True)
     except msgspec.ValidationError as error:
@@ -233,7 +267,9 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None 
     return settings
 
 
-def load_settings(path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None) -> Settings:
+def load_settings(
+    path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
+) -> Settings:
     """Settings from `path` (or $QRSTUDIO_CONFIG; none means built-in defaults) plus env overrides."""
     env = os.environ if env is None else env
     path = path or env.get("QRSTUDIO_CONFIG") or None

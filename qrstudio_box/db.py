@@ -123,8 +123,13 @@ def connect_sync(path: str | Path) -> sqlite3.Connection:
     return conn
 
 
-def write_sync(conn: sqlite3.Connection, fn: Callable[..., T], *args: Any, clock: Clock | None = None,
-               settings: Any = None) -> T:
+def write_sync(
+    conn: sqlite3.Connection,
+    fn: Callable[..., T],
+    *args: Any,
+    clock: Clock | None = None,
+    settings: Any = None,
+) -> T:
     """The synchronous twin of Database.write, for the CLI (no on_commit wake-ups there)."""
     return _run_one(Tx(conn, clock or SystemClock(), settings), fn, args)
 
@@ -142,7 +147,9 @@ def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
     return result
 
 
-def _run_isolated(conn: sqlite3.Connection, tx: Tx, fn: Callable[..., Any], args: tuple[Any, ...]) -> tuple[bool, Any]:
+def _run_isolated(
+    conn: sqlite3.Connection, tx: Tx, fn: Callable[..., Any], args: tuple[Any, ...]
+) -> tuple[bool, Any]:
     """One call of a group commit inside its own savepoint: (True, result) or (False, error)."""
     tx._on_commit.clear()  # whatever an undone earlier run of it registered
     tx._before_commit.clear()
@@ -212,7 +219,9 @@ def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
 
 
 class Database:
-    def __init__(self, path: str | Path, clock: Clock | None = None, readers: int = 2, settings: Any = None) -> None:
+    def __init__(
+        self, path: str | Path, clock: Clock | None = None, readers: int = 2, settings: Any = None
+    ) -> None:
         self.path = Path(path)
         self.clock = clock or SystemClock()
         self.settings = settings
@@ -275,7 +284,9 @@ class Database:
             # flood of scans the delivery records would otherwise wait until their leases ran out.
             batch = self._pending[:MAX_BATCH] + self._background[:MAX_BACKGROUND]
             del self._pending[:MAX_BATCH], self._background[:MAX_BACKGROUND]
-            calls = [(Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch]
+            calls = [
+                (Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch
+            ]
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)
             except BaseException as error:  # the COMMIT itself failed: nobody's work is durable
@@ -294,7 +305,9 @@ class Database:
                     future.set_exception(value)
 
     @staticmethod
-    def _run_batch(conn: sqlite3.Connection, calls: list[tuple[Tx, Callable[..., Any], tuple[Any, ...]]]) -> list[tuple[bool, Any]]:
+    def _run_batch(
+        conn: sqlite3.Connection, calls: list[tuple[Tx, Callable[..., Any], tuple[Any, ...]]]
+    ) -> list[tuple[bool, Any]]:
         conn.execute("BEGIN IMMEDIATE")
         try:
             try:
@@ -327,17 +340,23 @@ class Database:
         reader: aiosqlite.Connection = next(self._next_reader)
         return await reader._execute(fn, reader._conn, *args)
 
-    async def fetchone(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> sqlite3.Row | None:
+    async def fetchone(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> sqlite3.Row | None:
         return await self.read(lambda conn: conn.execute(sql, params).fetchone())
 
-    async def fetchall(self, sql: str, params: Sequence[Any] | dict[str, Any] = ()) -> list[sqlite3.Row]:
+    async def fetchall(
+        self, sql: str, params: Sequence[Any] | dict[str, Any] = ()
+    ) -> list[sqlite3.Row]:
         return await self.read(lambda conn: conn.execute(sql, params).fetchall())
 
     async def maintain(self) -> None:
         """Periodic upkeep: let SQLite refresh its statistics and fold the WAL back."""
+
         def upkeep(conn: sqlite3.Connection) -> None:
             conn.execute("PRAGMA optimize")
             conn.execute("PRAGMA wal_checkpoint(PASSIVE)")
+
         writer = self._require_writer()
         await writer._execute(upkeep, writer._conn)
 

@@ -40,8 +40,14 @@ class ApiError(HTTPException):
         return error_body(self.status_code, self.detail, field=self.field, error=self.error)
 
 
-def error_body(status: int, detail: str, *, field: str | None = None, error: str | None = None) -> dict[str, Any]:
-    body: dict[str, Any] = {"status_code": status, "error": error or error_code(status), "detail": detail}
+def error_body(
+    status: int, detail: str, *, field: str | None = None, error: str | None = None
+) -> dict[str, Any]:
+    body: dict[str, Any] = {
+        "status_code": status,
+        "error": error or error_code(status),
+        "detail": detail,
+    }
     if field:
         body["field"] = field
     return body

@@ -52,10 +52,14 @@ class Event(msgspec.Struct, frozen=True):
 
 def encode_event(event_id: str, type: str, created_at: str, data: dict[str, Any]) -> bytes:
     """The exact bytes we sign and send: keys in the guide's order (type, id, created_at, data)."""
-    return msgspec.json.encode({"type": type, "id": event_id, "created_at": created_at, "data": data})
+    return msgspec.json.encode(
+        {"type": type, "id": event_id, "created_at": created_at, "data": data}
+    )
 
 
-def emit(tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: datetime | None = None) -> Event:
+def emit(
+    tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: datetime | None = None
+) -> Event:
     """Store one event in the caller's transaction and return it."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
@@ -66,7 +70,14 @@ def emit(tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: 
         "INSERT INTO events (id, owner_id, type, created_at, body) VALUES (?, ?, ?, ?, ?)",
         (event_id, owner_id, type, created, body),
     )
-    event = Event(seq=cursor.lastrowid, id=event_id, owner_id=owner_id, type=type, created_at=created, body=body)
+    event = Event(
+        seq=cursor.lastrowid,
+        id=event_id,
+        owner_id=owner_id,
+        type=type,
+        created_at=created,
+        body=body,
+    )
     # Same transaction: one delivery per subscription that listens; the dispatcher wakes on commit.
     outbox.fan_out(tx, event)
     return event

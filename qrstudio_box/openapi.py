@@ -14,9 +14,15 @@ ERROR_SCHEMA = Schema(
     required=["status_code", "error", "detail"],
     properties={
         "status_code": Schema(type=OpenAPIType.INTEGER),
-        "error": Schema(type=OpenAPIType.STRING, description="bad_request, unauthorized, not_found, ..."),
-        "detail": Schema(type=OpenAPIType.STRING, description="What is wrong, starting with the field at fault"),
-        "field": Schema(type=OpenAPIType.STRING, description="The one field at fault, when there is one"),
+        "error": Schema(
+            type=OpenAPIType.STRING, description="bad_request, unauthorized, not_found, ..."
+        ),
+        "detail": Schema(
+            type=OpenAPIType.STRING, description="What is wrong, starting with the field at fault"
+        ),
+        "field": Schema(
+            type=OpenAPIType.STRING, description="The one field at fault, when there is one"
+        ),
     },
 )
 

@@ -26,8 +26,10 @@ def decode_cursor(cursor: str | None, arity: int = 1) -> list[Any] | None:
         key = msgspec.json.decode(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
     except (binascii.Error, msgspec.DecodeError, ValueError):
         raise bad_request("cursor", "is not a cursor this server returned") from None
-    if not isinstance(key, list) or len(key) != arity or any(
-        isinstance(part, int) and not -(2**63) <= part < 2**63 for part in key
+    if (
+        not isinstance(key, list)
+        or len(key) != arity
+        or any(isinstance(part, int) and not -(2**63) <= part < 2**63 for part in key)
     ):
         raise bad_request("cursor", "is not a cursor this server returned")
     return key

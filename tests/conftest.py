@@ -65,8 +65,11 @@ def settings(config: dict[str, Any]) -> Settings:
 
 @pytest.fixture
 def app(settings: Settings, fake_clock: FakeClock):
-    return create_app(settings, clock=fake_clock,
-                      env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    return create_app(
+        settings,
+        clock=fake_clock,
+        env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
 
 
 @pytest.fixture
@@ -108,11 +111,16 @@ def make_user(client, admin_headers) -> Callable[..., Account]:
 
     def _make(plan: str = "pro", role: str = "member", email: str | None = None) -> Account:
         email = email or f"user{next(_emails)}@example.com"
-        response = client.post("/api/v1/admin/users/", headers=admin_headers,
-                               json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": role})
+        response = client.post(
+            "/api/v1/admin/users/",
+            headers=admin_headers,
+            json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": role},
+        )
         assert response.status_code == 201, response.text
         user = response.json()["user"]
-        return Account(user["id"], email, MEMBER_PASSWORD, login(client, email, MEMBER_PASSWORD), plan, role)
+        return Account(
+            user["id"], email, MEMBER_PASSWORD, login(client, email, MEMBER_PASSWORD), plan, role
+        )
 
     return _make
 
@@ -135,6 +143,7 @@ def sql(settings: Settings) -> Iterator[Callable[..., list[sqlite3.Row]]]:
 
 
 # -- the real process --------------------------------------------------------------------------
+
 
 @dataclass
 class ServerProcess:
@@ -166,10 +175,16 @@ class ServerProcess:
     def write_config(self) -> None:
         self.config_path.write_text(to_toml(self.config))
 
-    def cli(self, *args: str, stdin: str | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    def cli(
+        self, *args: str, stdin: str | None = None, check: bool = True
+    ) -> subprocess.CompletedProcess:
         result = subprocess.run(
             [sys.executable, "-m", "qrstudio_box", *args, "--config", str(self.config_path)],
-            input=stdin, capture_output=True, text=True, env=self.env, timeout=60,
+            input=stdin,
+            capture_output=True,
+            text=True,
+            env=self.env,
+            timeout=60,
         )
         if check:
             assert result.returncode == 0, result.stderr
@@ -185,7 +200,10 @@ class ServerProcess:
         with open(log, "wb") as out:
             self.proc = subprocess.Popen(
                 [sys.executable, "-m", "qrstudio_box", "run", "--config", str(self.config_path)],
-                stdout=out, stderr=subprocess.STDOUT, env=self.env, cwd=self.root,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env=self.env,
+                cwd=self.root,
             )
         if wait:
             self.wait_healthy()
@@ -217,24 +235,31 @@ class ServerProcess:
         self.stop(signal.SIGKILL)
 
     def token(self, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> dict[str, str]:
-        response = httpx.post(f"{self.base_url}/api/v1/auth/token/", json={"email": email, "password": password})
+        response = httpx.post(
+            f"{self.base_url}/api/v1/auth/token/", json={"email": email, "password": password}
+        )
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-
-def new_server(root: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+def new_server(
+    root: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None
+) -> ServerProcess:
     """A server process (not started) rooted in `root`, with the test admin's credentials."""
     root.mkdir(parents=True, exist_ok=True)
     full_env = {key: value for key, value in os.environ.items() if not key.startswith("QRSTUDIO_")}
-    full_env.update({
-        "PYTHONPATH": str(REPO_ROOT),
-        "QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL,
-        "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD,
-        "PYTHONUNBUFFERED": "1",
-    })
+    full_env.update(
+        {
+            "PYTHONPATH": str(REPO_ROOT),
+            "QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL,
+            "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+            "PYTHONUNBUFFERED": "1",
+        }
+    )
     full_env.update(env or {})
-    return ServerProcess(root, merge({"storage": {"data_dir": str(root / "data")}}, config or {}), full_env)
+    return ServerProcess(
+        root, merge({"storage": {"data_dir": str(root / "data")}}, config or {}), full_env
+    )
 
 
 @pytest.fixture
@@ -242,7 +267,9 @@ def server_factory(tmp_path: Path) -> Iterator[Callable[..., ServerProcess]]:
     """Make (not start) server processes: factory(config_overrides={}, env_overrides={})."""
     made: list[ServerProcess] = []
 
-    def make(config: dict[str, Any] | None = None, env: dict[str, str] | None = None) -> ServerProcess:
+    def make(
+        config: dict[str, Any] | None = None, env: dict[str, str] | None = None
+    ) -> ServerProcess:
         server = new_server(tmp_path / f"server{len(made)}", config, env)
         made.append(server)
         return server

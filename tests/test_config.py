@@ -42,15 +42,28 @@ def test_every_key_in_the_shipped_toml_is_commented():
         ({"server": {"port": 70000}}, "config error: server.port: Expected `int` <= 65535"),
         ({"plans": {"free": {"rank": -1}}}, "config error: plans.free.rank: Expected `int` >= 0"),
         ({"plans": {"gold": {"rnk": 1}}}, "config error: plans.gold.rnk: unknown key"),
-        ({"accounts": {"default_plan": "gold"}},
-         "config error: accounts.default_plan: 'gold' is not one of the plans (business, free, pro)"),
-        ({"server": {"trusted_proxies": ["10.0.0.0/33"]}},
-         "config error: server.trusted_proxies[0]: '10.0.0.0/33' is not a CIDR"),
-        ({"server": {"public_url": "ftp://x"}},
-         "config error: server.public_url: must be an http(s) URL like https://qr.example.com"),
-        ({"webhooks": {"allow_http": "yes"}}, "config error: webhooks.allow_http: Expected `bool`, got `str`"),
-        ({"logging": {"format": "xml"}}, "config error: logging.format: Expected `str` matching one of ('text', 'json')"
-         if False else None),
+        (
+            {"accounts": {"default_plan": "gold"}},
+            "config error: accounts.default_plan: 'gold' is not one of the plans (business, free, pro)",
+        ),
+        (
+            {"server": {"trusted_proxies": ["10.0.0.0/33"]}},
+            "config error: server.trusted_proxies[0]: '10.0.0.0/33' is not a CIDR",
+        ),
+        (
+            {"server": {"public_url": "ftp://x"}},
+            "config error: server.public_url: must be an http(s) URL like https://qr.example.com",
+        ),
+        (
+            {"webhooks": {"allow_http": "yes"}},
+            "config error: webhooks.allow_http: Expected `bool`, got `str`",
+        ),
+        (
+            {"logging": {"format": "xml"}},
+            "config error: logging.format: Expected `str` matching one of ('text', 'json')"
+            if False
+            else None,
+        ),
     ],
 )
 def test_bad_config_gives_one_line_naming_the_key(raw, message):
@@ -65,13 +78,16 @@ def test_bad_config_gives_one_line_naming_the_key(raw, message):
 
 
 def test_env_overrides_any_key_as_toml_values():
-    settings = settings_from_mapping({}, env={
-        "QRSTUDIO_SERVER_PORT": "9001",
-        "QRSTUDIO_SERVER_TRUSTED_PROXIES": '["10.0.0.0/8"]',
-        "QRSTUDIO_WEBHOOKS_ALLOW_HTTP": "true",
-        "QRSTUDIO_PLANS_PRO_MONTHLY_QUOTA": "7",
-        "QRSTUDIO_STORAGE_DATA_DIR": "/srv/qr",
-    })
+    settings = settings_from_mapping(
+        {},
+        env={
+            "QRSTUDIO_SERVER_PORT": "9001",
+            "QRSTUDIO_SERVER_TRUSTED_PROXIES": '["10.0.0.0/8"]',
+            "QRSTUDIO_WEBHOOKS_ALLOW_HTTP": "true",
+            "QRSTUDIO_PLANS_PRO_MONTHLY_QUOTA": "7",
+            "QRSTUDIO_STORAGE_DATA_DIR": "/srv/qr",
+        },
+    )
     assert settings.server.port == 9001
     assert settings.server.trusted_proxies == ["10.0.0.0/8"]
     assert settings.webhooks.allow_http is True
@@ -80,29 +96,41 @@ def test_env_overrides_any_key_as_toml_values():
 
 
 def test_env_override_with_a_bad_value_names_the_key():
-    with pytest.raises(ConfigError, match=r"^config error: server.port: Expected `int`, got `str`$"):
+    with pytest.raises(
+        ConfigError, match=r"^config error: server.port: Expected `int`, got `str`$"
+    ):
         settings_from_mapping({}, env={"QRSTUDIO_SERVER_PORT": "eighty"})
 
 
 def test_public_url_defaults_to_host_and_port():
     assert settings_from_mapping({"server": {"port": 9000}}).public_url == "http://127.0.0.1:9000"
-    assert settings_from_mapping({"server": {"public_url": "https://qr.example.com/"}}).public_url == "https://qr.example.com"
+    assert (
+        settings_from_mapping({"server": {"public_url": "https://qr.example.com/"}}).public_url
+        == "https://qr.example.com"
+    )
 
 
 @pytest.mark.parametrize(
     ("toml", "line"),
     [
         ("[server]\nprot = 1\n", "qrstudio-box: config error: server.prot: unknown key"),
-        ("[server]\nport = \"x\"\n", "qrstudio-box: config error: server.port: Expected `int`, got `str`"),
+        (
+            '[server]\nport = "x"\n',
+            "qrstudio-box: config error: server.port: Expected `int`, got `str`",
+        ),
         ("[server\n", None),
     ],
 )
 def test_cli_stops_with_one_line_and_no_traceback(tmp_path, toml, line):
     path = tmp_path / "bad.toml"
     path.write_text(toml)
-    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "run", "--config", str(path)],
-                            capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-                            timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "qrstudio_box", "run", "--config", str(path)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     lines = result.stderr.strip().splitlines()
@@ -117,10 +145,16 @@ def test_a_geoip_file_that_is_not_a_database_stops_the_start_with_one_line(tmp_p
     bogus = tmp_path / "GeoLite2-City.mmdb"
     bogus.write_bytes(b"not a maxmind database")
     config = tmp_path / "q.toml"
-    config.write_text(f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[geoip]\ndatabase = "{bogus}"\n')
-    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "run", "--config", str(config)],
-                            capture_output=True, text=True, env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
-                            timeout=60)
+    config.write_text(
+        f'[storage]\ndata_dir = "{tmp_path / "data"}"\n[geoip]\ndatabase = "{bogus}"\n'
+    )
+    result = subprocess.run(
+        [sys.executable, "-m", "qrstudio_box", "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "PATH": "/usr/bin:/bin"},
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     [line] = result.stderr.strip().splitlines()
@@ -131,7 +165,11 @@ def test_to_toml_round_trips_a_config_mapping():
     import tomllib
 
     from qrstudio_box.config import to_toml
-    raw = {"server": {"port": 9000, "trusted_proxies": ["10.0.0.0/8"], "public_url": 'https://q"x'},
-           "storage": {"data_dir": "C:\\data"}, "plans": {"free": {"rank": 0, "webhooks": True}},
-           "webhooks": {"timeout_seconds": 2.5}}
+
+    raw = {
+        "server": {"port": 9000, "trusted_proxies": ["10.0.0.0/8"], "public_url": 'https://q"x'},
+        "storage": {"data_dir": "C:\\data"},
+        "plans": {"free": {"rank": 0, "webhooks": True}},
+        "webhooks": {"timeout_seconds": 2.5},
+    }
     assert tomllib.loads(to_toml(raw)) == raw

@@ -19,12 +19,27 @@ def test_pragmas_on_every_connection(tmp_path):
     async def go():
         db = Database(tmp_path / "q.db")
         await db.open()
-        values = await db.read(lambda conn: [conn.execute(f"PRAGMA {name}").fetchone()[0]
-                                             for name in ("journal_mode", "synchronous", "foreign_keys", "busy_timeout", "temp_store")])
-        writer = await db.write(lambda tx: [tx.fetchone(f"PRAGMA {name}")[0]
-                                            for name in ("synchronous", "foreign_keys", "busy_timeout", "temp_store")])
+        values = await db.read(
+            lambda conn: [
+                conn.execute(f"PRAGMA {name}").fetchone()[0]
+                for name in (
+                    "journal_mode",
+                    "synchronous",
+                    "foreign_keys",
+                    "busy_timeout",
+                    "temp_store",
+                )
+            ]
+        )
+        writer = await db.write(
+            lambda tx: [
+                tx.fetchone(f"PRAGMA {name}")[0]
+                for name in ("synchronous", "foreign_keys", "busy_timeout", "temp_store")
+            ]
+        )
         await db.close()
         return values, writer
+
     values, writer = run(go())
     assert values == ["wal", 1, 1, 5000, 2]
     assert writer == [1, 1, 5000, 2]
@@ -44,8 +59,11 @@ def test_migrations_apply_once_in_order(tmp_path):
         applied = await db.open()
         await db.close()
         return applied
+
     assert run(reopen()) == []
-    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(known_migrations())
+    assert conn.execute("SELECT count(*) FROM schema_migrations").fetchone()[0] == len(
+        known_migrations()
+    )
 
 
 def test_a_newer_database_refuses_to_start(tmp_path):
@@ -53,11 +71,20 @@ def test_a_newer_database_refuses_to_start(tmp_path):
     path.parent.mkdir()
     conn = connect_sync(path)
     migrate(conn)
-    conn.execute("INSERT INTO schema_migrations VALUES (9999, 'from_the_future', '2030-01-01T00:00:00Z')")
-    with pytest.raises(SchemaTooNew, match="schema version 9999 but this qrstudio-box knows only up to"):
+    conn.execute(
+        "INSERT INTO schema_migrations VALUES (9999, 'from_the_future', '2030-01-01T00:00:00Z')"
+    )
+    with pytest.raises(
+        SchemaTooNew, match="schema version 9999 but this qrstudio-box knows only up to"
+    ):
         migrate(conn)
-    result = subprocess.run([sys.executable, "-m", "qrstudio_box", "migrate"], capture_output=True, text=True,
-                            env={"PYTHONPATH": str(REPO), "QRSTUDIO_STORAGE_DATA_DIR": str(path.parent)}, timeout=60)
+    result = subprocess.run(
+        [sys.executable, "-m", "qrstudio_box", "migrate"],
+        capture_output=True,
+        text=True,
+        env={"PYTHONPATH": str(REPO), "QRSTUDIO_STORAGE_DATA_DIR": str(path.parent)},
+        timeout=60,
+    )
     assert result.returncode == 1
     assert "Traceback" not in result.stderr
     assert "schema version 9999" in result.stderr
@@ -77,6 +104,7 @@ def test_write_rolls_back_everything_on_error(tmp_path):
         rows = await db.fetchall("SELECT * FROM app_meta")
         await db.close()
         return rows
+
     assert run(go()) == []
 
 
@@ -85,7 +113,11 @@ def test_group_commit_shares_a_transaction_and_isolates_failures(tmp_path):
         db = Database(tmp_path / "q.db")
         await db.open()
         commits = []
-        await db.write(lambda tx: tx.conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None))
+        await db.write(
+            lambda tx: tx.conn.set_trace_callback(
+                lambda sql: commits.append(sql) if sql == "COMMIT" else None
+            )
+        )
 
         def insert(tx, key):
             tx.on_commit(lambda: woken.append(key))
@@ -95,7 +127,9 @@ def test_group_commit_shares_a_transaction_and_isolates_failures(tmp_path):
             return key
 
         woken: list[str] = []
-        results = await asyncio.gather(*(db.write_batched(insert, f"k{i}") for i in range(50)), return_exceptions=True)
+        results = await asyncio.gather(
+            *(db.write_batched(insert, f"k{i}") for i in range(50)), return_exceptions=True
+        )
         stored = {row[0] for row in await db.fetchall("SELECT key FROM app_meta")}
         await db.close()
         return results, stored, commits, woken
@@ -129,8 +163,12 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
         await asyncio.gather(*(db.write_batched(insert, f"a{i}") for i in range(5)))
         clean = list(statements)
         del runs[:], woken[:], statements[:]
-        results = await asyncio.gather(db.write_batched(insert, "b1"), db.write_batched(insert, "bad"),
-                                       db.write_batched(insert, "b2"), return_exceptions=True)
+        results = await asyncio.gather(
+            db.write_batched(insert, "b1"),
+            db.write_batched(insert, "bad"),
+            db.write_batched(insert, "b2"),
+            return_exceptions=True,
+        )
         failed = list(statements)
         stored = {row[0] for row in await db.fetchall("SELECT key FROM app_meta")}
         await db.close()
@@ -141,9 +179,22 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
     assert [s.split(" ")[0] for s in clean] == ["BEGIN", *["INSERT"] * 5, "COMMIT"]
     # the failure: two inserts undone, then a savepoint around each of the three calls
     assert [s for s in failed if s.startswith(("SAVEPOINT", "ROLLBACK", "BEGIN", "COMMIT"))] == [
-        "BEGIN IMMEDIATE", "ROLLBACK", "BEGIN IMMEDIATE", "SAVEPOINT call", "SAVEPOINT call",
-        "ROLLBACK TO call", "SAVEPOINT call", "COMMIT"]
-    assert runs == ["b1", "bad", "b1", "bad", "b2"]  # optimistic pass stops at "bad"; then each alone
+        "BEGIN IMMEDIATE",
+        "ROLLBACK",
+        "BEGIN IMMEDIATE",
+        "SAVEPOINT call",
+        "SAVEPOINT call",
+        "ROLLBACK TO call",
+        "SAVEPOINT call",
+        "COMMIT",
+    ]
+    assert runs == [
+        "b1",
+        "bad",
+        "b1",
+        "bad",
+        "b2",
+    ]  # optimistic pass stops at "bad"; then each alone
     assert results[0] is None and isinstance(results[1], ValueError) and results[2] is None
     assert stored == {"a0", "a1", "a2", "a3", "a4", "b1", "b2"}
     assert sorted(woken) == ["b1", "b2"]  # each announced once, the failed one never
@@ -152,6 +203,7 @@ def test_a_batch_without_failures_takes_no_savepoints_and_a_failure_reruns_the_r
 def run_batched(tmp_path, foreground: int, background: int) -> list[tuple[int, str]]:
     """Queue `background` background calls, then `foreground` foreground ones, all at once;
     returns (commit number, key) in the order the writer ran them."""
+
     async def go():
         db = Database(tmp_path / "q.db")
         await db.open()
@@ -187,7 +239,9 @@ def test_background_calls_go_after_foreground_ones_a_few_per_batch(tmp_path):
         if key.startswith("bg"):
             per_batch[batch] = per_batch.get(batch, 0) + 1
     assert max(per_batch.values()) == MAX_BACKGROUND and sum(per_batch.values()) == 40
-    assert [key for _, key in ran if key.startswith("bg")] == [f"bg{i}" for i in range(40)]  # in order
+    assert [key for _, key in ran if key.startswith("bg")] == [
+        f"bg{i}" for i in range(40)
+    ]  # in order
 
 
 def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
@@ -198,12 +252,15 @@ def test_background_calls_join_even_a_full_batch_of_foreground_ones(tmp_path):
     first_batch = ran[0][0]
     in_first = [key for batch, key in ran if batch == first_batch]
     assert len(in_first) == MAX_BATCH + MAX_BACKGROUND
-    assert in_first[-MAX_BACKGROUND:] == [f"bg{i}" for i in range(MAX_BACKGROUND)]  # after the scans
+    assert in_first[-MAX_BACKGROUND:] == [
+        f"bg{i}" for i in range(MAX_BACKGROUND)
+    ]  # after the scans
 
 
 def test_a_before_commit_step_runs_once_per_batch_and_not_for_a_call_that_failed(tmp_path):
     """Steps registered by the calls of a batch run once before its COMMIT, also after the
     savepoint rerun; the failed call's registration is undone with its work."""
+
     async def go():
         db = Database(tmp_path / "q.db")
         await db.open()
@@ -221,11 +278,16 @@ def test_a_before_commit_step_runs_once_per_batch_and_not_for_a_call_that_failed
             if key == "bad":
                 raise ValueError("fails")
 
-        await asyncio.gather(db.write_batched(insert, "k1", step_a), db.write_batched(insert, "k2", step_a))
+        await asyncio.gather(
+            db.write_batched(insert, "k1", step_a), db.write_batched(insert, "k2", step_a)
+        )
         clean = list(steps)
         del steps[:]
-        results = await asyncio.gather(db.write_batched(insert, "k3", step_a), db.write_batched(insert, "bad", step_b),
-                                       return_exceptions=True)
+        results = await asyncio.gather(
+            db.write_batched(insert, "k3", step_a),
+            db.write_batched(insert, "bad", step_b),
+            return_exceptions=True,
+        )
         await db.close()
         return clean, list(steps), results
 
@@ -243,6 +305,7 @@ def test_readers_see_committed_writes(tmp_path):
         seen = [await db.fetchone("SELECT value FROM app_meta WHERE key='x'") for _ in range(3)]
         await db.close()
         return [row[0] for row in seen]
+
     assert run(go()) == ["y", "y", "y"]
 
 
@@ -250,4 +313,6 @@ def test_foreign_keys_are_enforced(tmp_path):
     conn = connect_sync(tmp_path / "q.db")
     migrate(conn)
     with pytest.raises(sqlite3.IntegrityError):
-        conn.execute("INSERT INTO events (id, owner_id, type, created_at, body) VALUES ('evt_x', 999, 't', 'now', x'00')")
+        conn.execute(
+            "INSERT INTO events (id, owner_id, type, created_at, body) VALUES ('evt_x', 999, 't', 'now', x'00')"
+        )

@@ -13,7 +13,12 @@ def test_run_login_cli_member_and_clean_sigterm(server_factory):
     server.start()
     health = httpx.get(f"{server.base_url}/healthz")
     assert health.status_code == 200
-    assert health.json() == {"status": "ok", "database": "ok", "scheduler": "running", "version": "0.1.0"}
+    assert health.json() == {
+        "status": "ok",
+        "database": "ok",
+        "scheduler": "running",
+        "version": "0.1.0",
+    }
 
     # No credentials in the environment: admin@localhost with a password printed once.
     line = next(text for text in server.output().splitlines() if "created admin" in text)
@@ -22,8 +27,16 @@ def test_run_login_cli_member_and_clean_sigterm(server_factory):
     admin = server.token("admin@localhost", password)
     assert httpx.get(f"{server.base_url}/api/v1/me/", headers=admin).json()["role"] == "admin"
 
-    created = server.cli("users", "create", "--email", "member@example.com", "--plan", "pro",
-                         "--password-stdin", stdin="member-password-9\n")
+    created = server.cli(
+        "users",
+        "create",
+        "--email",
+        "member@example.com",
+        "--plan",
+        "pro",
+        "--password-stdin",
+        stdin="member-password-9\n",
+    )
     assert "created member member@example.com" in created.stdout
     member = server.token("member@example.com", "member-password-9")
     me = httpx.get(f"{server.base_url}/api/v1/me/", headers=member).json()
@@ -52,4 +65,7 @@ def test_second_start_keeps_data_and_prints_no_new_password(server_factory):
     assert server.stop() == 0
     server.start()
     assert "created admin" not in server.output()
-    assert httpx.get(f"{server.base_url}/api/v1/me/", headers=server.token(ADMIN_EMAIL)).status_code == 200
+    assert (
+        httpx.get(f"{server.base_url}/api/v1/me/", headers=server.token(ADMIN_EMAIL)).status_code
+        == 200
+    )

@@ -13,7 +13,16 @@ from ..params import RowId
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from . import service, store
 from .guards import admin_only
-from .schemas import TokenRequest, TokenResponse, User, UserCreate, UserCreated, UserPage, UserPatch, user_from_row
+from .schemas import (
+    TokenRequest,
+    TokenResponse,
+    User,
+    UserCreate,
+    UserCreated,
+    UserPage,
+    UserPatch,
+    user_from_row,
+)
 
 BAD_LOGIN = "Invalid email or password"
 
@@ -21,11 +30,18 @@ BAD_LOGIN = "Invalid email or password"
 def issue_token(ctx: AppContext, user: User) -> TokenResponse:
     ttl = timedelta(minutes=ctx.settings.accounts.token_ttl_minutes)
     token = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
-    return TokenResponse(access_token=token, token_type="bearer", expires_in=int(ttl.total_seconds()))
+    return TokenResponse(
+        access_token=token, token_type="bearer", expires_in=int(ttl.total_seconds())
+    )
 
 
-@post("/api/v1/auth/token/", status_code=200, tags=["auth"], security=[{}],
-      summary="Exchange email and password for a bearer token")
+@post(
+    "/api/v1/auth/token/",
+    status_code=200,
+    tags=["auth"],
+    security=[{}],
+    summary="Exchange email and password for a bearer token",
+)
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
     ctx.quotas.check_login(data.email, request)  # 429 + Retry-After when guessing
     user = await service.authenticate(ctx.db, data.email, data.password)
@@ -45,14 +61,21 @@ class AdminUsersController(Controller):
     guards = [admin_only]
     tags = ["admin"]
 
-    @post("/", summary="Create a user (a password is generated and returned once when none is given)")
+    @post(
+        "/", summary="Create a user (a password is generated and returned once when none is given)"
+    )
     async def create(self, data: UserCreate, ctx: AppContext) -> UserCreated:
-        user, generated = await service.create_user(ctx.db, ctx.settings, data.email, data.password, data.role, data.plan)
+        user, generated = await service.create_user(
+            ctx.db, ctx.settings, data.email, data.password, data.role, data.plan
+        )
         return UserCreated(user=user, password=generated)
 
     @get("/", summary="List users, newest first")
     async def list(
-        self, ctx: AppContext, cursor: str | None = None, limit: int | None = None,
+        self,
+        ctx: AppContext,
+        cursor: str | None = None,
+        limit: int | None = None,
         search: str | None = Parameter(default=None, max_length=254),
     ) -> UserPage:
         size = check_limit(limit)
@@ -60,7 +83,9 @@ class AdminUsersController(Controller):
         before = int(key[0]) if key else None
         rows = await ctx.db.read(store.list_users, size + 1, before, search)
         users = [user_from_row(row) for row in rows[:size]]
-        return UserPage(results=users, next=encode_cursor(users[-1].id) if len(rows) > size else None)
+        return UserPage(
+            results=users, next=encode_cursor(users[-1].id) if len(rows) > size else None
+        )
 
     @get("/{user_id:int}/", summary="One user")
     async def get_one(self, user_id: RowId, ctx: AppContext) -> User:

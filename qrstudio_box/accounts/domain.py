@@ -20,7 +20,9 @@ async def bootstrap(ctx: AppContext) -> None:
         return
     email = ctx.env.get("QRSTUDIO_ADMIN_EMAIL") or service.BOOTSTRAP_EMAIL
     password = ctx.env.get("QRSTUDIO_ADMIN_PASSWORD") or None
-    new = await asyncio.to_thread(service.prepare_new_user, ctx.settings, email, password, "admin", None)
+    new = await asyncio.to_thread(
+        service.prepare_new_user, ctx.settings, email, password, "admin", None
+    )
     user = await db.write(service.bootstrap_admin, new)
     if user is None:
         return
@@ -28,10 +30,14 @@ async def bootstrap(ctx: AppContext) -> None:
         print(
             f"\n  First start: created admin {user.email} with password {new.generated_password}\n"
             f"  (shown only now; change it with: qrstudio-box users set-password --email {user.email})\n",
-            file=sys.stdout, flush=True,
+            file=sys.stdout,
+            flush=True,
         )
     else:
-        print(f"  First start: created admin {user.email} (password from QRSTUDIO_ADMIN_PASSWORD)", flush=True)
+        print(
+            f"  First start: created admin {user.email} (password from QRSTUDIO_ADMIN_PASSWORD)",
+            flush=True,
+        )
 
 
 async def start(ctx: AppContext) -> None:

@@ -104,7 +104,9 @@ def _fire_thresholds(
             "percent": rules.percent(used, limit),
         }
         event = events.emit(tx, user.id, f"quota.threshold_{threshold}", data, created_at=now)
-        store.record_fired_threshold(tx, user.id, period, threshold, event.id, used, limit, iso_s(now))
+        store.record_fired_threshold(
+            tx, user.id, period, threshold, event.id, used, limit, iso_s(now)
+        )
         fired.append(event.id)
     return tuple(fired)
 
@@ -131,7 +133,9 @@ def grant_credits(
     lower the percentage until usage climbs again.
     """
     period = rules.period_of(now)
-    grant_id, credits = store.add_credits(tx, owner_id, period, amount, note, granted_by, iso_s(now))
+    grant_id, credits = store.add_credits(
+        tx, owner_id, period, amount, note, granted_by, iso_s(now)
+    )
     return grant_id, period, credits
 
 

@@ -52,7 +52,11 @@ class CreditGrantList(msgspec.Struct):
     results: list[CreditGrant]
 
 
-@get("/api/v1/usage/", tags=["quotas"], summary="The caller's generations, credits and scans this month")
+@get(
+    "/api/v1/usage/",
+    tags=["quotas"],
+    summary="The caller's generations, credits and scans this month",
+)
 async def my_usage(request: UserRequest, ctx: AppContext) -> quota.Usage:
     return await ctx.quotas.usage(request.user)
 
@@ -66,18 +70,28 @@ class AdminQuotaController(Controller):
     async def usage(self, user_id: UserId, ctx: AppContext) -> quota.Usage:
         return await ctx.quotas.usage(await user_or_404(ctx, user_id))
 
-    @get("/{user_id:int}/credits/", summary="A user's credit packs of one month (default: this month)")
+    @get(
+        "/{user_id:int}/credits/",
+        summary="A user's credit packs of one month (default: this month)",
+    )
     async def grants(
-        self, user_id: UserId, ctx: AppContext,
+        self,
+        user_id: UserId,
+        ctx: AppContext,
         period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> CreditGrantList:
         user = await user_or_404(ctx, user_id)
         period = period or quota_rules.period_of(ctx.clock.now())
         rows = await ctx.db.read(quota_store.credit_grants, user.id, period)
-        return CreditGrantList(owner_id=user.id, period=period,
-                               results=[CreditGrant(**row) for row in rows])
+        return CreditGrantList(
+            owner_id=user.id, period=period, results=[CreditGrant(**row) for row in rows]
+        )
 
-    @post("/{user_id:int}/credits/", status_code=201, summary="Grant a credit pack for the current month")
+    @post(
+        "/{user_id:int}/credits/",
+        status_code=201,
+        summary="Grant a credit pack for the current month",
+    )
     async def grant(
         self, user_id: UserId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
     ) -> CreditGrantOut:

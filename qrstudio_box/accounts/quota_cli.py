@@ -25,8 +25,10 @@ def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
         conn, quota.grant_credits, user.id, args.amount, args.note, None, now
     )
     usage = quota.read_usage(conn, user, settings, now)
-    print(f"granted {args.amount} generations to {user.email} for {period} (grant {grant_id}); "
-          f"credits this month: {credits}; used {usage.used} of {usage.limit}")
+    print(
+        f"granted {args.amount} generations to {user.email} for {period} (grant {grant_id}); "
+        f"credits this month: {credits}; used {usage.used} of {usage.limit}"
+    )
     return 0
 
 
@@ -36,9 +38,11 @@ def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
     conn = open_database(settings)
     user = user_from_row(find_user(conn, args.email))
     usage = quota.read_usage(conn, user, settings, SystemClock().now())
-    print(f"{user.email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
-          f"(quota {usage.monthly_quota} + credits {usage.credits}), {usage.percent}%, "
-          f"thresholds fired {usage.thresholds_fired or 'none'}, scans {usage.scans_this_month}")
+    print(
+        f"{user.email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
+        f"(quota {usage.monthly_quota} + credits {usage.credits}), {usage.percent}%, "
+        f"thresholds fired {usage.thresholds_fired or 'none'}, scans {usage.scans_this_month}"
+    )
     return 0
 
 
@@ -47,8 +51,9 @@ def register(commands: argparse._SubParsersAction) -> None:
 
     credits = commands.add_parser("credits", help="credit packs (extra generations this month)")
     actions = credits.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
-    grant = add_command(actions, "grant", "add generations to a user's current month (UTC)",
-                        cmd_credits_grant)
+    grant = add_command(
+        actions, "grant", "add generations to a user's current month (UTC)", cmd_credits_grant
+    )
     grant.add_argument("--email", required=True)
     grant.add_argument("--amount", type=int, required=True, help="generations to add")
     grant.add_argument("--note", default="", help="why (kept with the grant)")

@@ -88,4 +88,3 @@ def credit_grants(conn: sqlite3.Connection, owner_id: int, period: str) -> list[
         {"id": r[0], "amount": r[1], "note": r[2], "granted_by": r[3], "created_at": r[4]}
         for r in rows
     ]
-

@@ -63,10 +63,23 @@ class UserPage(Struct):
 
 def user_from_row(row) -> User:
     return User(
-        id=row["id"], email=row["email"], role=row["role"], plan=row["plan"],
-        is_active=bool(row["is_active"]), created_at=row["created_at"],
+        id=row["id"],
+        email=row["email"],
+        role=row["role"],
+        plan=row["plan"],
+        is_active=bool(row["is_active"]),
+        created_at=row["created_at"],
     )
 
 
-__all__ = ["User", "TokenRequest", "TokenResponse", "UserCreate", "UserCreated", "UserPatch",
-           "UserPage", "user_from_row", "msgspec"]
+__all__ = [
+    "User",
+    "TokenRequest",
+    "TokenResponse",
+    "UserCreate",
+    "UserCreated",
+    "UserPatch",
+    "UserPage",
+    "user_from_row",
+    "msgspec",
+]

@@ -49,7 +49,9 @@ def check_password(password: str) -> str:
     return password
 
 
-def prepare_new_user(settings: Settings, email: str, password: str | None, role: str, plan: str | None) -> NewUser:
+def prepare_new_user(
+    settings: Settings, email: str, password: str | None, role: str, plan: str | None
+) -> NewUser:
     """Validate and hash (CPU-bound: call it in a thread from async code)."""
     email = normalize_email(email)
     plan = check_plan(settings, plan or settings.accounts.default_plan)
@@ -65,7 +67,9 @@ def prepare_new_user(settings: Settings, email: str, password: str | None, role:
 def insert_new_user(tx: Tx, new: NewUser) -> User:
     if store.get_user_by_email(tx.conn, new.email) is not None:
         raise ApiError(409, f"email: a user with email {new.email} already exists", field="email")
-    user_id = store.insert_user(tx, new.email, new.password_hash, new.role, new.plan, iso_s(tx.clock.now()))
+    user_id = store.insert_user(
+        tx, new.email, new.password_hash, new.role, new.plan, iso_s(tx.clock.now())
+    )
     return user_from_row(store.get_user(tx.conn, user_id))
 
 
@@ -107,7 +111,9 @@ async def authenticate(db, email: str, password: str) -> User | None:
     return await asyncio.to_thread(check_login, row, password)
 
 
-async def create_user(db, settings: Settings, email: str, password: str | None, role: str, plan: str | None) -> tuple[User, str | None]:
+async def create_user(
+    db, settings: Settings, email: str, password: str | None, role: str, plan: str | None
+) -> tuple[User, str | None]:
     new = await asyncio.to_thread(prepare_new_user, settings, email, password, role, plan)
     user = await db.write(insert_new_user, new)
     return user, new.generated_password

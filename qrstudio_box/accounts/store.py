@@ -9,7 +9,9 @@ from ..db import Tx
 USER_COLUMNS = "id, email, role, plan, is_active, created_at"
 
 
-def insert_user(tx: Tx, email: str, password_hash: str, role: str, plan: str, created_at: str) -> int:
+def insert_user(
+    tx: Tx, email: str, password_hash: str, role: str, plan: str, created_at: str
+) -> int:
     cursor = tx.execute(
         "INSERT INTO users (email, password_hash, role, plan, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
         (email, password_hash, role, plan, created_at),
@@ -32,14 +34,18 @@ def get_user_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | Non
     return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
 
 
-def list_users(conn: sqlite3.Connection, limit: int, before_id: int | None = None, search: str | None = None) -> list[sqlite3.Row]:
+def list_users(
+    conn: sqlite3.Connection, limit: int, before_id: int | None = None, search: str | None = None
+) -> list[sqlite3.Row]:
     clauses, params = [], []
     if before_id is not None:
         clauses.append("id < ?")
         params.append(before_id)
     if search:
         clauses.append("email LIKE ? ESCAPE '\\'")
-        params.append("%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%")
+        params.append(
+            "%" + search.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        )
     where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
     return conn.execute(
         f"SELECT {USER_COLUMNS} FROM users {where} ORDER BY id DESC LIMIT ?", (*params, limit)
@@ -55,7 +61,9 @@ def update_user(tx: Tx, user_id: int, changes: dict[str, object]) -> bool:
     if not changes:
         return tx.fetchone("SELECT 1 FROM users WHERE id = ?", (user_id,)) is not None
     assignments = ", ".join(f"{column} = ?" for column in changes)
-    cursor = tx.execute(f"UPDATE users SET {assignments} WHERE id = ?", (*changes.values(), user_id))
+    cursor = tx.execute(
+        f"UPDATE users SET {assignments} WHERE id = ?", (*changes.values(), user_id)
+    )
     return cursor.rowcount == 1
 
 

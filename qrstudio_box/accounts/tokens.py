@@ -22,7 +22,11 @@ PUBLIC_PATHS = [r"^(?!/api/v1/)", r"^/api/v1/auth/token/?$"]
 
 def load_or_create_key(data_dir: Path) -> str:
     """The signing key, generated on first start and kept so tokens survive restarts."""
-    return read_or_create(data_dir / KEY_FILE, lambda: (secrets.token_urlsafe(48) + "\n").encode()).decode().strip()
+    return (
+        read_or_create(data_dir / KEY_FILE, lambda: (secrets.token_urlsafe(48) + "\n").encode())
+        .decode()
+        .strip()
+    )
 
 
 def build_jwt_auth(db, key: str, ttl_minutes: int) -> JWTAuth[User, Token]:

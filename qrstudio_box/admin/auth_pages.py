@@ -36,21 +36,30 @@ async def login_submit(request: Request) -> object:
             if ctx.quotas is not None:
                 ctx.quotas.check_login(email, request)
         except ApiError as error:
-            return page(request, "login.html", status=429, next=target, email=email,
-                        errors={"form": str(error.detail)})
+            return page(
+                request,
+                "login.html",
+                status=429,
+                next=target,
+                email=email,
+                errors={"form": str(error.detail)},
+            )
         user = await accounts.authenticate(ctx.db, email, password)
         if ctx.quotas is not None:
             ctx.quotas.record_login(email, request, ok=user is not None)
         if user is None:
             errors["form"] = "Invalid email or password."
     if user is None:
-        return page(request, "login.html", status=400,
-                    next=target, email=email, errors=errors)
+        return page(request, "login.html", status=400, next=target, email=email, errors=errors)
     return go(request, target, cookies=session.session_cookies(request, ctx, user))
 
 
 @post("/logout", status_code=303)
 async def logout(request: Request) -> object:
     ctx = app_ctx(request)
-    return go(request, "/admin/login", ("success", "You are signed out."),
-              cookies=session.signed_out_cookies(request, ctx))
+    return go(
+        request,
+        "/admin/login",
+        ("success", "You are signed out."),
+        cookies=session.signed_out_cookies(request, ctx),
+    )

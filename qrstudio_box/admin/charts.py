@@ -186,8 +186,10 @@ def meter_svg(used: float, limit: float, *, marks: Sequence[float] = (0.75, 1.0)
         f'<rect class="meter-track" x="0" y="{bar_y}" width="100%" height="{bar_h}" rx="5"/>',
     ]
     if fill > 0:
-        out.append(f'<rect class="meter-fill" x="0" y="{bar_y}" width="{max(fill, 1.5):.2f}%" '
-                   f'height="{bar_h}" rx="5"/>')
+        out.append(
+            f'<rect class="meter-fill" x="0" y="{bar_y}" width="{max(fill, 1.5):.2f}%" '
+            f'height="{bar_h}" rx="5"/>'
+        )
     for mark in marks:
         if limit <= 0:
             break
@@ -214,11 +216,14 @@ def share_bar(value: float, total: float) -> Markup:
     )
 
 
-def responsive_chart(points: Sequence[Point], *, title: str, unit: str = "scans",
-                     compact_points: int = 14) -> Markup:
+def responsive_chart(
+    points: Sequence[Point], *, title: str, unit: str = "scans", compact_points: int = 14
+) -> Markup:
     """Two renderings of one series: the full one for wide screens and the last
     `compact_points` on a narrower canvas for phones (CSS shows one), so axis text stays legible."""
     wide = series_chart(points, title=title, unit=unit)
     tail = list(points)[-compact_points:]
-    compact = series_chart(tail, title=f"{title} (last {len(tail)})", unit=unit, width=360, height=190)
+    compact = series_chart(
+        tail, title=f"{title} (last {len(tail)})", unit=unit, width=360, height=190
+    )
     return Markup(f'<div class="chart-wide">{wide}</div><div class="chart-compact">{compact}</div>')

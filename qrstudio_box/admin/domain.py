@@ -5,7 +5,15 @@ from __future__ import annotations
 from litestar import Router, get
 from litestar.response import Redirect
 
-from . import auth_pages, dashboard, generate_pages, qr_pages, usage_pages, users_pages, webhook_pages
+from . import (
+    auth_pages,
+    dashboard,
+    generate_pages,
+    qr_pages,
+    usage_pages,
+    users_pages,
+    webhook_pages,
+)
 from .session import security_headers_middleware
 from .ui import before_ui_request
 
@@ -18,7 +26,9 @@ async def root() -> Redirect:
 admin_router = Router(
     path="/admin",
     route_handlers=[
-        auth_pages.login_form, auth_pages.login_submit, auth_pages.logout,
+        auth_pages.login_form,
+        auth_pages.login_submit,
+        auth_pages.logout,
         *dashboard.ROUTES,
         *qr_pages.ROUTES,
         *generate_pages.ROUTES,

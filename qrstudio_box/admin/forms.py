@@ -11,8 +11,9 @@ from collections.abc import Sequence
 from typing import Any
 
 
-def parse_variants(labels: Sequence[str], urls: Sequence[str], weights: Sequence[str]
-                   ) -> tuple[list[dict[str, Any]], dict[str, str]]:
+def parse_variants(
+    labels: Sequence[str], urls: Sequence[str], weights: Sequence[str]
+) -> tuple[list[dict[str, Any]], dict[str, str]]:
     """Parallel form lists -> [{label, destination_url, weight}], plus shape errors.
 
     Rows left completely empty are skipped (the form always offers a spare row). A weight
@@ -32,7 +33,9 @@ def parse_variants(labels: Sequence[str], urls: Sequence[str], weights: Sequence
             if raw_weight.lstrip("-").isdigit():
                 weight = int(raw_weight)
             else:
-                errors.setdefault("variants", f"Variant {len(rows) + 1}: the weight must be a whole number.")
+                errors.setdefault(
+                    "variants", f"Variant {len(rows) + 1}: the weight must be a whole number."
+                )
                 weight = raw_weight
         rows.append({"label": label, "destination_url": url, "weight": weight})
     return rows, errors

@@ -21,13 +21,25 @@ from ..qr.render import OptionsError, parse_options, render
 from .forms import checkbox
 from .ui import app_ctx, current_user, errors_of, go, page
 
-DEFAULTS = {"data": "", "data_type": "url", "name": "", "format": "png", "size": "512",
-            "error_correction": "M", "dark": "#000000", "light": "#ffffff", "border": "4", "transparent": False}
+DEFAULTS = {
+    "data": "",
+    "data_type": "url",
+    "name": "",
+    "format": "png",
+    "size": "512",
+    "error_correction": "M",
+    "dark": "#000000",
+    "light": "#ffffff",
+    "border": "4",
+    "transparent": False,
+}
 
 
 @get("/generate/")
 async def generate_form(request: Request) -> object:
-    return page(request, "generate.html", nav="generate", values=dict(DEFAULTS), errors={}, result=None)
+    return page(
+        request, "generate.html", nav="generate", values=dict(DEFAULTS), errors={}, result=None
+    )
 
 
 @post("/generate/", status_code=200)
@@ -35,14 +47,19 @@ async def generate_submit(request: Request) -> object:
     ctx = app_ctx(request)
     user = current_user(request)
     form = await request.form()
-    values: dict[str, Any] = {k: (form.get(k) or "").strip() for k in DEFAULTS if k != "transparent"}
+    values: dict[str, Any] = {
+        k: (form.get(k) or "").strip() for k in DEFAULTS if k != "transparent"
+    }
     values["transparent"] = checkbox(form.get("transparent"))
     data_type = values["data_type"] if values["data_type"] in ("text", "url", "dynamic") else "text"
     values["data_type"] = data_type
     option_values: dict[str, Any] = {
-        "data": values["data"] or " ", "format": values["format"] or "png",
-        "size": values["size"] or "512", "border": values["border"] or "4",
-        "error_correction": values["error_correction"] or "M", "dark": values["dark"] or "#000000",
+        "data": values["data"] or " ",
+        "format": values["format"] or "png",
+        "size": values["size"] or "512",
+        "border": values["border"] or "4",
+        "error_correction": values["error_correction"] or "M",
+        "dark": values["dark"] or "#000000",
         "light": "transparent" if values["transparent"] else (values["light"] or "#ffffff"),
     }
     errors: dict[str, str] = {}
@@ -55,30 +72,70 @@ async def generate_submit(request: Request) -> object:
     except (OptionsError, InputError) as error:
         errors.update(errors_of(ApiError(400, error.detail, field=error.field)))
     if errors:
-        return page(request, "generate.html", nav="generate", status=400, values=values, errors=errors, result=None)
+        return page(
+            request,
+            "generate.html",
+            nav="generate",
+            status=400,
+            values=values,
+            errors=errors,
+            result=None,
+        )
 
     if data_type == "dynamic":
         try:
-            created = await links.create_qr(ctx, user, QrCreate(destination_url=values["data"], name=values["name"]),
-                                            destination_field="data")
+            created = await links.create_qr(
+                ctx,
+                user,
+                QrCreate(destination_url=values["data"], name=values["name"]),
+                destination_field="data",
+            )
         except ApiError as error:
-            return page(request, "generate.html", nav="generate", status=error.status_code if error.status_code != 404 else 400,
-                        values=values, errors=errors_of(error), result=None)
+            return page(
+                request,
+                "generate.html",
+                nav="generate",
+                status=error.status_code if error.status_code != 404 else 400,
+                values=values,
+                errors=errors_of(error),
+                result=None,
+            )
         return go(request, f"/admin/qrs/{created.qr.short_id}", ("success", "Dynamic QR created."))
 
     try:
         rendered = await asyncio.to_thread(render, options)
-        await ctx.db.write(lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now()))
+        await ctx.db.write(
+            lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
+        )
     except OptionsError as error:
-        return page(request, "generate.html", nav="generate", status=400, values=values,
-                    errors=errors_of(ApiError(400, error.detail, field=error.field)), result=None)
+        return page(
+            request,
+            "generate.html",
+            nav="generate",
+            status=400,
+            values=values,
+            errors=errors_of(ApiError(400, error.detail, field=error.field)),
+            result=None,
+        )
     except ApiError as error:  # the monthly quota (429) and friends
-        return page(request, "generate.html", nav="generate", status=error.status_code, values=values,
-                    errors=errors_of(error), result=None)
+        return page(
+            request,
+            "generate.html",
+            nav="generate",
+            status=error.status_code,
+            values=values,
+            errors=errors_of(error),
+            result=None,
+        )
     data_uri = f"data:{rendered.media_type};base64," + base64.b64encode(rendered.content).decode()
-    result = {"data_uri": data_uri, "format": options.format, "width": rendered.width,
-              "version": rendered.version, "error_correction": rendered.error_correction,
-              "filename": f"qr-{rendered.width}px.{options.format}"}
+    result = {
+        "data_uri": data_uri,
+        "format": options.format,
+        "width": rendered.width,
+        "version": rendered.version,
+        "error_correction": rendered.error_correction,
+        "filename": f"qr-{rendered.width}px.{options.format}",
+    }
     return page(request, "generate.html", nav="generate", values=values, errors={}, result=result)
 
 

@@ -34,8 +34,11 @@ DEFAULT_DOWNLOAD_SIZE = 512
 
 
 def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
-    variants, errors = parse_variants(form.getall("variant_label", []), form.getall("variant_url", []),
-                                      form.getall("variant_weight", []))
+    variants, errors = parse_variants(
+        form.getall("variant_label", []),
+        form.getall("variant_url", []),
+        form.getall("variant_weight", []),
+    )
     values = {
         "name": (form.get("name") or "").strip(),
         "destination_url": (form.get("destination_url") or "").strip(),
@@ -46,8 +49,10 @@ def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
 
 
 def _variants_in(values: dict[str, Any]) -> list[VariantIn]:
-    return [VariantIn(label=v["label"], destination_url=v["destination_url"], weight=v["weight"])
-            for v in values["variants"]]
+    return [
+        VariantIn(label=v["label"], destination_url=v["destination_url"], weight=v["weight"])
+        for v in values["variants"]
+    ]
 
 
 async def _owned(request: Request, short_id: str):
@@ -59,8 +64,9 @@ async def _owned(request: Request, short_id: str):
         raise
 
 
-async def _save(request: Request, qr: Any, write: Callable[[dict[str, Any]], Awaitable[str]],
-                done: str) -> object:
+async def _save(
+    request: Request, qr: Any, write: Callable[[dict[str, Any]], Awaitable[str]], done: str
+) -> object:
     """The create and edit forms' POST: the form's values, `write` them (it returns the short id),
     then the QR's page; or the form again with every error (the form's own and the API's)."""
     values, errors = _values_from_form(await request.form())
@@ -70,7 +76,9 @@ async def _save(request: Request, qr: Any, write: Callable[[dict[str, Any]], Awa
         except ApiError as error:
             errors = errors_of(error)
     if errors:
-        return page(request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values)
+        return page(
+            request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values
+        )
     return go(request, f"/admin/qrs/{short_id}", ("success", done))
 
 
@@ -78,64 +86,123 @@ class QrPages(Controller):
     path = "/qrs"
 
     @get("/")
-    async def list_qrs(self, request: Request, q: str | None = None, status: str | None = None,
-                       cursor: str | None = None) -> object:
+    async def list_qrs(
+        self,
+        request: Request,
+        q: str | None = None,
+        status: str | None = None,
+        cursor: str | None = None,
+    ) -> object:
         ctx = app_ctx(request)
         active = {"active": True, "inactive": False}.get(status or "")
         try:
-            result = await links.list_qrs(ctx, current_user(request).id, cursor=cursor, limit=PAGE_SIZE,
-                                          name=(q or "").strip() or None, is_active=active)
+            result = await links.list_qrs(
+                ctx,
+                current_user(request).id,
+                cursor=cursor,
+                limit=PAGE_SIZE,
+                name=(q or "").strip() or None,
+                is_active=active,
+            )
         except ApiError:  # a stale or hand-edited cursor: start over
             return go(request, "/admin/qrs/")
         query = urlencode([(k, v) for k, v in (("q", q), ("status", status)) if v])
-        return page(request, "qrs/list.html", nav="qrs", qrs=result.results, q=q or "", status=status or "",
-                    next_href=f"/admin/qrs/?{urlencode({'cursor': result.next})}" + (f"&{query}" if query else "")
-                    if result.next else None,
-                    prev_href=("/admin/qrs/" + (f"?{query}" if query else "")) if cursor else None)
+        return page(
+            request,
+            "qrs/list.html",
+            nav="qrs",
+            qrs=result.results,
+            q=q or "",
+            status=status or "",
+            next_href=f"/admin/qrs/?{urlencode({'cursor': result.next})}"
+            + (f"&{query}" if query else "")
+            if result.next
+            else None,
+            prev_href=("/admin/qrs/" + (f"?{query}" if query else "")) if cursor else None,
+        )
 
     @get("/new")
     async def new_qr(self, request: Request) -> object:
-        return page(request, "qrs/form.html", nav="qrs", qr=None, errors={},
-                    values={"name": "", "destination_url": "", "is_active": True, "variants": []})
+        return page(
+            request,
+            "qrs/form.html",
+            nav="qrs",
+            qr=None,
+            errors={},
+            values={"name": "", "destination_url": "", "is_active": True, "variants": []},
+        )
 
     @post("/", status_code=200)
     async def create_qr(self, request: Request) -> object:
         ctx, user = app_ctx(request), current_user(request)
 
         async def create(values: dict[str, Any]) -> str:
-            created = await links.create_qr(ctx, user, QrCreate(
-                destination_url=values["destination_url"], name=values["name"],
-                variants=_variants_in(values) or None))
+            created = await links.create_qr(
+                ctx,
+                user,
+                QrCreate(
+                    destination_url=values["destination_url"],
+                    name=values["name"],
+                    variants=_variants_in(values) or None,
+                ),
+            )
             if not values["is_active"]:
                 await links.update_qr(ctx, user.id, created.qr.short_id, QrPatch(is_active=False))
             return created.qr.short_id
 
-        return await _save(request, None, create, "Dynamic QR created. Print it and share the link.")
+        return await _save(
+            request, None, create, "Dynamic QR created. Print it and share the link."
+        )
 
     @get("/{short_id:str}")
-    async def detail(self, request: Request, short_id: str, days: int = 30, bots: str = "exclude") -> object:
+    async def detail(
+        self, request: Request, short_id: str, days: int = 30, bots: str = "exclude"
+    ) -> object:
         ctx = app_ctx(request)
         qr = await _owned(request, short_id)
         days = days if days in STAT_DAYS else 30
         bots = bots if bots in ("exclude", "include", "only") else "exclude"
         today = ctx.clock.now().astimezone(UTC).date()
-        stats = await links.qr_stats(ctx, current_user(request).id, short_id,
-                                     date_from=today - timedelta(days=days - 1), date_to=today, bots=bots)
+        stats = await links.qr_stats(
+            ctx,
+            current_user(request).id,
+            short_id,
+            date_from=today - timedelta(days=days - 1),
+            date_to=today,
+            bots=bots,
+        )
         points = [(d.date, d.scans) for d in stats.per_day]
         chart = charts.responsive_chart(points, title=f"Scans per day, last {days} days")
         variant_counts = [{"value": v.label, "scans": v.scans} for v in stats.variants]
-        city_counts = [{"value": f"{c.city}, {c.country}" if c.city else "", "scans": c.scans}
-                       for c in stats.cities]
-        return page(request, "qrs/detail.html", nav="qrs", qr=qr, stats=stats, chart=chart, days=days,
-                    bots=bots, variant_counts=variant_counts, city_counts=city_counts,
-                    stat_days=STAT_DAYS, download_sizes=DOWNLOAD_SIZES,
-                    default_download_size=DEFAULT_DOWNLOAD_SIZE)
+        city_counts = [
+            {"value": f"{c.city}, {c.country}" if c.city else "", "scans": c.scans}
+            for c in stats.cities
+        ]
+        return page(
+            request,
+            "qrs/detail.html",
+            nav="qrs",
+            qr=qr,
+            stats=stats,
+            chart=chart,
+            days=days,
+            bots=bots,
+            variant_counts=variant_counts,
+            city_counts=city_counts,
+            stat_days=STAT_DAYS,
+            download_sizes=DOWNLOAD_SIZES,
+            default_download_size=DEFAULT_DOWNLOAD_SIZE,
+        )
 
     @get("/{short_id:str}/edit")
     async def edit_form(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
-        values = {"name": qr.name, "destination_url": qr.destination_url, "is_active": qr.is_active,
-                  "variants": [msgspec.structs.asdict(v) for v in qr.variants]}
+        values = {
+            "name": qr.name,
+            "destination_url": qr.destination_url,
+            "is_active": qr.is_active,
+            "variants": [msgspec.structs.asdict(v) for v in qr.variants],
+        }
         return page(request, "qrs/form.html", nav="qrs", qr=qr, errors={}, values=values)
 
     @post("/{short_id:str}/edit", status_code=200)
@@ -144,9 +211,17 @@ class QrPages(Controller):
         qr = await _owned(request, short_id)
 
         async def update(values: dict[str, Any]) -> str:
-            await links.update_qr(ctx, user.id, short_id, QrPatch(
-                name=values["name"], destination_url=values["destination_url"],
-                is_active=values["is_active"], variants=_variants_in(values)))
+            await links.update_qr(
+                ctx,
+                user.id,
+                short_id,
+                QrPatch(
+                    name=values["name"],
+                    destination_url=values["destination_url"],
+                    is_active=values["is_active"],
+                    variants=_variants_in(values),
+                ),
+            )
             return short_id
 
         return await _save(request, qr, update, "Changes saved.")
@@ -155,9 +230,19 @@ class QrPages(Controller):
     async def set_active(self, request: Request, short_id: str) -> object:
         active = (await request.form()).get("active") == "yes"
         await _owned(request, short_id)
-        await links.update_qr(app_ctx(request), current_user(request).id, short_id, QrPatch(is_active=active))
-        return go(request, f"/admin/qrs/{short_id}",
-                  ("success", "QR activated." if active else "QR deactivated: scanners now see “no longer active”."))
+        await links.update_qr(
+            app_ctx(request), current_user(request).id, short_id, QrPatch(is_active=active)
+        )
+        return go(
+            request,
+            f"/admin/qrs/{short_id}",
+            (
+                "success",
+                "QR activated."
+                if active
+                else "QR deactivated: scanners now see “no longer active”.",
+            ),
+        )
 
     @post("/{short_id:str}/delete", status_code=303)
     async def delete(self, request: Request, short_id: str) -> object:
@@ -170,8 +255,11 @@ class QrPages(Controller):
         qr = await _owned(request, short_id)
         options = parse_options({"data": qr.short_url, "format": "svg", "size": PREVIEW_SIZE})
         rendered = await asyncio.to_thread(render, options)
-        return Response(rendered.content, media_type=rendered.media_type,
-                        headers={"Cache-Control": "private, max-age=60"})
+        return Response(
+            rendered.content,
+            media_type=rendered.media_type,
+            headers={"Cache-Control": "private, max-age=60"},
+        )
 
     @get("/{short_id:str}/download")
     async def download(self, request: Request, short_id: str) -> object:
@@ -182,22 +270,34 @@ class QrPages(Controller):
             size = int(params.get("size") or DEFAULT_DOWNLOAD_SIZE)
         except ValueError:
             size = DEFAULT_DOWNLOAD_SIZE
-        values: dict[str, Any] = {"data": qr.short_url, "format": fmt, "size": size,
-                                  "error_correction": params.get("error_correction") or "M",
-                                  "dark": params.get("dark") or "#000000",
-                                  "light": "transparent" if checkbox(params.get("transparent"))
-                                  else (params.get("light") or "#ffffff")}
+        values: dict[str, Any] = {
+            "data": qr.short_url,
+            "format": fmt,
+            "size": size,
+            "error_correction": params.get("error_correction") or "M",
+            "dark": params.get("dark") or "#000000",
+            "light": "transparent"
+            if checkbox(params.get("transparent"))
+            else (params.get("light") or "#ffffff"),
+        }
         try:
             options = parse_options(values, from_query=True)
             rendered = await asyncio.to_thread(render, options)
         except OptionsError as error:
-            return go(request, f"/admin/qrs/{short_id}", ("error", f"Download failed: {error.detail}"))
+            return go(
+                request, f"/admin/qrs/{short_id}", ("error", f"Download failed: {error.detail}")
+            )
         filename = f"qr-{short_id}-{rendered.width}px.{fmt}"
-        return Response(rendered.content, media_type=rendered.media_type,
-                        headers={"Content-Disposition": f'attachment; filename="{filename}"'})
+        return Response(
+            rendered.content,
+            media_type=rendered.media_type,
+            headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+        )
 
     @get("/{short_id:str}/scans.csv")
-    async def scans_csv(self, request: Request, short_id: str, days: int = 30, bots: str = "exclude") -> Stream:
+    async def scans_csv(
+        self, request: Request, short_id: str, days: int = 30, bots: str = "exclude"
+    ) -> Stream:
         ctx = app_ctx(request)
         await _owned(request, short_id)
         days = days if days in STAT_DAYS else 30
@@ -208,8 +308,11 @@ class QrPages(Controller):
             is_bot={"exclude": False, "only": True}.get(bots),
         )
         stream = await links.scans_csv(ctx, current_user(request).id, short_id, filters)
-        return Stream(stream, media_type="text/csv; charset=utf-8",
-                      headers={"Content-Disposition": f'attachment; filename="scans-{short_id}-{days}d.csv"'})
+        return Stream(
+            stream,
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": f'attachment; filename="scans-{short_id}-{days}d.csv"'},
+        )
 
 
 ROUTES = [QrPages]

@@ -96,31 +96,67 @@ def session_cookies(request: Request, ctx: Any, user: User) -> list[Cookie]:
     jwt = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
     secure = is_secure(request, ctx)
     return [
-        Cookie(key=SESSION_COOKIE, value=jwt, path=COOKIE_PATH, httponly=True, secure=secure,
-               samesite="lax", max_age=int(ttl.total_seconds())),
+        Cookie(
+            key=SESSION_COOKIE,
+            value=jwt,
+            path=COOKIE_PATH,
+            httponly=True,
+            secure=secure,
+            samesite="lax",
+            max_age=int(ttl.total_seconds()),
+        ),
         csrf_cookie(request, ctx, tokens.new_csrf_token(ui_key(ctx), str(user.id))),
     ]
 
 
 def signed_out_cookies(request: Request, ctx: Any) -> list[Cookie]:
     return [
-        Cookie(key=SESSION_COOKIE, value="", path=COOKIE_PATH, httponly=True, secure=is_secure(request, ctx),
-               samesite="lax", max_age=0, expires=0),
+        Cookie(
+            key=SESSION_COOKIE,
+            value="",
+            path=COOKIE_PATH,
+            httponly=True,
+            secure=is_secure(request, ctx),
+            samesite="lax",
+            max_age=0,
+            expires=0,
+        ),
         csrf_cookie(request, ctx, tokens.new_csrf_token(ui_key(ctx), "")),
     ]
 
 
 def csrf_cookie(request: Request, ctx: Any, value: str) -> Cookie:
     # SameSite=Strict: the cookie half of the double submit never rides a cross-site request.
-    return Cookie(key=CSRF_COOKIE, value=value, path=COOKIE_PATH, httponly=True,
-                  secure=is_secure(request, ctx), samesite="strict")
+    return Cookie(
+        key=CSRF_COOKIE,
+        value=value,
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=is_secure(request, ctx),
+        samesite="strict",
+    )
 
 
 def flash_cookie(request: Request, ctx: Any, messages: list[tuple[str, str]]) -> Cookie:
-    return Cookie(key=FLASH_COOKIE, value=tokens.pack_flash(ui_key(ctx), messages), path=COOKIE_PATH,
-                  httponly=True, secure=is_secure(request, ctx), samesite="lax", max_age=120)
+    return Cookie(
+        key=FLASH_COOKIE,
+        value=tokens.pack_flash(ui_key(ctx), messages),
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=is_secure(request, ctx),
+        samesite="lax",
+        max_age=120,
+    )
 
 
 def clear_flash_cookie(request: Request, ctx: Any) -> Cookie:
-    return Cookie(key=FLASH_COOKIE, value="", path=COOKIE_PATH, httponly=True,
-                  secure=is_secure(request, ctx), samesite="lax", max_age=0, expires=0)
+    return Cookie(
+        key=FLASH_COOKIE,
+        value="",
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=is_secure(request, ctx),
+        samesite="lax",
+        max_age=0,
+        expires=0,
+    )

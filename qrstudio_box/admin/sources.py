@@ -25,7 +25,9 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
     days = await links.owner_scans_per_day(ctx, user.id, 30)
     points = [(d.date, float(d.scans)) for d in days]
     top = await links.top_qrs(ctx, user.id, 5)
-    top_qrs = [{"short_id": q.short_id, "name": q.name, "scans": q.scan_count} for q in top if q.scan_count]
+    top_qrs = [
+        {"short_id": q.short_id, "name": q.name, "scans": q.scan_count} for q in top if q.scan_count
+    ]
     qr_count = await ctx.db.read(links_store.count_live_qrs, user.id)
     values = [v for _, v in points]
     scans = {"today": int(values[-1]), "d7": int(sum(values[-7:])), "d30": int(sum(values))}
@@ -53,9 +55,17 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
         if hook.last_failure_at is None:
             continue
         page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=5)
-        failures += [{"webhook_id": hook.id, "url": hook.url, "event": a.event,
-                      "response_status": a.response_status, "error": a.error, "created_at": a.created_at}
-                     for a in page.results]
+        failures += [
+            {
+                "webhook_id": hook.id,
+                "url": hook.url,
+                "event": a.event,
+                "response_status": a.response_status,
+                "error": a.error,
+                "created_at": a.created_at,
+            }
+            for a in page.results
+        ]
     failures.sort(key=lambda f: f["created_at"], reverse=True)
     return {**counts, "total": len(hooks), "recent_failures": failures[:5]}
 
@@ -94,5 +104,8 @@ async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: A
     except msgspec.ValidationError as error:
         field = "note" if "note" in str(error) else "amount"
         raise ApiError(400, f"{field}: {str(error).split(' - at')[0]}", field=field) from None
-    await ctx.db.write(lambda tx: quota.grant_credits(tx, user_id, grant.amount, grant.note, admin.id,
-                                                      tx.clock.now()))
+    await ctx.db.write(
+        lambda tx: quota.grant_credits(
+            tx, user_id, grant.amount, grant.note, admin.id, tx.clock.now()
+        )
+    )

@@ -32,7 +32,9 @@ def csrf_token_valid(key: bytes, token: str | None, subject: str = "") -> bool:
     return hmac.compare_digest(sig, _mac(key, "csrf", f"{subject}|{nonce}"))
 
 
-def csrf_pair_valid(key: bytes, cookie_token: str | None, form_token: str | None, subject: str = "") -> bool:
+def csrf_pair_valid(
+    key: bytes, cookie_token: str | None, form_token: str | None, subject: str = ""
+) -> bool:
     """The check every UI POST passes: cookie and form token equal, signed, for this subject."""
     if not cookie_token or not form_token:
         return False

@@ -43,7 +43,9 @@ async def before_ui_request(request: Request) -> Response | None:
         form = await request.form()
         if not tokens.csrf_pair_valid(key, cookie_token, form.get("csrf_token"), subject):
             return ui_error(
-                request, 403, "This form has expired",
+                request,
+                403,
+                "This form has expired",
                 "The request was refused because its security token was missing or stale. "
                 "Go back, reload the page and try again.",
             )
@@ -51,11 +53,18 @@ async def before_ui_request(request: Request) -> Response | None:
     if tokens.csrf_token_valid(key, cookie_token, subject):
         request.state.csrf_token, request.state.csrf_is_new = cookie_token, False
     else:
-        request.state.csrf_token, request.state.csrf_is_new = tokens.new_csrf_token(key, subject), True
+        request.state.csrf_token, request.state.csrf_is_new = (
+            tokens.new_csrf_token(key, subject),
+            True,
+        )
 
     if opt.get("admin_only") and not (user and user.is_admin):
-        return ui_error(request, 403, "Admins only",
-                          "This page is for administrators. Ask an admin if you need access.")
+        return ui_error(
+            request,
+            403,
+            "Admins only",
+            "This page is for administrators. Ask an admin if you need access.",
+        )
     return None
 
 
@@ -70,8 +79,15 @@ def current_user(request: Request):
     return request.state.ui_user
 
 
-def page(request: Request, template: str, *, nav: str = "", status: int = 200,
-         cookies: list[Cookie] | None = None, **context: Any) -> Template:
+def page(
+    request: Request,
+    template: str,
+    *,
+    nav: str = "",
+    status: int = 200,
+    cookies: list[Cookie] | None = None,
+    **context: Any,
+) -> Template:
     """Render a signed-in page with the shared context: user, CSRF token, flash messages."""
     ctx = app_ctx(request)
     out_cookies = list(cookies or [])
@@ -84,7 +100,8 @@ def page(request: Request, template: str, *, nav: str = "", status: int = 200,
     context.update(
         current_user=getattr(request.state, "ui_user", None),
         csrf_token=getattr(request.state, "csrf_token", ""),
-        flash_messages=[{"kind": kind, "text": text} for kind, text in flashes] + context.pop("flash", []),
+        flash_messages=[{"kind": kind, "text": text} for kind, text in flashes]
+        + context.pop("flash", []),
         nav=nav,
         settings=ctx.settings,
         now=ctx.clock.now(),
@@ -93,11 +110,18 @@ def page(request: Request, template: str, *, nav: str = "", status: int = 200,
         share_bar=charts.share_bar,
         fmt=fmt,
     )
-    return Template(template_name=template, context=context, cookies=out_cookies, status_code=status,
-                    media_type=MediaType.HTML)
+    return Template(
+        template_name=template,
+        context=context,
+        cookies=out_cookies,
+        status_code=status,
+        media_type=MediaType.HTML,
+    )
 
 
-def go(request: Request, url: str, *messages: tuple[str, str], cookies: list[Cookie] | None = None) -> Redirect:
+def go(
+    request: Request, url: str, *messages: tuple[str, str], cookies: list[Cookie] | None = None
+) -> Redirect:
     """303 See Other to `url`, carrying flash messages [(kind, text)] to the next page."""
     ctx = app_ctx(request)
     out = list(cookies or [])
@@ -108,7 +132,12 @@ def go(request: Request, url: str, *messages: tuple[str, str], cookies: list[Coo
 
 def safe_next(target: str | None) -> str:
     """Only same-site admin paths after sign-in (no open redirect to //evil.example)."""
-    if target and target.startswith("/admin/") and not target.startswith("//") and "\\" not in target:
+    if (
+        target
+        and target.startswith("/admin/")
+        and not target.startswith("//")
+        and "\\" not in target
+    ):
         return target
     return "/admin/"
 
@@ -133,7 +162,7 @@ def errors_of(error: Exception) -> dict[str, str]:
     raw_field = getattr(error, "field", None)
     field = field_group(raw_field) if raw_field else None
     if raw_field and detail.startswith(f"{raw_field}: "):
-        detail = detail[len(raw_field) + 2:]
+        detail = detail[len(raw_field) + 2 :]
         if field != raw_field:
             detail = f"{friendly_path(raw_field)}: {detail}"
     if field:

@@ -16,7 +16,9 @@ async def my_usage(request: Request) -> object:
     usage = await sources.usage_for(ctx, user)
     grants = await ctx.db.read(quota_store.credit_grants, user.id, usage["period"]) if usage else []
     plan = ctx.settings.plan(user.plan)
-    return page(request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user)
+    return page(
+        request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user
+    )
 
 
 ROUTES = [my_usage]

@@ -25,30 +25,47 @@ class UsersPages(Controller):
     opt = {"admin_only": True}
 
     @get("/")
-    async def list_users(self, request: Request, q: str | None = None, cursor: str | None = None) -> object:
+    async def list_users(
+        self, request: Request, q: str | None = None, cursor: str | None = None
+    ) -> object:
         ctx = app_ctx(request)
         try:
             key = decode_cursor(cursor)
         except ApiError:
             key = None
         before = int(key[0]) if key else None
-        rows = await ctx.db.read(accounts_store.list_users, PAGE_SIZE + 1, before, (q or "").strip() or None)
+        rows = await ctx.db.read(
+            accounts_store.list_users, PAGE_SIZE + 1, before, (q or "").strip() or None
+        )
         users = [user_from_row(r) for r in rows[:PAGE_SIZE]]
         usages = await asyncio.gather(*(sources.usage_for(ctx, u) for u in users))
         next_href = None
         search = f"&{urlencode({'q': q})}" if q else ""
         if len(rows) > PAGE_SIZE:
             next_href = f"/admin/users/?cursor={encode_cursor(users[-1].id)}{search}"
-        return page(request, "users/list.html", nav="users", users=users, q=q or "", next_href=next_href,
-                    usages={u.id: usage for u, usage in zip(users, usages, strict=True)},
-                    prev_href="/admin/users/" + (f"?{search[1:]}" if search else "") if cursor else None,
-                    plans=sorted(ctx.settings.plans))
+        return page(
+            request,
+            "users/list.html",
+            nav="users",
+            users=users,
+            q=q or "",
+            next_href=next_href,
+            usages={u.id: usage for u, usage in zip(users, usages, strict=True)},
+            prev_href="/admin/users/" + (f"?{search[1:]}" if search else "") if cursor else None,
+            plans=sorted(ctx.settings.plans),
+        )
 
     @get("/new")
     async def new_user(self, request: Request) -> object:
         ctx = app_ctx(request)
-        return page(request, "users/new.html", nav="users", errors={}, values={"role": "member",
-                    "plan": ctx.settings.accounts.default_plan}, plans=sorted(ctx.settings.plans))
+        return page(
+            request,
+            "users/new.html",
+            nav="users",
+            errors={},
+            values={"role": "member", "plan": ctx.settings.accounts.default_plan},
+            plans=sorted(ctx.settings.plans),
+        )
 
     @post("/", status_code=200)
     async def create_user(self, request: Request) -> object:
@@ -58,30 +75,65 @@ class UsersPages(Controller):
         password = form.get("password") or None
         try:
             user, generated = await accounts.create_user(
-                ctx.db, ctx.settings, values["email"], password, values["role"] or "member", values["plan"] or None)
+                ctx.db,
+                ctx.settings,
+                values["email"],
+                password,
+                values["role"] or "member",
+                values["plan"] or None,
+            )
         except ApiError as error:
-            return page(request, "users/new.html", nav="users", status=400, errors=errors_of(error),
-                        values=values, plans=sorted(ctx.settings.plans))
+            return page(
+                request,
+                "users/new.html",
+                nav="users",
+                status=400,
+                errors=errors_of(error),
+                values=values,
+                plans=sorted(ctx.settings.plans),
+            )
         if generated:
             # The generated password is shown on this response only, never stored in clear.
-            return page(request, "users/created.html", nav="users", user=user, password=generated,
-                        flash=[flash("success", f"User {user.email} created.")])
+            return page(
+                request,
+                "users/created.html",
+                nav="users",
+                user=user,
+                password=generated,
+                flash=[flash("success", f"User {user.email} created.")],
+            )
         return go(request, f"/admin/users/{user.id}", ("success", f"User {user.email} created."))
 
     @get("/{user_id:int}")
     async def detail(self, request: Request, user_id: int) -> object:
         return await self._detail(request, user_id)
 
-    async def _detail(self, request: Request, user_id: int, *, errors: dict | None = None, status: int = 200,
-                      extra: list | None = None) -> object:
+    async def _detail(
+        self,
+        request: Request,
+        user_id: int,
+        *,
+        errors: dict | None = None,
+        status: int = 200,
+        extra: list | None = None,
+    ) -> object:
         ctx = app_ctx(request)
         user = await ctx.db.read(accounts.get_user, user_id)
         if user is None:
             raise NotFoundException("No user with that id")
         usage = await sources.usage_for(ctx, user)
-        return page(request, "users/detail.html", nav="users", user=user, usage=usage, errors=errors or {},
-                    plans=sorted(ctx.settings.plans), status=status, flash=extra or [],
-                    credits_supported=sources.credits_supported(ctx))
+        return page(
+            request,
+            "users/detail.html",
+            nav="users",
+            user=user,
+            usage=usage,
+            errors=errors or {},
+            plans=sorted(ctx.settings.plans),
+            status=status,
+            flash=extra or [],
+            credits_supported=sources.credits_supported(ctx),
+        )
 
     async def _patch(self, request: Request, user_id: int, patch: UserPatch, done: str) -> object:
         ctx = app_ctx(request)
@@ -102,20 +154,34 @@ class UsersPages(Controller):
     async def set_role(self, request: Request, user_id: int) -> object:
         role = ((await request.form()).get("role") or "").strip()
         if request.state.ui_user.id == user_id and role != "admin":
-            return await self._detail(request, user_id, status=400,
-                                      errors={"role": "You cannot remove your own admin role."})
+            return await self._detail(
+                request,
+                user_id,
+                status=400,
+                errors={"role": "You cannot remove your own admin role."},
+            )
         if role not in ("admin", "member"):
-            return await self._detail(request, user_id, status=400, errors={"role": "Choose admin or member."})
+            return await self._detail(
+                request, user_id, status=400, errors={"role": "Choose admin or member."}
+            )
         return await self._patch(request, user_id, UserPatch(role=role), f"Role changed to {role}.")
 
     @post("/{user_id:int}/active", status_code=303)
     async def set_active(self, request: Request, user_id: int) -> object:
         active = (await request.form()).get("active") == "yes"
         if request.state.ui_user.id == user_id and not active:
-            return await self._detail(request, user_id, status=400,
-                                      errors={"active": "You cannot deactivate your own account."})
-        return await self._patch(request, user_id, UserPatch(is_active=active),
-                                 "{email} can sign in again." if active else "{email} is deactivated.")
+            return await self._detail(
+                request,
+                user_id,
+                status=400,
+                errors={"active": "You cannot deactivate your own account."},
+            )
+        return await self._patch(
+            request,
+            user_id,
+            UserPatch(is_active=active),
+            "{email} can sign in again." if active else "{email} is deactivated.",
+        )
 
     @post("/{user_id:int}/password", status_code=200)
     async def reset_password(self, request: Request, user_id: int) -> object:
@@ -126,15 +192,26 @@ class UsersPages(Controller):
         if not password:
             password = generated = generate_password()
         try:
-            user = await accounts.update_user(ctx.db, ctx.settings, user_id, UserPatch(password=password))
+            user = await accounts.update_user(
+                ctx.db, ctx.settings, user_id, UserPatch(password=password)
+            )
         except ApiError as error:
             if error.status_code == 404:
                 raise
             return await self._detail(request, user_id, errors=errors_of(error), status=400)
         if generated:
-            return page(request, "users/created.html", nav="users", user=user, password=generated, reset=True,
-                        flash=[flash("success", f"Password of {user.email} reset.")])
-        return go(request, f"/admin/users/{user.id}", ("success", f"Password of {user.email} changed."))
+            return page(
+                request,
+                "users/created.html",
+                nav="users",
+                user=user,
+                password=generated,
+                reset=True,
+                flash=[flash("success", f"Password of {user.email} reset.")],
+            )
+        return go(
+            request, f"/admin/users/{user.id}", ("success", f"Password of {user.email} changed.")
+        )
 
     @post("/{user_id:int}/credits", status_code=303)
     async def grant_credits(self, request: Request, user_id: int) -> object:
@@ -143,15 +220,23 @@ class UsersPages(Controller):
         raw = (form.get("amount") or "").strip()
         note = (form.get("note") or "").strip()
         if not raw.isdigit() or int(raw) < 1:
-            return await self._detail(request, user_id, status=400,
-                                      errors={"amount": "Enter a whole number of generations, 1 or more."})
+            return await self._detail(
+                request,
+                user_id,
+                status=400,
+                errors={"amount": "Enter a whole number of generations, 1 or more."},
+            )
         try:
             await sources.grant_credits(ctx, user_id, int(raw), note, request.state.ui_user)
         except ApiError as error:
             if error.status_code == 404:
                 raise
             return await self._detail(request, user_id, errors=errors_of(error), status=400)
-        return go(request, f"/admin/users/{user_id}", ("success", f"Granted {int(raw):,} generations for this month."))
+        return go(
+            request,
+            f"/admin/users/{user_id}",
+            ("success", f"Granted {int(raw):,} generations for this month."),
+        )
 
 
 ROUTES = [UsersPages]

@@ -57,75 +57,166 @@ class WebhookPages(Controller):
         user = current_user(request)
         plan = ctx.settings.plan(user.plan)  # a plan removed from config: the default one
         if not plan.webhooks:
-            return page(request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0)
+            return page(
+                request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0
+            )
         hooks = await webhooks.list_webhooks(ctx, user)
-        return page(request, "webhooks/list.html", nav="webhooks", hooks=hooks, plan_allows=True,
-                    limit=plan.max_webhooks)
+        return page(
+            request,
+            "webhooks/list.html",
+            nav="webhooks",
+            hooks=hooks,
+            plan_allows=True,
+            limit=plan.max_webhooks,
+        )
 
     @get("/new")
     async def new_webhook(self, request: Request) -> object:
-        return page(request, "webhooks/form.html", nav="webhooks", errors={}, event_types=EVENT_TYPES,
-                    hints=EVENT_HINTS, values={"url": "", "description": "", "events": ["scan.created"]})
+        return page(
+            request,
+            "webhooks/form.html",
+            nav="webhooks",
+            errors={},
+            event_types=EVENT_TYPES,
+            hints=EVENT_HINTS,
+            values={"url": "", "description": "", "events": ["scan.created"]},
+        )
 
     @post("/", status_code=200)
     async def create(self, request: Request) -> object:
         ctx = app_ctx(request)
         form = await request.form()
-        values = {"url": (form.get("url") or "").strip(), "description": (form.get("description") or "").strip(),
-                  "events": form.getall("events", [])}
+        values = {
+            "url": (form.get("url") or "").strip(),
+            "description": (form.get("description") or "").strip(),
+            "events": form.getall("events", []),
+        }
         try:
-            created = await webhooks.create_webhook(ctx, current_user(request), WebhookCreate(
-                url=values["url"], events=values["events"], description=values["description"]))
+            created = await webhooks.create_webhook(
+                ctx,
+                current_user(request),
+                WebhookCreate(
+                    url=values["url"], events=values["events"], description=values["description"]
+                ),
+            )
         except ApiError as error:
-            return page(request, "webhooks/form.html", nav="webhooks", status=error.status_code,
-                        errors=errors_of(error), event_types=EVENT_TYPES, hints=EVENT_HINTS, values=values)
+            return page(
+                request,
+                "webhooks/form.html",
+                nav="webhooks",
+                status=error.status_code,
+                errors=errors_of(error),
+                event_types=EVENT_TYPES,
+                hints=EVENT_HINTS,
+                values=values,
+            )
         # The secret appears on this response only: it is never stored in clear or shown again.
-        return page(request, "webhooks/secret.html", nav="webhooks", hook=created, secret=created.secret,
-                    rotated=False, flash=[flash("success", "Webhook created.")])
+        return page(
+            request,
+            "webhooks/secret.html",
+            nav="webhooks",
+            hook=created,
+            secret=created.secret,
+            rotated=False,
+            flash=[flash("success", "Webhook created.")],
+        )
 
     @get("/{webhook_id:int}")
-    async def detail(self, request: Request, webhook_id: int, outcome: str | None = None,
-                     event: str | None = None, cursor: str | None = None, open: int | None = None) -> object:
+    async def detail(
+        self,
+        request: Request,
+        webhook_id: int,
+        outcome: str | None = None,
+        event: str | None = None,
+        cursor: str | None = None,
+        open: int | None = None,
+    ) -> object:
         ctx = app_ctx(request)
         user = current_user(request)
         hook = await self._owned(request, webhook_id)
         outcome = outcome if outcome in OUTCOMES else None
         event = event if event in EVENT_TYPES else None
         try:
-            log = await webhooks.list_deliveries(ctx, user, webhook_id, event=event, outcome=outcome,
-                                                 cursor=cursor, limit=PAGE_SIZE)
+            log = await webhooks.list_deliveries(
+                ctx, user, webhook_id, event=event, outcome=outcome, cursor=cursor, limit=PAGE_SIZE
+            )
         except ApiError:
             return go(request, f"/admin/webhooks/{webhook_id}")
         details = await webhooks.get_attempts(ctx, user, webhook_id, [a.id for a in log.results])
-        query = "".join(f"&{urlencode({k: v})}" for k, v in (("outcome", outcome), ("event", event)) if v)
-        return page(request, "webhooks/detail.html", nav="webhooks", hook=hook, attempts=details,
-                    outcome=outcome or "", event=event or "", event_types=EVENT_TYPES, outcomes=OUTCOMES,
-                    open_id=open, summary=attempt_summary, errors={},
-                    next_href=f"/admin/webhooks/{webhook_id}?cursor={log.next}{query}" if log.next else None,
-                    prev_href=(f"/admin/webhooks/{webhook_id}" + (f"?{query[1:]}" if query else "")) if cursor else None)
+        query = "".join(
+            f"&{urlencode({k: v})}" for k, v in (("outcome", outcome), ("event", event)) if v
+        )
+        return page(
+            request,
+            "webhooks/detail.html",
+            nav="webhooks",
+            hook=hook,
+            attempts=details,
+            outcome=outcome or "",
+            event=event or "",
+            event_types=EVENT_TYPES,
+            outcomes=OUTCOMES,
+            open_id=open,
+            summary=attempt_summary,
+            errors={},
+            next_href=f"/admin/webhooks/{webhook_id}?cursor={log.next}{query}"
+            if log.next
+            else None,
+            prev_href=(f"/admin/webhooks/{webhook_id}" + (f"?{query[1:]}" if query else ""))
+            if cursor
+            else None,
+        )
 
     @get("/{webhook_id:int}/edit")
     async def edit_form(self, request: Request, webhook_id: int) -> object:
         hook = await self._owned(request, webhook_id)
-        return page(request, "webhooks/form.html", nav="webhooks", hook=hook, errors={}, event_types=EVENT_TYPES,
-                    hints=EVENT_HINTS, values={"url": hook.url, "description": hook.description, "events": hook.events})
+        return page(
+            request,
+            "webhooks/form.html",
+            nav="webhooks",
+            hook=hook,
+            errors={},
+            event_types=EVENT_TYPES,
+            hints=EVENT_HINTS,
+            values={"url": hook.url, "description": hook.description, "events": hook.events},
+        )
 
     @post("/{webhook_id:int}/edit", status_code=200)
     async def edit_submit(self, request: Request, webhook_id: int) -> object:
         ctx = app_ctx(request)
         hook = await self._owned(request, webhook_id)
         form = await request.form()
-        values = {"url": (form.get("url") or "").strip(), "description": (form.get("description") or "").strip(),
-                  "events": form.getall("events", [])}
+        values = {
+            "url": (form.get("url") or "").strip(),
+            "description": (form.get("description") or "").strip(),
+            "events": form.getall("events", []),
+        }
         try:
-            await webhooks.update_webhook(ctx, current_user(request), webhook_id, WebhookPatch(
-                url=values["url"], description=values["description"], events=values["events"]))
+            await webhooks.update_webhook(
+                ctx,
+                current_user(request),
+                webhook_id,
+                WebhookPatch(
+                    url=values["url"], description=values["description"], events=values["events"]
+                ),
+            )
         except ApiError as error:
-            return page(request, "webhooks/form.html", nav="webhooks", hook=hook, status=error.status_code,
-                        errors=errors_of(error), event_types=EVENT_TYPES, hints=EVENT_HINTS, values=values)
+            return page(
+                request,
+                "webhooks/form.html",
+                nav="webhooks",
+                hook=hook,
+                status=error.status_code,
+                errors=errors_of(error),
+                event_types=EVENT_TYPES,
+                hints=EVENT_HINTS,
+                values=values,
+            )
         return go(request, f"/admin/webhooks/{webhook_id}", ("success", "Webhook saved."))
 
-    async def _act(self, request: Request, webhook_id: int, action) -> tuple[Any, tuple[str, str] | None]:
+    async def _act(
+        self, request: Request, webhook_id: int, action
+    ) -> tuple[Any, tuple[str, str] | None]:
         """Run a service action; an ApiError becomes an error flash on the detail page."""
         await self._owned(request, webhook_id)
         try:
@@ -137,59 +228,92 @@ class WebhookPages(Controller):
 
     @post("/{webhook_id:int}/test", status_code=303)
     async def send_test(self, request: Request, webhook_id: int) -> object:
-        attempt, problem = await self._act(request, webhook_id,
-                                           lambda ctx, user: webhooks.send_test(ctx, user, webhook_id))
+        attempt, problem = await self._act(
+            request, webhook_id, lambda ctx, user: webhooks.send_test(ctx, user, webhook_id)
+        )
         return _attempt_answer(request, webhook_id, attempt, problem, "Test event sent")
 
     @post("/{webhook_id:int}/rotate", status_code=200)
     async def rotate(self, request: Request, webhook_id: int) -> object:
-        rotated, problem = await self._act(request, webhook_id,
-                                           lambda ctx, user: webhooks.rotate_secret(ctx, user, webhook_id))
+        rotated, problem = await self._act(
+            request, webhook_id, lambda ctx, user: webhooks.rotate_secret(ctx, user, webhook_id)
+        )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)
-        return page(request, "webhooks/secret.html", nav="webhooks", hook=rotated, secret=rotated.secret,
-                    rotated=True, flash=[flash("success", "Secret rotated. The old secret no longer signs deliveries.")])
+        return page(
+            request,
+            "webhooks/secret.html",
+            nav="webhooks",
+            hook=rotated,
+            secret=rotated.secret,
+            rotated=True,
+            flash=[flash("success", "Secret rotated. The old secret no longer signs deliveries.")],
+        )
 
     @post("/{webhook_id:int}/reenable", status_code=303)
     async def reenable(self, request: Request, webhook_id: int) -> object:
-        _, problem = await self._act(request, webhook_id,
-                                     lambda ctx, user: webhooks.reenable_webhook(ctx, user, webhook_id))
-        return go(request, f"/admin/webhooks/{webhook_id}",
-                  problem or ("success", "Webhook re-enabled; its failure streak is cleared."))
+        _, problem = await self._act(
+            request, webhook_id, lambda ctx, user: webhooks.reenable_webhook(ctx, user, webhook_id)
+        )
+        return go(
+            request,
+            f"/admin/webhooks/{webhook_id}",
+            problem or ("success", "Webhook re-enabled; its failure streak is cleared."),
+        )
 
     @post("/{webhook_id:int}/disable", status_code=303)
     async def disable(self, request: Request, webhook_id: int) -> object:
-        _, problem = await self._act(request, webhook_id, lambda ctx, user: webhooks.update_webhook(
-            ctx, user, webhook_id, WebhookPatch(status="disabled")))
-        return go(request, f"/admin/webhooks/{webhook_id}",
-                  problem or ("success", "Webhook paused: nothing is sent until you re-enable it."))
+        _, problem = await self._act(
+            request,
+            webhook_id,
+            lambda ctx, user: webhooks.update_webhook(
+                ctx, user, webhook_id, WebhookPatch(status="disabled")
+            ),
+        )
+        return go(
+            request,
+            f"/admin/webhooks/{webhook_id}",
+            problem or ("success", "Webhook paused: nothing is sent until you re-enable it."),
+        )
 
     @post("/{webhook_id:int}/recover", status_code=303)
     async def recover(self, request: Request, webhook_id: int) -> object:
         since = ((await request.form()).get("since") or "").strip()
         if not since:
-            return go(request, f"/admin/webhooks/{webhook_id}", ("error", "Choose a date and time to recover from."))
+            return go(
+                request,
+                f"/admin/webhooks/{webhook_id}",
+                ("error", "Choose a date and time to recover from."),
+            )
         if len(since) == 16:  # datetime-local "2026-11-29T10:00", shown as UTC
             since += ":00Z"
-        count, problem = await self._act(request, webhook_id,
-                                         lambda ctx, user: webhooks.recover(ctx, user, webhook_id, since))
+        count, problem = await self._act(
+            request, webhook_id, lambda ctx, user: webhooks.recover(ctx, user, webhook_id, since)
+        )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)
-        text = "No failed deliveries since then." if not count else \
-            f"{count} failed {'delivery' if count == 1 else 'deliveries'} queued again."
+        text = (
+            "No failed deliveries since then."
+            if not count
+            else f"{count} failed {'delivery' if count == 1 else 'deliveries'} queued again."
+        )
         return go(request, f"/admin/webhooks/{webhook_id}", ("success" if count else "info", text))
 
     @post("/{webhook_id:int}/attempts/{attempt_id:int}/redeliver", status_code=303)
     async def redeliver(self, request: Request, webhook_id: int, attempt_id: int) -> object:
-        attempt, problem = await self._act(request, webhook_id, lambda ctx, user: webhooks.redeliver(
-            ctx, user, webhook_id, attempt_id))
+        attempt, problem = await self._act(
+            request,
+            webhook_id,
+            lambda ctx, user: webhooks.redeliver(ctx, user, webhook_id, attempt_id),
+        )
         return _attempt_answer(request, webhook_id, attempt, problem, "Redelivered")
 
     @post("/{webhook_id:int}/delete", status_code=303)
     async def delete(self, request: Request, webhook_id: int) -> object:
         hook = await self._owned(request, webhook_id)
-        _, problem = await self._act(request, webhook_id,
-                                     lambda ctx, user: webhooks.delete_webhook(ctx, user, webhook_id))
+        _, problem = await self._act(
+            request, webhook_id, lambda ctx, user: webhooks.delete_webhook(ctx, user, webhook_id)
+        )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)
         return go(request, "/admin/webhooks/", ("success", f"Webhook to {hook.url} deleted."))
@@ -203,5 +327,8 @@ def _attempt_answer(request: Request, webhook_id: int, attempt, problem, what: s
     if problem:
         return go(request, f"/admin/webhooks/{webhook_id}", problem)
     kind = "success" if attempt.outcome == "succeeded" else "error"
-    return go(request, f"/admin/webhooks/{webhook_id}?open={attempt.id}",
-              (kind, f"{what}: {attempt_summary(attempt)}."))
+    return go(
+        request,
+        f"/admin/webhooks/{webhook_id}?open={attempt.id}",
+        (kind, f"{what}: {attempt_summary(attempt)}."),
+    )

@@ -27,8 +27,9 @@ UNKNOWN_TITLE = "Unknown code"
 UNKNOWN_MESSAGE = "No QR code goes by this link. Check that it was copied whole."
 
 
-def _filters(date_from: str | None, date_to: str | None, is_bot: bool | None,
-             country: str | None) -> service.ScanFilters:
+def _filters(
+    date_from: str | None, date_to: str | None, is_bot: bool | None, country: str | None
+) -> service.ScanFilters:
     try:
         from_ms = parse_scan_bound("from", date_from, upper=False)
         to_ms = parse_scan_bound("to", date_to, upper=True)
@@ -44,7 +45,9 @@ class DynamicQrController(Controller):
     tags = ["dynamic QRs"]
 
     @post("/", status_code=201, summary="Create a dynamic QR (counts one generation)")
-    async def create(self, data: QrCreate, request: UserRequest, ctx: AppContext) -> Response[QrOut]:
+    async def create(
+        self, data: QrCreate, request: UserRequest, ctx: AppContext
+    ) -> Response[QrOut]:
         created = await service.create_qr(ctx, request.user, data)
         headers = {**created.headers, "Location": f"/api/v1/dynamic-qrs/{created.qr.short_id}/"}
         return Response(created.qr, status_code=201, headers=headers)
@@ -59,23 +62,30 @@ class DynamicQrController(Controller):
         name: str | None = Parameter(default=None, max_length=200),
         is_active: bool | None = None,
     ) -> QrPage:
-        return await service.list_qrs(ctx, request.user.id, cursor=cursor, limit=limit,
-                                      name=name, is_active=is_active)
+        return await service.list_qrs(
+            ctx, request.user.id, cursor=cursor, limit=limit, name=name, is_active=is_active
+        )
 
     @get("/{short_id:str}/", summary="One dynamic QR")
     async def get_one(self, short_id: str, request: UserRequest, ctx: AppContext) -> QrOut:
         return await service.get_qr(ctx, request.user.id, short_id)
 
     @patch("/{short_id:str}/", summary="Change name, destination, active flag or variants")
-    async def update(self, short_id: str, data: QrPatch, request: UserRequest, ctx: AppContext) -> QrOut:
+    async def update(
+        self, short_id: str, data: QrPatch, request: UserRequest, ctx: AppContext
+    ) -> QrOut:
         return await service.update_qr(ctx, request.user.id, short_id, data)
 
     @delete("/{short_id:str}/", status_code=204, summary="Delete (its link then answers 410)")
     async def remove(self, short_id: str, request: UserRequest, ctx: AppContext) -> None:
         await service.delete_qr(ctx, request.user.id, short_id)
 
-    @get("/{short_id:str}/image", summary="The QR image of the short link (the generate options)",
-         media_type="image/png", responses=None)
+    @get(
+        "/{short_id:str}/image",
+        summary="The QR image of the short link (the generate options)",
+        media_type="image/png",
+        responses=None,
+    )
     async def image(
         self,
         short_id: str,
@@ -90,8 +100,15 @@ class DynamicQrController(Controller):
         light: str | None = None,
     ) -> Response[bytes]:
         qr = await service.get_qr(ctx, request.user.id, short_id)
-        given = {"format": format, "scale": scale, "size": size, "border": border,
-                 "error_correction": error_correction, "dark": dark, "light": light}
+        given = {
+            "format": format,
+            "scale": scale,
+            "size": size,
+            "border": border,
+            "error_correction": error_correction,
+            "dark": dark,
+            "light": light,
+        }
         values = {key: value for key, value in given.items() if value is not None}
         try:
             options = parse_options({"data": qr.short_url, **values})
@@ -101,8 +118,10 @@ class DynamicQrController(Controller):
         return Response(
             rendered.content,
             media_type=rendered.media_type,
-            headers={"Content-Disposition": f'inline; filename="{short_id}.{options.format}"',
-                     "Cache-Control": "private, max-age=300"},
+            headers={
+                "Content-Disposition": f'inline; filename="{short_id}.{options.format}"',
+                "Cache-Control": "private, max-age=300",
+            },
         )
 
     @get("/{short_id:str}/scans/", summary="Scans of one QR, newest first")
@@ -119,8 +138,9 @@ class DynamicQrController(Controller):
         country: str | None = None,
     ) -> ScanPage:
         filters = _filters(date_from, date_to, is_bot, country)
-        return await service.list_scans(ctx, request.user.id, short_id, filters,
-                                         cursor=cursor, limit=limit)
+        return await service.list_scans(
+            ctx, request.user.id, short_id, filters, cursor=cursor, limit=limit
+        )
 
     @get("/{short_id:str}/scans.csv", summary="Scans of one QR as CSV", media_type="text/csv")
     async def scans_csv(
@@ -157,20 +177,35 @@ class DynamicQrController(Controller):
             last = parse_stats_day("to", date_to)
         except InputError as error:
             raise service.as_api_error(error) from None
-        return await service.qr_stats(ctx, request.user.id, short_id, date_from=first,
-                                      date_to=last, bots=bots, top=top)
+        return await service.qr_stats(
+            ctx, request.user.id, short_id, date_from=first, date_to=last, bots=bots, top=top
+        )
 
 
 NO_STORE = {"Cache-Control": "no-store"}
 # The redirect is public and answers a small HTML page, not JSON, when it cannot redirect.
 REDIRECT_RESPONSES = {
-    404: ResponseSpec(data_container=None, description="Unknown short link (an HTML page)", media_type=MediaType.HTML),
-    410: ResponseSpec(data_container=None, description="The QR is inactive (an HTML page)", media_type=MediaType.HTML),
+    404: ResponseSpec(
+        data_container=None,
+        description="Unknown short link (an HTML page)",
+        media_type=MediaType.HTML,
+    ),
+    410: ResponseSpec(
+        data_container=None,
+        description="The QR is inactive (an HTML page)",
+        media_type=MediaType.HTML,
+    ),
 }
 
 
-@get("/r/{short_id:str}", tags=["redirect"], summary="Scan: record it and redirect (302)",
-     status_code=302, security=[{}], responses=REDIRECT_RESPONSES)
+@get(
+    "/r/{short_id:str}",
+    tags=["redirect"],
+    summary="Scan: record it and redirect (302)",
+    status_code=302,
+    security=[{}],
+    responses=REDIRECT_RESPONSES,
+)
 async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response:
     links = service.links(ctx)
     qr = links.lookup(short_id)
@@ -188,12 +223,22 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
         headers.get("user-agent"),
         headers.get("referer"),
     )
-    return Response(b"", status_code=302, media_type=MediaType.TEXT,
-                    headers={"Location": as_location(variant.destination_url), **NO_STORE})
+    return Response(
+        b"",
+        status_code=302,
+        media_type=MediaType.TEXT,
+        headers={"Location": as_location(variant.destination_url), **NO_STORE},
+    )
 
 
-@head("/r/{short_id:str}", tags=["redirect"], summary="Where a scan would go (not recorded)",
-      status_code=302, security=[{}], responses=REDIRECT_RESPONSES)
+@head(
+    "/r/{short_id:str}",
+    tags=["redirect"],
+    summary="Where a scan would go (not recorded)",
+    status_code=302,
+    security=[{}],
+    responses=REDIRECT_RESPONSES,
+)
 async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Response[None]:
     links = service.links(ctx)
     qr = links.lookup(short_id)
@@ -202,7 +247,14 @@ async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Res
     if qr.deleted or not qr.is_active:
         return Response(None, status_code=410, headers=NO_STORE)
     client = request.client
-    variant = links.preview(qr, client.host if client else None,
-                            request.headers.getall("x-forwarded-for", []),
-                            request.headers.get("user-agent"))
-    return Response(None, status_code=302, headers={"Location": as_location(variant.destination_url), **NO_STORE})
+    variant = links.preview(
+        qr,
+        client.host if client else None,
+        request.headers.getall("x-forwarded-for", []),
+        request.headers.get("user-agent"),
+    )
+    return Response(
+        None,
+        status_code=302,
+        headers={"Location": as_location(variant.destination_url), **NO_STORE},
+    )

@@ -40,9 +40,7 @@ def _is_trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
 
 
-def client_ip(
-    peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]
-) -> str:
+def client_ip(peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]) -> str:
     """The scanner's address as text ("" when the peer is unknown).
 
     `forwarded_for` is every X-Forwarded-For header value, in order (several headers are

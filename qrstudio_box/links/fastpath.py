@@ -44,7 +44,7 @@ def install(app: Litestar, ctx: AppContext, on_crash) -> None:
         if scope["type"] == "http" and scope["method"] == "GET" and ctx.links is not None:
             path = scope["path"]
             if path.startswith(PREFIX):
-                qr = ctx.links.lookup(path[len(PREFIX):])
+                qr = ctx.links.lookup(path[len(PREFIX) :])
                 if qr is not None and qr.is_active and not qr.deleted:
                     await _scan(ctx, qr, scope, receive, send, on_crash)
                     return
@@ -67,14 +67,20 @@ async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send,
             forwarded_for.append(value.decode("latin-1"))
     client = scope.get("client")
     try:
-        variant = await ctx.links.record_scan(qr, client[0] if client else None, forwarded_for,
-                                              user_agent, referer)
+        variant = await ctx.links.record_scan(
+            qr, client[0] if client else None, forwarded_for, user_agent, referer
+        )
         location = as_location(variant.destination_url).encode("latin-1")
     except Exception as error:  # the same 500 (logged, HTML or JSON) as any other route's
         request: Request = Request(scope, receive)
         response = on_crash(request, error).to_asgi_response(app=None, request=request)
         await response(scope, receive, send)
         return
-    await send({"type": "http.response.start", "status": 302,
-                "headers": [(b"location", location), *_FIXED_HEADERS]})
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 302,
+            "headers": [(b"location", location), *_FIXED_HEADERS],
+        }
+    )
     await send({"type": "http.response.body", "body": b""})

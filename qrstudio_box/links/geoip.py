@@ -35,7 +35,9 @@ class GeoIP:
             except (OSError, ValueError) as error:  # InvalidDatabaseError is a RuntimeError
                 raise GeoIPError(f"geoip.database: cannot open {self.path}: {error}") from None
             except maxminddb.InvalidDatabaseError as error:
-                raise GeoIPError(f"geoip.database: {self.path} is not a MaxMind database ({error})") from None
+                raise GeoIPError(
+                    f"geoip.database: {self.path} is not a MaxMind database ({error})"
+                ) from None
 
     @property
     def enabled(self) -> bool:

@@ -49,7 +49,9 @@ def parse_stats_day(field: str, text: str | None) -> date | None:
     return _parse(field, text).astimezone(UTC).date()
 
 
-def stats_range(first: date | None, last: date | None, created: date, today: date) -> tuple[date, date]:
+def stats_range(
+    first: date | None, last: date | None, created: date, today: date
+) -> tuple[date, date]:
     """The inclusive day range of a stats answer: default from creation day to today."""
     first = first or created
     last = last or max(today, first)

@@ -66,8 +66,10 @@ def as_location(url: str) -> str:
         except UnicodeError:
             ascii_host = quote(host, safe="")
         netloc = ascii_host if parts.port is None else f"{ascii_host}:{parts.port}"
-    rest = [_NON_ASCII.sub(lambda m: quote(m.group(), safe=""), part)
-            for part in (parts.path, parts.query, parts.fragment)]
+    rest = [
+        _NON_ASCII.sub(lambda m: quote(m.group(), safe=""), part)
+        for part in (parts.path, parts.query, parts.fragment)
+    ]
     return urlunsplit((parts.scheme, netloc, rest[0], rest[1], rest[2]))
 
 
@@ -80,7 +82,9 @@ def check_name(field: str, name: str) -> str:
     return name
 
 
-def check_variants(field: str, variants: Sequence[tuple[str, str, int]]) -> list[tuple[str, str, int]]:
+def check_variants(
+    field: str, variants: Sequence[tuple[str, str, int]]
+) -> list[tuple[str, str, int]]:
     """(label, destination_url, weight) triples: labels unique, weights positive integers."""
     if len(variants) > MAX_VARIANTS:
         raise InputError(field, f"at most {MAX_VARIANTS} variants")

@@ -99,7 +99,9 @@ def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
 
 def load_or_create_salt(data_dir: Path) -> bytes:
     """The scanner-hash key, kept beside the database (not in it), generated on first start."""
-    text = read_or_create(data_dir / SALT_FILE, lambda: (secrets.token_bytes(32).hex() + "\n").encode())
+    text = read_or_create(
+        data_dir / SALT_FILE, lambda: (secrets.token_bytes(32).hex() + "\n").encode()
+    )
     return bytes.fromhex(text.decode().strip())
 
 
@@ -162,9 +164,19 @@ class LinksService:
         variant = self.sticky.choose(qr.id, qr.short_id, qr.variants, scanner, now.timestamp())
         referer = (referer or "")[:MAX_REFERER_CHARS]
         row = (
-            qr.id, unix_ms(now), variant.destination_url, variant.label, location.country,
-            location.city, family.device_family, family.os_family, family.browser_family,
-            referer, agent, int(family.is_bot), int.from_bytes(scanner[:8], "big", signed=True),
+            qr.id,
+            unix_ms(now),
+            variant.destination_url,
+            variant.label,
+            location.country,
+            location.city,
+            family.device_family,
+            family.os_family,
+            family.browser_family,
+            referer,
+            agent,
+            int(family.is_bot),
+            int.from_bytes(scanner[:8], "big", signed=True),
         )
         # The guide's scan.created data, field for field, in its order.
         data = {
@@ -187,7 +199,9 @@ class LinksService:
         return variant
 
 
-def write_scan(tx: Tx, row: Sequence[Any], owner_id: int, data: dict[str, Any], now: datetime) -> None:
+def write_scan(
+    tx: Tx, row: Sequence[Any], owner_id: int, data: dict[str, Any], now: datetime
+) -> None:
     """One scan and its event, inside the group-commit transaction; the rollups follow at commit."""
     store.insert_scan(tx, row)
     emit(tx, owner_id, "scan.created", data, created_at=now)
@@ -258,7 +272,9 @@ class Created:
     headers: dict[str, str]  # the quota's RateLimit-* headers for the answer
 
 
-def check_create(data: QrCreate, *, destination_field: str = "destination_url") -> tuple[str, str, list]:
+def check_create(
+    data: QrCreate, *, destination_field: str = "destination_url"
+) -> tuple[str, str, list]:
     """Validate everything before anything is charged or written (a 400 never counts)."""
     try:
         name = check_name("name", data.name)
@@ -361,8 +377,11 @@ async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatc
         changed = [field for field, value in checked.items() if current[field] != value]
         if not changed:
             return row, variant_rows
-        columns = {f: int(checked[f]) if f == "is_active" else checked[f]
-                   for f in changed if f != "variants"}
+        columns = {
+            f: int(checked[f]) if f == "is_active" else checked[f]
+            for f in changed
+            if f != "variants"
+        }
         store.update_qr(tx, row["id"], columns, iso_s(tx.clock.now()))
         if "variants" in changed:
             store.replace_variants(tx, row["id"], checked["variants"])
@@ -439,8 +458,16 @@ async def list_scans(
 
     def read(conn: sqlite3.Connection) -> list[Any]:
         row, _ = _read_owned(conn, owner_id, short_id)
-        return store.list_scans(conn, row["id"], size + 1, before, filters.from_ms,
-                                filters.to_ms, filters.is_bot, filters.country)
+        return store.list_scans(
+            conn,
+            row["id"],
+            size + 1,
+            before,
+            filters.from_ms,
+            filters.to_ms,
+            filters.is_bot,
+            filters.country,
+        )
 
     rows = await ctx.db.read(read)
     page = rows[:size]
@@ -470,8 +497,16 @@ async def _csv_pages(ctx: AppContext, qr_id: int, filters: ScanFilters) -> Async
     writer.writerow(CSV_COLUMNS)
     before: tuple[int, int] | None = None
     while True:
-        rows = await ctx.db.read(store.list_scans, qr_id, CSV_PAGE, before, filters.from_ms,
-                                 filters.to_ms, filters.is_bot, filters.country)
+        rows = await ctx.db.read(
+            store.list_scans,
+            qr_id,
+            CSV_PAGE,
+            before,
+            filters.from_ms,
+            filters.to_ms,
+            filters.is_bot,
+            filters.country,
+        )
         for row in rows:
             scan = scan_out(row)
             writer.writerow([_csv_cell(getattr(scan, column)) for column in CSV_COLUMNS])
@@ -527,7 +562,9 @@ async def qr_stats(
             raise as_api_error(error) from None
         a, b = day_number(first), day_number(last)
         return (
-            (row, variant_rows), first, last,
+            (row, variant_rows),
+            first,
+            last,
             store.rollup_counts(conn, row["id"], a, b),
             store.rollup_per_day(conn, row["id"], a, b, bots),
             store.sketch_registers(conn, row["id"], a, b, bots),
@@ -576,7 +613,9 @@ async def qr_stats(
         os_families=counts_of("os"),
         browser_families=counts_of("browser"),
         referers=counts_of("referer"),
-        variants=[VariantCount(label=label, scans=variant_counts.get(label, 0)) for label in labels],
+        variants=[
+            VariantCount(label=label, scans=variant_counts.get(label, 0)) for label in labels
+        ],
     )
 
 
@@ -590,7 +629,9 @@ async def owner_scans_per_day(
     included (the dashboard chart; sum the tail for today / 7 days / 30 days)."""
     today = ctx.clock.now().astimezone(UTC).date()
     first = today - timedelta(days=days - 1)
-    rows = await ctx.db.read(store.owner_scans_per_day, owner_id, day_number(first), day_number(today), bots)
+    rows = await ctx.db.read(
+        store.owner_scans_per_day, owner_id, day_number(first), day_number(today), bots
+    )
     found = {r["day"]: r["scans"] for r in rows}
     return [
         DayCount(date=day_from_number(day).isoformat(), scans=found.get(day, 0))

@@ -30,7 +30,7 @@ def estimate_unique(registers: Iterable[tuple[int, int]]) -> int:
     empty = ranks.count(0)
     if empty == REGISTERS:
         return 0
-    raw = _ALPHA * REGISTERS * REGISTERS / sum(2.0 ** -rank for rank in ranks)
+    raw = _ALPHA * REGISTERS * REGISTERS / sum(2.0**-rank for rank in ranks)
     if raw <= 2.5 * REGISTERS and empty:
         # Small counts: linear counting over empty registers is nearly exact.
         return round(REGISTERS * math.log(REGISTERS / empty))

@@ -26,10 +26,15 @@ SCAN_COLUMNS = (
 
 def short_id_exists(conn: sqlite3.Connection, short_id: str) -> bool:
     """Deleted QRs count too: a short id is never handed out twice."""
-    return conn.execute("SELECT 1 FROM dynamic_qrs WHERE short_id = ?", (short_id,)).fetchone() is not None
+    return (
+        conn.execute("SELECT 1 FROM dynamic_qrs WHERE short_id = ?", (short_id,)).fetchone()
+        is not None
+    )
 
 
-def insert_qr(tx: Tx, owner_id: int, short_id: str, name: str, destination_url: str, now: str) -> int:
+def insert_qr(
+    tx: Tx, owner_id: int, short_id: str, name: str, destination_url: str, now: str
+) -> int:
     """Raises sqlite3.IntegrityError when the short id is taken (the caller draws another)."""
     cursor = tx.execute(
         "INSERT INTO dynamic_qrs (short_id, owner_id, name, destination_url, is_active, created_at,"
@@ -43,7 +48,10 @@ def replace_variants(tx: Tx, qr_id: int, variants: Sequence[tuple[str, str, int]
     tx.execute("DELETE FROM variants WHERE qr_id = ?", (qr_id,))
     tx.executemany(
         "INSERT INTO variants (qr_id, position, label, destination_url, weight) VALUES (?, ?, ?, ?, ?)",
-        [(qr_id, position, label, url, weight) for position, (label, url, weight) in enumerate(variants)],
+        [
+            (qr_id, position, label, url, weight)
+            for position, (label, url, weight) in enumerate(variants)
+        ],
     )
 
 
@@ -58,7 +66,9 @@ def update_qr(tx: Tx, qr_id: int, changes: dict[str, Any], now: str) -> None:
 
 
 def soft_delete_qr(tx: Tx, qr_id: int, now: str) -> None:
-    tx.execute("UPDATE dynamic_qrs SET deleted_at = ?, updated_at = ? WHERE id = ?", (now, now, qr_id))
+    tx.execute(
+        "UPDATE dynamic_qrs SET deleted_at = ?, updated_at = ? WHERE id = ?", (now, now, qr_id)
+    )
 
 
 def get_owned_qr(conn: sqlite3.Connection, owner_id: int, short_id: str) -> sqlite3.Row | None:
@@ -207,7 +217,9 @@ ON CONFLICT DO UPDATE SET scans = scans + excluded.scans""",
 def roll_up_new_scans(tx: Tx) -> None:
     """Count the scans inserted since the mark into the rollups, sketches, scan_count and
     scan_usage. Runs before COMMIT of every transaction that inserted scans."""
-    mark, top = tx.fetchone("SELECT last_scan_id, (SELECT max(id) FROM scans) FROM scan_rollup_mark")
+    mark, top = tx.fetchone(
+        "SELECT last_scan_id, (SELECT max(id) FROM scans) FROM scan_rollup_mark"
+    )
     if top is None or top <= mark:
         return
     for statement in _ROLL_UP:
@@ -226,7 +238,9 @@ def delete_scans_before(tx: Tx, cutoff_ms: int, limit: int) -> int:
         "(SELECT id FROM scans WHERE scanned_at < ? ORDER BY scanned_at LIMIT ?)",
         (cutoff_ms, limit),
     ).rowcount
-    tx.execute("UPDATE scan_rollup_mark SET last_scan_id = coalesce((SELECT max(id) FROM scans), 0)")
+    tx.execute(
+        "UPDATE scan_rollup_mark SET last_scan_id = coalesce((SELECT max(id) FROM scans), 0)"
+    )
     return deleted
 
 
@@ -270,7 +284,9 @@ def _bots_clause(bots: str) -> str:
     return {"exclude": "AND is_bot = 0", "only": "AND is_bot = 1", "include": ""}[bots]
 
 
-def rollup_counts(conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int) -> list[sqlite3.Row]:
+def rollup_counts(
+    conn: sqlite3.Connection, qr_id: int, day_from: int, day_to: int
+) -> list[sqlite3.Row]:
     """(dimension, value, is_bot, scans) summed over the days, for both bot flags."""
     return conn.execute(
         "SELECT dimension, value, is_bot, sum(scans) AS scans FROM scan_rollups"
@@ -302,8 +318,10 @@ def sketch_registers(
     first_block = -(-day_from // SKETCH_BLOCK_DAYS)  # the first block starting in range
     last_block = (day_to + 1) // SKETCH_BLOCK_DAYS - 1  # the last block ending in range
     if first_block <= last_block:
-        edges = [(day_from, first_block * SKETCH_BLOCK_DAYS - 1),
-                 ((last_block + 1) * SKETCH_BLOCK_DAYS, day_to)]
+        edges = [
+            (day_from, first_block * SKETCH_BLOCK_DAYS - 1),
+            ((last_block + 1) * SKETCH_BLOCK_DAYS, day_to),
+        ]
     else:
         edges = [(day_from, day_to)]
     merged: dict[int, int] = {}
@@ -315,18 +333,22 @@ def sketch_registers(
 
     for flag in flags:
         if first_block <= last_block:
-            merge(conn.execute(
-                "SELECT register, max(low_bit) FROM scanner_sketch_blocks"
-                " WHERE qr_id = ? AND is_bot = ? AND block BETWEEN ? AND ? GROUP BY register",
-                (qr_id, flag, first_block, last_block),
-            ))
+            merge(
+                conn.execute(
+                    "SELECT register, max(low_bit) FROM scanner_sketch_blocks"
+                    " WHERE qr_id = ? AND is_bot = ? AND block BETWEEN ? AND ? GROUP BY register",
+                    (qr_id, flag, first_block, last_block),
+                )
+            )
         for start, end in edges:
             if start <= end:
-                merge(conn.execute(
-                    "SELECT register, max(low_bit) FROM scanner_sketches"
-                    " WHERE qr_id = ? AND is_bot = ? AND day BETWEEN ? AND ? GROUP BY register",
-                    (qr_id, flag, start, end),
-                ))
+                merge(
+                    conn.execute(
+                        "SELECT register, max(low_bit) FROM scanner_sketches"
+                        " WHERE qr_id = ? AND is_bot = ? AND day BETWEEN ? AND ? GROUP BY register",
+                        (qr_id, flag, start, end),
+                    )
+                )
     return list(merged.items())
 
 

@@ -112,7 +112,9 @@ class StickyVariants:
         remembered = self._remembered((qr_key, scanner), variants, now)
         return remembered or pick_variant(variants, draw_for(scanner, short_id))
 
-    def _remembered(self, key: tuple[Hashable, bytes], variants: Sequence[Variant], now: float) -> Variant | None:
+    def _remembered(
+        self, key: tuple[Hashable, bytes], variants: Sequence[Variant], now: float
+    ) -> Variant | None:
         """The variant this scanner was given within the TTL, if it still exists."""
         entry = self._entries.get(key)
         if entry is None or now >= entry[1]:

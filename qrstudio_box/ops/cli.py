@@ -18,12 +18,16 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
         raise CliError(f"backup: {error}") from None
     rows = sum(report.row_counts.values())
     print(f"backup of {settings.data_dir.resolve()} written to {report.directory.resolve()}")
-    print(f"  {report.database.name}: {report.database_bytes} bytes, {len(report.row_counts)} tables, "
-          f"{rows} rows, integrity_check ok")
+    print(
+        f"  {report.database.name}: {report.database_bytes} bytes, {len(report.row_counts)} tables, "
+        f"{rows} rows, integrity_check ok"
+    )
     if report.other_files:
         print(f"  also copied: {', '.join(report.other_files)}")
-    print(f"restore: stop the appliance, then run it with data_dir = {report.directory.resolve()} "
-          f"(or copy these files into data_dir)")
+    print(
+        f"restore: stop the appliance, then run it with data_dir = {report.directory.resolve()} "
+        f"(or copy these files into data_dir)"
+    )
     return 0
 
 
@@ -31,7 +35,8 @@ def register(commands: argparse._SubParsersAction) -> None:
     from ..cli import add_command
 
     backup = add_command(
-        commands, "backup",
+        commands,
+        "backup",
         "copy the database (SQLite online backup, safe while serving) and the keys of data_dir "
         "into a new directory that is itself a complete data_dir",
         cmd_backup,

@@ -12,7 +12,11 @@ ROUTES: list[Any] = [metrics_endpoint]
 
 async def start(ctx: Any) -> None:
     ctx.scheduler.add_job(
-        prune_job, "interval", args=[ctx],
+        prune_job,
+        "interval",
+        args=[ctx],
         minutes=ctx.settings.retention.prune_interval_minutes,
-        id="ops-retention", coalesce=True, max_instances=1,
+        id="ops-retention",
+        coalesce=True,
+        max_instances=1,
     )

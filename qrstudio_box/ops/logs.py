@@ -42,7 +42,11 @@ class JsonLogFormatter(logging.Formatter):
             "message": record.getMessage(),
         }
         # uvicorn's access records carry their parts as args: make them queryable fields.
-        if record.name == "uvicorn.access" and isinstance(record.args, tuple) and len(record.args) == 5:
+        if (
+            record.name == "uvicorn.access"
+            and isinstance(record.args, tuple)
+            and len(record.args) == 5
+        ):
             entry.update(zip(_ACCESS_FIELDS, record.args, strict=True))
         for key, value in vars(record).items():
             if key not in _STANDARD_ATTRS and key not in entry:
@@ -92,7 +96,11 @@ def logging_config(level: str = "info", fmt: str = "text") -> dict[str, Any]:
             "uvicorn.access": {"handlers": [], "level": level_name, "propagate": True},
             # APScheduler logs every run of every job at INFO: once a second is noise;
             # httpx logs every webhook request at INFO: the delivery log has them already.
-            "apscheduler": {"handlers": [], "level": _at_least_warning(level_name), "propagate": True},
+            "apscheduler": {
+                "handlers": [],
+                "level": _at_least_warning(level_name),
+                "propagate": True,
+            },
             "httpx": {"handlers": [], "level": _at_least_warning(level_name), "propagate": True},
         },
     }

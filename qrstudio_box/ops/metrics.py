@@ -30,40 +30,66 @@ class SnapshotCollector:
 
     def collect(self) -> Iterator[Metric]:
         snap = self.snapshot
-        yield InfoMetricFamily("qrstudio_build", "The running QRStudio Box.", value={"version": self.version})
-        yield CounterMetricFamily("qrstudio_scans", "Scans recorded, over all dynamic QRs ever created.",
-                                  value=snap.scans_total)
-        yield GaugeMetricFamily("qrstudio_dynamic_qrs", "Dynamic QRs that are not deleted.", value=snap.dynamic_qrs)
+        yield InfoMetricFamily(
+            "qrstudio_build", "The running QRStudio Box.", value={"version": self.version}
+        )
+        yield CounterMetricFamily(
+            "qrstudio_scans",
+            "Scans recorded, over all dynamic QRs ever created.",
+            value=snap.scans_total,
+        )
+        yield GaugeMetricFamily(
+            "qrstudio_dynamic_qrs", "Dynamic QRs that are not deleted.", value=snap.dynamic_qrs
+        )
         yield GaugeMetricFamily("qrstudio_users", "User accounts.", value=snap.users)
-        yield GaugeMetricFamily("qrstudio_events", "Events kept in the outbox (within retention).",
-                                value=snap.events)
+        yield GaugeMetricFamily(
+            "qrstudio_events", "Events kept in the outbox (within retention).", value=snap.events
+        )
 
         deliveries = GaugeMetricFamily(
-            "qrstudio_deliveries", "Webhook deliveries kept (within retention), by status.", labels=["status"])
+            "qrstudio_deliveries",
+            "Webhook deliveries kept (within retention), by status.",
+            labels=["status"],
+        )
         for status, count in snap.deliveries_by_status.items():
             deliveries.add_metric([status], count)
         yield deliveries
         attempts = GaugeMetricFamily(
-            "qrstudio_delivery_attempts", "Rows of the delivery log (within retention), by outcome.",
-            labels=["outcome"])
+            "qrstudio_delivery_attempts",
+            "Rows of the delivery log (within retention), by outcome.",
+            labels=["outcome"],
+        )
         for outcome, count in snap.attempts_by_outcome.items():
             attempts.add_metric([outcome], count)
         yield attempts
 
-        yield GaugeMetricFamily("qrstudio_delivery_queue_depth", "Deliveries still pending (due or retrying later).",
-                                value=snap.deliveries_by_status.get("pending", 0))
-        yield GaugeMetricFamily("qrstudio_delivery_queue_due", "Pending deliveries whose attempt is due now.",
-                                value=snap.queue_due)
-        yield GaugeMetricFamily("qrstudio_delivery_oldest_pending_age_seconds",
-                                "Age of the oldest pending delivery; 0 when none is pending.",
-                                value=snap.oldest_pending_age_seconds)
+        yield GaugeMetricFamily(
+            "qrstudio_delivery_queue_depth",
+            "Deliveries still pending (due or retrying later).",
+            value=snap.deliveries_by_status.get("pending", 0),
+        )
+        yield GaugeMetricFamily(
+            "qrstudio_delivery_queue_due",
+            "Pending deliveries whose attempt is due now.",
+            value=snap.queue_due,
+        )
+        yield GaugeMetricFamily(
+            "qrstudio_delivery_oldest_pending_age_seconds",
+            "Age of the oldest pending delivery; 0 when none is pending.",
+            value=snap.oldest_pending_age_seconds,
+        )
 
-        webhooks = GaugeMetricFamily("qrstudio_webhooks", "Webhook subscriptions by status.", labels=["status"])
+        webhooks = GaugeMetricFamily(
+            "qrstudio_webhooks", "Webhook subscriptions by status.", labels=["status"]
+        )
         for status, count in snap.webhooks_by_status.items():
             webhooks.add_metric([status], count)
         yield webhooks
-        yield GaugeMetricFamily("qrstudio_database_size_bytes", "Size of the SQLite database file (pages in use).",
-                                value=snap.database_bytes)
+        yield GaugeMetricFamily(
+            "qrstudio_database_size_bytes",
+            "Size of the SQLite database file (pages in use).",
+            value=snap.database_bytes,
+        )
 
 
 # The classic text format, understood by every Prometheus (and VictoriaMetrics, Grafana
@@ -80,7 +106,9 @@ def render(snapshot: MetricsSnapshot, version: str) -> bytes:
 def bearer_matches(authorization: str | None, token: str) -> bool:
     scheme, _, given = (authorization or "").partition(" ")
     # compare_digest: how much of a guessed token matched must not show in the timing.
-    return scheme.lower() == "bearer" and hmac.compare_digest(given.strip().encode(), token.encode())
+    return scheme.lower() == "bearer" and hmac.compare_digest(
+        given.strip().encode(), token.encode()
+    )
 
 
 @get("/metrics", include_in_schema=False)
@@ -89,8 +117,14 @@ async def metrics_endpoint(request: Request, ctx: AppContext) -> Response[bytes]
     if not token:
         raise ApiError(404, "Not found")
     if not bearer_matches(request.headers.get("authorization"), token):
-        raise ApiError(401, "metrics: a valid bearer token is required",
-                       headers={"WWW-Authenticate": 'Bearer realm="metrics"'})
+        raise ApiError(
+            401,
+            "metrics: a valid bearer token is required",
+            headers={"WWW-Authenticate": 'Bearer realm="metrics"'},
+        )
     snapshot = await ctx.db.read(metrics_snapshot, unix_ms(ctx.clock.now()))
-    return Response(render(snapshot, ctx.version), media_type=CONTENT_TYPE,
-                    headers={"Cache-Control": "no-store"})
+    return Response(
+        render(snapshot, ctx.version),
+        media_type=CONTENT_TYPE,
+        headers={"Cache-Control": "no-store"},
+    )

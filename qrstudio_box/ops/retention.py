@@ -38,15 +38,21 @@ def prune_plan(retention: RetentionSettings, now: datetime) -> list[PruneStep]:
     as a delivery still refers to it."""
     steps = []
     if retention.scans_days:
-        steps.append(PruneStep("scans", store.prune_scans,
-                               unix_ms(now - timedelta(days=retention.scans_days))))
+        steps.append(
+            PruneStep(
+                "scans", store.prune_scans, unix_ms(now - timedelta(days=retention.scans_days))
+            )
+        )
     if retention.deliveries_days:
         cutoff = unix_ms(now - timedelta(days=retention.deliveries_days))
         steps.append(PruneStep("delivery_attempts", store.prune_delivery_attempts, cutoff))
         steps.append(PruneStep("deliveries", store.prune_finished_deliveries, cutoff))
     if retention.events_days:
-        steps.append(PruneStep("events", store.prune_events,
-                               iso_s(now - timedelta(days=retention.events_days))))
+        steps.append(
+            PruneStep(
+                "events", store.prune_events, iso_s(now - timedelta(days=retention.events_days))
+            )
+        )
     return steps
 
 
@@ -63,8 +69,11 @@ async def prune_all(ctx: Any, batch_size: int = BATCH_SIZE) -> dict[str, int]:
                 break
         deleted[step.name] = total
     if any(deleted.values()):
-        log.info("retention: pruned %s", ", ".join(f"{n} {name}" for name, n in deleted.items() if n),
-                 extra={"pruned": deleted})
+        log.info(
+            "retention: pruned %s",
+            ", ".join(f"{n} {name}" for name, n in deleted.items() if n),
+            extra={"pruned": deleted},
+        )
     return deleted
 
 

@@ -23,6 +23,7 @@ def existing_tables(conn: sqlite3.Connection) -> set[str]:
 # so the job can run many short transactions and never hold the writer long: scans keep
 # committing between batches.
 
+
 def prune_scans(tx: Tx, cutoff_ms: int, limit: int) -> int:
     """Raw scans older than the cutoff. The daily rollups and sketches stay: stats keep their
     history, only the per-scan rows go."""
@@ -66,7 +67,8 @@ def prune_events(tx: Tx, cutoff_iso: str, limit: int) -> int:
         return 0
     still_needed = (
         " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)"
-        if "deliveries" in tables else ""
+        if "deliveries" in tables
+        else ""
     )
     return tx.execute(
         "DELETE FROM events WHERE seq IN "
@@ -89,11 +91,17 @@ class MetricsSnapshot:
     scans_total: int = 0
     dynamic_qrs: int = 0
     events: int = 0
-    deliveries_by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(DELIVERY_STATUSES, 0))
-    attempts_by_outcome: dict[str, int] = field(default_factory=lambda: dict.fromkeys(ATTEMPT_OUTCOMES, 0))
+    deliveries_by_status: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(DELIVERY_STATUSES, 0)
+    )
+    attempts_by_outcome: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(ATTEMPT_OUTCOMES, 0)
+    )
     queue_due: int = 0
     oldest_pending_age_seconds: float = 0.0
-    webhooks_by_status: dict[str, int] = field(default_factory=lambda: dict.fromkeys(WEBHOOK_STATUSES, 0))
+    webhooks_by_status: dict[str, int] = field(
+        default_factory=lambda: dict.fromkeys(WEBHOOK_STATUSES, 0)
+    )
     users: int = 0
     database_bytes: int = 0
 
@@ -122,21 +130,32 @@ def metrics_snapshot(conn: sqlite3.Connection, now_ms: int) -> MetricsSnapshot:
         if "users" in tables:
             snap.users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
         if "deliveries" in tables:
-            _grouped(conn, "SELECT status, count(*) FROM deliveries GROUP BY status",
-                     snap.deliveries_by_status)
+            _grouped(
+                conn,
+                "SELECT status, count(*) FROM deliveries GROUP BY status",
+                snap.deliveries_by_status,
+            )
             due, oldest = conn.execute(
                 "SELECT count(*) FILTER (WHERE next_attempt_ms <= ?), min(created_ms) "
                 "FROM deliveries WHERE status = 'pending'",
                 (now_ms,),
             ).fetchone()
             snap.queue_due = due
-            snap.oldest_pending_age_seconds = max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
+            snap.oldest_pending_age_seconds = (
+                max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
+            )
         if "delivery_attempts" in tables:
-            _grouped(conn, "SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome",
-                     snap.attempts_by_outcome)
+            _grouped(
+                conn,
+                "SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome",
+                snap.attempts_by_outcome,
+            )
         if "webhooks" in tables:
-            _grouped(conn, "SELECT status, count(*) FROM webhooks GROUP BY status",
-                     snap.webhooks_by_status)
+            _grouped(
+                conn,
+                "SELECT status, count(*) FROM webhooks GROUP BY status",
+                snap.webhooks_by_status,
+            )
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         snap.database_bytes = page_count * page_size

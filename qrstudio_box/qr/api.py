@@ -41,26 +41,50 @@ def _wants_json(request: Request) -> bool:
     return "application/json" in request.headers.get("accept", "")
 
 
-def _answer(request: Request, rendered: Rendered, body: GenerateBody, encoded: str,
-            headers: dict[str, str], status: int, short_id: str | None = None,
-            short_url: str | None = None) -> Response[Any]:
+def _answer(
+    request: Request,
+    rendered: Rendered,
+    body: GenerateBody,
+    encoded: str,
+    headers: dict[str, str],
+    status: int,
+    short_id: str | None = None,
+    short_url: str | None = None,
+) -> Response[Any]:
     if _wants_json(request):
-        data_uri = f"data:{rendered.media_type};base64," + base64.b64encode(rendered.content).decode()
+        data_uri = (
+            f"data:{rendered.media_type};base64," + base64.b64encode(rendered.content).decode()
+        )
         out = GenerateOut(
-            data_uri=data_uri, media_type=rendered.media_type, format=body.format,
-            width=rendered.width, height=rendered.height, version=rendered.version,
-            error_correction=rendered.error_correction, data=encoded, data_type=body.data_type,
-            short_id=short_id, short_url=short_url,
+            data_uri=data_uri,
+            media_type=rendered.media_type,
+            format=body.format,
+            width=rendered.width,
+            height=rendered.height,
+            version=rendered.version,
+            error_correction=rendered.error_correction,
+            data=encoded,
+            data_type=body.data_type,
+            short_id=short_id,
+            short_url=short_url,
         )
         return Response(out, status_code=status, headers=headers)
     if short_id is not None and short_url is not None:
         headers = {**headers, "X-QRStudio-Short-Id": short_id, "Location": short_url}
-    return Response(rendered.content, status_code=status, media_type=rendered.media_type, headers=headers)
+    return Response(
+        rendered.content, status_code=status, media_type=rendered.media_type, headers=headers
+    )
 
 
-@post("/api/v1/generate/", tags=["QR codes"], status_code=200,
-      summary="Render a QR code (PNG or SVG bytes, or JSON with Accept: application/json)")
-async def generate(data: GenerateBody, request: Request[User, Any, Any], ctx: AppContext) -> Response[Any]:
+@post(
+    "/api/v1/generate/",
+    tags=["QR codes"],
+    status_code=200,
+    summary="Render a QR code (PNG or SVG bytes, or JSON with Accept: application/json)",
+)
+async def generate(
+    data: GenerateBody, request: Request[User, Any, Any], ctx: AppContext
+) -> Response[Any]:
     body = data
     options_values = {field: getattr(body, field) for field in RENDER_FIELDS}
     user: User = request.user
@@ -80,8 +104,16 @@ async def generate(data: GenerateBody, request: Request[User, Any, Any], ctx: Ap
         )
         options = msgspec.structs.replace(options, data=created.qr.short_url)
         rendered = await asyncio.to_thread(render, options)
-        return _answer(request, rendered, body, created.qr.short_url, created.headers, 201,
-                       created.qr.short_id, created.qr.short_url)
+        return _answer(
+            request,
+            rendered,
+            body,
+            created.qr.short_url,
+            created.headers,
+            201,
+            created.qr.short_id,
+            created.qr.short_url,
+        )
 
     try:
         rendered = await asyncio.to_thread(render, options)

@@ -73,11 +73,16 @@ class Job:
 
 def health_of(row) -> Health:
     since = row["failing_since_ms"]
-    return Health(row["status"], row["consecutive_failures"],
-                  from_unix_ms(since) if since is not None else None)
+    return Health(
+        row["status"],
+        row["consecutive_failures"],
+        from_unix_ms(since) if since is not None else None,
+    )
 
 
-def write_health(tx: Tx, webhook_id: int, before: Health, after: Health, now: datetime, ok: bool) -> None:
+def write_health(
+    tx: Tx, webhook_id: int, before: Health, after: Health, now: datetime, ok: bool
+) -> None:
     changes: dict = {
         "status": after.status,
         "consecutive_failures": after.consecutive_failures,
@@ -180,8 +185,9 @@ class Dispatcher:
                 self._backlog = True  # asked while full: claim again as soon as a send ends
                 return 0
             token = random_tokens.token_hex(8)
-            jobs, self._capped = await self.db.write(self._claim, self.clock.now(), token, free,
-                                                     frozenset(self._suspects))
+            jobs, self._capped = await self.db.write(
+                self._claim, self.clock.now(), token, free, frozenset(self._suspects)
+            )
             self._backlog = len(jobs) >= free
         for job in jobs:
             self._start(job)
@@ -213,18 +219,34 @@ class Dispatcher:
 
     # -- claim ---------------------------------------------------------------------------------
 
-    def _claim(self, tx: Tx, now: datetime, token: str, limit: int, suspects: frozenset[int],
-               only_webhook: int | None = None) -> tuple[list[Job], set[int]]:
+    def _claim(
+        self,
+        tx: Tx,
+        now: datetime,
+        token: str,
+        limit: int,
+        suspects: frozenset[int],
+        only_webhook: int | None = None,
+    ) -> tuple[list[Job], set[int]]:
         """(the jobs leased now, the endpoints that may have due work left behind their cap)."""
         capped: set[int] = set()
-        rows = store.claim_due(tx, unix_ms(now), unix_ms(now) + self.lease_ms, token,
-                               self.limits.max_per_endpoint * PREFETCH, limit,
-                               failing_total=max(1, self.limits.max_concurrency // 4),
-                               suspects=suspects,
-                               only_webhook=only_webhook, capped=capped)
+        rows = store.claim_due(
+            tx,
+            unix_ms(now),
+            unix_ms(now) + self.lease_ms,
+            token,
+            self.limits.max_per_endpoint * PREFETCH,
+            limit,
+            failing_total=max(1, self.limits.max_concurrency // 4),
+            suspects=suspects,
+            only_webhook=only_webhook,
+            capped=capped,
+        )
         if not rows:
             return [], capped
-        store.interrupt_open_attempts(tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now))
+        store.interrupt_open_attempts(
+            tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now)
+        )
         return [self.prepare(tx, row, token, now) for row in rows], capped
 
     def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
@@ -235,18 +257,43 @@ class Dispatcher:
             secret = self.secret_box.open(row["secret_sealed"])
         except SecretKeyError as error:
             secret, problem = "", f"Not sent: {error}"
-        headers = delivery_headers(
-            secret=secret, body=body, event_id=row["event_id"], event_type=row["event_type"],
-            delivery_id=row["delivery_id"], timestamp=int(now.timestamp()),
-            user_agent=self.user_agent,
-        ) if secret else {}
+        headers = (
+            delivery_headers(
+                secret=secret,
+                body=body,
+                event_id=row["event_id"],
+                event_type=row["event_type"],
+                delivery_id=row["delivery_id"],
+                timestamp=int(now.timestamp()),
+                user_agent=self.user_agent,
+            )
+            if secret
+            else {}
+        )
         attempt_number = row["attempts"] + 1
         attempt_id = store.insert_attempt(
-            tx, row["delivery_id"], row["webhook_id"], row["event_id"], row["event_type"],
-            attempt_number, json.dumps(redact_headers(headers)), iso_s(now), unix_ms(now),
+            tx,
+            row["delivery_id"],
+            row["webhook_id"],
+            row["event_id"],
+            row["event_type"],
+            attempt_number,
+            json.dumps(redact_headers(headers)),
+            iso_s(now),
+            unix_ms(now),
         )
-        return Job(row["delivery_id"], attempt_id, row["webhook_id"], token, row["kind"],
-                   attempt_number, row["url"], body, headers, problem)
+        return Job(
+            row["delivery_id"],
+            attempt_id,
+            row["webhook_id"],
+            token,
+            row["kind"],
+            attempt_number,
+            row["url"],
+            body,
+            headers,
+            problem,
+        )
 
     # -- send and record -----------------------------------------------------------------------
 
@@ -269,20 +316,28 @@ class Dispatcher:
                 self._at_gates -= 1
             try:
                 await self._slots.acquire()
-                slow_after = policy.slow_after(self.limits.slow_send_seconds,
-                                               self._usual_seconds.get(job.webhook_id),
-                                               self.limits.timeout_seconds)
+                slow_after = policy.slow_after(
+                    self.limits.slow_send_seconds,
+                    self._usual_seconds.get(job.webhook_id),
+                    self.limits.timeout_seconds,
+                )
                 timer = asyncio.get_running_loop().call_later(slow_after, self._went_slow, job)
                 try:
-                    result = await transport.post(self.client, job.url, job.body, job.headers,
-                                                  deadline_seconds=self.limits.timeout_seconds)
+                    result = await transport.post(
+                        self.client,
+                        job.url,
+                        job.body,
+                        job.headers,
+                        deadline_seconds=self.limits.timeout_seconds,
+                    )
                 finally:
                     self._sent(job, timer)
             finally:
                 gate.release()
             if result.status_code is not None:  # an answer, 2xx or not (a timeout tells nothing)
                 self._usual_seconds[job.webhook_id] = policy.usual_answer_time(
-                    self._usual_seconds.get(job.webhook_id), result.duration_ms / 1000)
+                    self._usual_seconds.get(job.webhook_id), result.duration_ms / 1000
+                )
         # A success at an endpoint with work waiting behind its cap: the transaction that records
         # it also claims that endpoint's next jobs (one trip through the writer per delivery,
         # not two).
@@ -290,7 +345,8 @@ class Dispatcher:
         if result.ok and job.webhook_id in self._capped and not self._closed:
             claim = (random_tokens.token_hex(8), frozenset(self._suspects))
         failing, claimed = await self.db.write_batched(
-            self._record_and_claim, job, result, self.clock.now(), claim, background=background)
+            self._record_and_claim, job, result, self.clock.now(), claim, background=background
+        )
         if claimed is not None:
             jobs, capped = claimed
             if job.webhook_id in capped:
@@ -333,7 +389,11 @@ class Dispatcher:
         return gate
 
     def _record_and_claim(
-        self, tx: Tx, job: Job, result: transport.PostResult, now: datetime,
+        self,
+        tx: Tx,
+        job: Job,
+        result: transport.PostResult,
+        now: datetime,
         claim: tuple[str, frozenset[int]] | None,
     ) -> tuple[bool, tuple[list[Job], set[int]] | None]:
         """Record; with `claim` (token, suspects), also claim the endpoint's next jobs."""
@@ -341,24 +401,42 @@ class Dispatcher:
         if claim is None:
             return failing, None
         token, suspects = claim
-        return failing, self._claim(tx, now, token, self.limits.max_per_endpoint * PREFETCH, suspects,
-                                    only_webhook=job.webhook_id)
+        return failing, self._claim(
+            tx,
+            now,
+            token,
+            self.limits.max_per_endpoint * PREFETCH,
+            suspects,
+            only_webhook=job.webhook_id,
+        )
 
     def _record(self, tx: Tx, job: Job, result: transport.PostResult, now: datetime) -> bool:
         """Record the attempt; True when the endpoint was or now is on a failure streak."""
         ok = result.ok
         store.finish_attempt(
-            tx, job.attempt_id, "succeeded" if ok else "failed", result.status_code,
-            result.duration_ms, result.error, json.dumps(result.response_headers),
-            result.response_body, iso_s(now),
+            tx,
+            job.attempt_id,
+            "succeeded" if ok else "failed",
+            result.status_code,
+            result.duration_ms,
+            result.error,
+            json.dumps(result.response_headers),
+            result.response_body,
+            iso_s(now),
         )
         delivery = store.leased_delivery(tx, job.delivery_id, job.token)
         if delivery is None:  # deleted meanwhile, or our lease expired and someone else has it
             return not ok
         attempts = delivery["attempts"] + 1
         if job.kind == "test":  # a diagnostic: one attempt, no retries, no effect on health
-            store.finish_delivery(tx, job.delivery_id, "succeeded" if ok else "failed", attempts,
-                                  result.error, iso_s(now))
+            store.finish_delivery(
+                tx,
+                job.delivery_id,
+                "succeeded" if ok else "failed",
+                attempts,
+                result.error,
+                iso_s(now),
+            )
             return False
         row = store.webhook_health(tx, job.webhook_id)
         if row is None:
@@ -370,11 +448,13 @@ class Dispatcher:
             store.finish_delivery(tx, job.delivery_id, "failed", attempts, result.error, iso_s(now))
         else:
             retry_after = policy.parse_retry_after(result.retry_after, now)
-            due = policy.next_attempt_at(attempts, now, status_code=result.status_code,
-                                         retry_after=retry_after)
+            due = policy.next_attempt_at(
+                attempts, now, status_code=result.status_code, retry_after=retry_after
+            )
             if due is None:
-                store.finish_delivery(tx, job.delivery_id, "failed", attempts, result.error,
-                                      iso_s(now))
+                store.finish_delivery(
+                    tx, job.delivery_id, "failed", attempts, result.error, iso_s(now)
+                )
             else:
                 store.reschedule_delivery(tx, job.delivery_id, attempts, result.error, unix_ms(due))
         before = health_of(row)
@@ -390,12 +470,15 @@ class Dispatcher:
 
     async def resume_after_restart(self) -> None:
         """One process owns the queue: leases held by a previous (killed) run are void now."""
+
         def release(tx: Tx) -> int:
             return store.release_all_leases(tx, INTERRUPTED, iso_s(self.clock.now()))
 
         released = await self.db.write(release)
         if released:
-            log.info("webhooks: %d deliveries interrupted by the last stop are queued again", released)
+            log.info(
+                "webhooks: %d deliveries interrupted by the last stop are queued again", released
+            )
 
     async def close(self, grace_seconds: float | None = None) -> None:
         self._closed = True

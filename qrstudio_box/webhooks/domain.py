@@ -29,11 +29,13 @@ async def start(ctx: AppContext) -> None:
         # webhooks fail with "Not sent: ..." until the old key is put back or each secret rotated.
         log.error(
             "%s is missing but the database holds webhook secrets: restore the key file from your "
-            "backup and restart, or rotate every webhook's secret", key_path,
+            "backup and restart, or rotate every webhook's secret",
+            key_path,
         )
     secret_box = SecretBox.load_or_create(ctx.settings.data_dir)
-    url_policy = UrlPolicy(allow_http=settings.allow_http,
-                           allow_private_targets=settings.allow_private_targets)
+    url_policy = UrlPolicy(
+        allow_http=settings.allow_http, allow_private_targets=settings.allow_private_targets
+    )
     runtime: service.WebhooksRuntime | None = None
 
     async def resolve(host: str, port: int) -> list[str]:  # late-bound: tests swap the resolver
@@ -41,19 +43,43 @@ async def start(ctx: AppContext) -> None:
 
     client = build_client(policy=url_policy, resolver=resolve, ca_bundle=settings.ca_bundle or None)
     dispatcher = Dispatcher(
-        db=ctx.db, clock=ctx.clock, client=client, secret_box=secret_box,
-        user_agent=f"QRStudio-Webhooks/{__version__}", limits=settings,
+        db=ctx.db,
+        clock=ctx.clock,
+        client=client,
+        secret_box=secret_box,
+        user_agent=f"QRStudio-Webhooks/{__version__}",
+        limits=settings,
     )
-    runtime = service.WebhooksRuntime(url_policy=url_policy, resolver=system_resolver,
-                                      secret_box=secret_box, client=client, dispatcher=dispatcher)
+    runtime = service.WebhooksRuntime(
+        url_policy=url_policy,
+        resolver=system_resolver,
+        secret_box=secret_box,
+        client=client,
+        dispatcher=dispatcher,
+    )
     ctx.webhooks = runtime
     await dispatcher.resume_after_restart()
     outbox.wakers.add(dispatcher.wake)
     if ctx.scheduler is not None:
-        ctx.scheduler.add_job(dispatcher.tick, "interval", seconds=1, id=DISPATCH_JOB,
-                              coalesce=True, max_instances=1, replace_existing=True)
-        ctx.scheduler.add_job(service.apply_health_rules, "interval", args=[ctx], minutes=1,
-                              id=HEALTH_JOB, coalesce=True, max_instances=1, replace_existing=True)
+        ctx.scheduler.add_job(
+            dispatcher.tick,
+            "interval",
+            seconds=1,
+            id=DISPATCH_JOB,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
+        ctx.scheduler.add_job(
+            service.apply_health_rules,
+            "interval",
+            args=[ctx],
+            minutes=1,
+            id=HEALTH_JOB,
+            coalesce=True,
+            max_instances=1,
+            replace_existing=True,
+        )
     dispatcher.wake()  # deliveries left pending by the last run go out now
 
 

@@ -47,8 +47,15 @@ def fan_out(tx: Tx, event: Event) -> int:
     now = tx.clock.now()
     allowed = plans_with_webhooks(tx.settings)
     created = store.insert_deliveries_for_event(
-        tx, event.owner_id, event.seq, event.id, event.type, unix_ms(now), iso_s(now),
-        allowed_plans=allowed, configured_plans=list(tx.settings.plans) if tx.settings else None,
+        tx,
+        event.owner_id,
+        event.seq,
+        event.id,
+        event.type,
+        unix_ms(now),
+        iso_s(now),
+        allowed_plans=allowed,
+        configured_plans=list(tx.settings.plans) if tx.settings else None,
     )
     if created:
         tx.on_commit(_wake_all)

@@ -46,7 +46,9 @@ class SecretBox:
 
     @classmethod
     def load_or_create(cls, data_dir: str | os.PathLike) -> SecretBox:
-        return cls(read_or_create(Path(data_dir) / KEY_FILE_NAME, lambda: secrets.token_bytes(KEY_BYTES)))
+        return cls(
+            read_or_create(Path(data_dir) / KEY_FILE_NAME, lambda: secrets.token_bytes(KEY_BYTES))
+        )
 
     def seal(self, plaintext: str) -> str:
         nonce = secrets.token_bytes(NONCE_BYTES)
@@ -56,7 +58,7 @@ class SecretBox:
     def open(self, stored: str) -> str:
         if not stored.startswith(PREFIX):
             raise SecretKeyError("stored webhook secret is not in a known sealed format")
-        blob = base64.urlsafe_b64decode(stored[len(PREFIX):])
+        blob = base64.urlsafe_b64decode(stored[len(PREFIX) :])
         try:
             plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], ASSOCIATED_DATA)
         except InvalidTag:

@@ -73,11 +73,17 @@ def _iso_from_ms(value: int | None) -> str | None:
 
 def webhook_from_row(row) -> Webhook:
     return Webhook(
-        id=row["id"], url=row["url"], description=row["description"],
-        events=json.loads(row["events"]), status=row["status"],
-        consecutive_failures=row["consecutive_failures"], created_at=row["created_at"],
-        updated_at=row["updated_at"], failing_since=_iso_from_ms(row["failing_since_ms"]),
-        disabled_at=row["disabled_at"], last_success_at=row["last_success_at"],
+        id=row["id"],
+        url=row["url"],
+        description=row["description"],
+        events=json.loads(row["events"]),
+        status=row["status"],
+        consecutive_failures=row["consecutive_failures"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        failing_since=_iso_from_ms(row["failing_since_ms"]),
+        disabled_at=row["disabled_at"],
+        last_success_at=row["last_success_at"],
         last_failure_at=row["last_failure_at"],
     )
 
@@ -89,10 +95,17 @@ def with_secret(webhook: Webhook, secret: str) -> WebhookWithSecret:
 
 def log_entry_from_row(row) -> DeliveryLogEntry:
     return DeliveryLogEntry(
-        id=row["id"], event=row["event_type"], response_status=row["response_status"],
-        duration_ms=row["duration_ms"], error=row["error"], created_at=row["started_at"],
-        outcome=row["outcome"], attempt=row["attempt_number"], event_id=row["event_id"],
-        delivery_id=row["delivery_id"], kind=row["kind"],
+        id=row["id"],
+        event=row["event_type"],
+        response_status=row["response_status"],
+        duration_ms=row["duration_ms"],
+        error=row["error"],
+        created_at=row["started_at"],
+        outcome=row["outcome"],
+        attempt=row["attempt_number"],
+        event_id=row["event_id"],
+        delivery_id=row["delivery_id"],
+        kind=row["kind"],
     )
 
 
@@ -188,14 +201,17 @@ async def create_webhook(ctx: AppContext, user: User, data: WebhookCreate) -> We
         # counted inside the write transaction, so two racing creates cannot pass the limit
         if store.count_webhooks(tx.conn, user.id) >= limit:
             raise ApiError(403, f"Your plan ({user.plan}) allows at most {limit} webhooks")
-        return store.insert_webhook(tx, user.id, url, description, json.dumps(events), sealed,
-                                    iso_s(tx.clock.now()))
+        return store.insert_webhook(
+            tx, user.id, url, description, json.dumps(events), sealed, iso_s(tx.clock.now())
+        )
 
     webhook_id = await ctx.db.write(insert)
     return with_secret(await get_webhook(ctx, user, webhook_id), secret)
 
 
-async def update_webhook(ctx: AppContext, user: User, webhook_id: int, data: WebhookPatch) -> Webhook:
+async def update_webhook(
+    ctx: AppContext, user: User, webhook_id: int, data: WebhookPatch
+) -> Webhook:
     await _owned(ctx, user, webhook_id)
     changes: dict[str, Any] = {}
     if data.url is not msgspec.UNSET:
@@ -206,7 +222,7 @@ async def update_webhook(ctx: AppContext, user: User, webhook_id: int, data: Web
         changes["events"] = json.dumps(check_events(data.events))
     status = data.status
     if status is not msgspec.UNSET and status not in (policy.ACTIVE, policy.DISABLED):
-        raise bad_request("status", "must be \"active\" (re-enable) or \"disabled\" (pause)")
+        raise bad_request("status", 'must be "active" (re-enable) or "disabled" (pause)')
 
     def apply(tx) -> None:
         row = store.get_webhook(tx.conn, user.id, webhook_id)
@@ -215,8 +231,9 @@ async def update_webhook(ctx: AppContext, user: User, webhook_id: int, data: Web
         now = iso_s(tx.clock.now())
         if status == policy.ACTIVE:
             fresh = policy.reenabled()
-            changes.update(status=fresh.status, consecutive_failures=0, failing_since_ms=None,
-                           disabled_at=None)
+            changes.update(
+                status=fresh.status, consecutive_failures=0, failing_since_ms=None, disabled_at=None
+            )
         elif status == policy.DISABLED and row["status"] != policy.DISABLED:
             changes.update(status=policy.DISABLED, disabled_at=now)
             store.fail_pending_deliveries(tx, webhook_id, "Webhook disabled by its owner", now)
@@ -254,12 +271,20 @@ async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> Webhook
 
 
 async def list_deliveries(
-    ctx: AppContext, user: User, webhook_id: int, *, event: str | None = None,
-    outcome: str | None = None, cursor: str | None = None, limit: int | None = None,
+    ctx: AppContext,
+    user: User,
+    webhook_id: int,
+    *,
+    event: str | None = None,
+    outcome: str | None = None,
+    cursor: str | None = None,
+    limit: int | None = None,
 ) -> DeliveryLogPage:
     await _owned(ctx, user, webhook_id)
     if event is not None and event not in EVENT_TYPES:
-        raise bad_request("event", f"unknown event {event!r}; known events: {', '.join(EVENT_TYPES)}")
+        raise bad_request(
+            "event", f"unknown event {event!r}; known events: {', '.join(EVENT_TYPES)}"
+        )
     if outcome is not None and outcome not in OUTCOMES:
         raise bad_request("outcome", f"must be one of {', '.join(OUTCOMES)}")
     size = check_limit(limit)
@@ -272,15 +297,21 @@ async def list_deliveries(
     return DeliveryLogPage(entries, encode_cursor(entries[-1].id) if len(rows) > size else None)
 
 
-async def get_attempt(ctx: AppContext, user: User, webhook_id: int, attempt_id: int) -> AttemptDetail:
+async def get_attempt(
+    ctx: AppContext, user: User, webhook_id: int, attempt_id: int
+) -> AttemptDetail:
     await _owned(ctx, user, webhook_id)
-    row = await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
+    row = (
+        await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
+    )
     if row is None:
         raise ApiError(404, "No delivery attempt with that id")
     return attempt_from_row(row)
 
 
-async def get_attempts(ctx: AppContext, user: User, webhook_id: int, attempt_ids: list[int]) -> list[AttemptDetail]:
+async def get_attempts(
+    ctx: AppContext, user: User, webhook_id: int, attempt_ids: list[int]
+) -> list[AttemptDetail]:
     """Several attempts, whole, in one read (the admin UI's log page opens them in place)."""
     await _owned(ctx, user, webhook_id)
     rows = await ctx.db.read(store.get_attempts, webhook_id, [i for i in attempt_ids if _is_id(i)])
@@ -344,9 +375,17 @@ async def send_test(ctx: AppContext, user: User, webhook_id: int) -> AttemptDeta
         event_id = new_event_id()
         body = encode_event(event_id, "scan.created", iso_s(now), sample_scan(user.id, now))
         return store.insert_delivery(
-            tx, webhook_id, event_seq=None, event_id=event_id, event_type="scan.created",
-            test_body=body, kind="test", now_ms=unix_ms(now), now=iso_s(now),
-            lease_until_ms=lease_until_ms, lease_token=token,
+            tx,
+            webhook_id,
+            event_seq=None,
+            event_id=event_id,
+            event_type="scan.created",
+            test_body=body,
+            kind="test",
+            now_ms=unix_ms(now),
+            now=iso_s(now),
+            lease_until_ms=lease_until_ms,
+            lease_token=token,
         )
 
     return await _send_new_delivery(ctx, webhook_id, make)
@@ -356,19 +395,27 @@ async def redeliver(ctx: AppContext, user: User, webhook_id: int, attempt_id: in
     """Send that attempt's event again now, as a new delivery (with retries if it fails)."""
     row = await _owned(ctx, user, webhook_id)
     if row["status"] == policy.DISABLED:
-        raise ApiError(409, "The webhook is disabled: re-enable it first (PATCH status \"active\")")
-    attempt = await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
+        raise ApiError(409, 'The webhook is disabled: re-enable it first (PATCH status "active")')
+    attempt = (
+        await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
+    )
     if attempt is None:
         raise ApiError(404, "No delivery attempt with that id")
 
     def make(tx, now, token, lease_until_ms):
         is_test = attempt["event_seq"] is None
         return store.insert_delivery(
-            tx, webhook_id, event_seq=attempt["event_seq"], event_id=attempt["event_id"],
+            tx,
+            webhook_id,
+            event_seq=attempt["event_seq"],
+            event_id=attempt["event_id"],
             event_type=attempt["event_type"],
             test_body=bytes(attempt["request_body"]) if is_test else None,
-            kind="test" if is_test else "redeliver", now_ms=unix_ms(now), now=iso_s(now),
-            lease_until_ms=lease_until_ms, lease_token=token,
+            kind="test" if is_test else "redeliver",
+            now_ms=unix_ms(now),
+            now=iso_s(now),
+            lease_until_ms=lease_until_ms,
+            lease_token=token,
         )
 
     return await _send_new_delivery(ctx, webhook_id, make)
@@ -393,7 +440,7 @@ async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int
     row = await _owned(ctx, user, webhook_id)
     moment = parse_since(since)
     if row["status"] == policy.DISABLED:
-        raise ApiError(409, "The webhook is disabled: re-enable it first (PATCH status \"active\")")
+        raise ApiError(409, 'The webhook is disabled: re-enable it first (PATCH status "active")')
 
     def apply(tx) -> int:
         count = store.requeue_failed_since(tx, webhook_id, unix_ms(moment), unix_ms(tx.clock.now()))
@@ -413,7 +460,9 @@ async def apply_health_rules(ctx: AppContext) -> list[int]:
 
 
 def ip_ranges(ctx: AppContext) -> IpRanges:
-    cidrs = [str(ipaddress.ip_network(c, strict=False)) for c in ctx.settings.webhooks.egress_ip_ranges]
+    cidrs = [
+        str(ipaddress.ip_network(c, strict=False)) for c in ctx.settings.webhooks.egress_ip_ranges
+    ]
     return IpRanges(
         description="Source addresses of QRStudio Box webhook deliveries, for firewall allow-lists."
         + ("" if cidrs else " None are configured: ask the operator."),

@@ -29,12 +29,16 @@ REDACTED = "[redacted]"
 
 def new_secret() -> str:
     """`whsec_` + base64 of 24 random bytes (32 base64 characters, no padding)."""
-    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_RANDOM_BYTES)).decode("ascii")
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(SECRET_RANDOM_BYTES)).decode(
+        "ascii"
+    )
 
 
 def qrstudio_signature(secret: str, timestamp: int, body: bytes) -> str:
     """The X-QRStudio-Signature header value."""
-    digest = hmac.new(secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256)
+    digest = hmac.new(
+        secret.encode("utf-8"), f"{timestamp}.".encode("ascii") + body, hashlib.sha256
+    )
     return f"t={timestamp},v1={digest.hexdigest()}"
 
 

@@ -19,7 +19,12 @@ WEBHOOK_COLUMNS = (
 
 
 def insert_webhook(
-    tx: Tx, owner_id: int, url: str, description: str, events_json: str, secret_sealed: str,
+    tx: Tx,
+    owner_id: int,
+    url: str,
+    description: str,
+    events_json: str,
+    secret_sealed: str,
     now: str,
 ) -> int:
     cursor = tx.execute(
@@ -44,11 +49,23 @@ def list_webhooks(conn: sqlite3.Connection, owner_id: int) -> list[sqlite3.Row]:
 
 
 def count_webhooks(conn: sqlite3.Connection, owner_id: int) -> int:
-    return conn.execute("SELECT count(*) FROM webhooks WHERE owner_id = ?", (owner_id,)).fetchone()[0]
+    return conn.execute("SELECT count(*) FROM webhooks WHERE owner_id = ?", (owner_id,)).fetchone()[
+        0
+    ]
 
 
-_UPDATABLE = {"url", "description", "events", "secret_sealed", "status", "consecutive_failures",
-              "failing_since_ms", "last_success_at", "last_failure_at", "disabled_at"}
+_UPDATABLE = {
+    "url",
+    "description",
+    "events",
+    "secret_sealed",
+    "status",
+    "consecutive_failures",
+    "failing_since_ms",
+    "last_success_at",
+    "last_failure_at",
+    "disabled_at",
+}
 
 
 def update_webhook(tx: Tx, webhook_id: int, changes: dict[str, Any], now: str) -> None:
@@ -65,7 +82,9 @@ def update_webhook(tx: Tx, webhook_id: int, changes: dict[str, Any], now: str) -
 
 
 def delete_webhook(tx: Tx, owner_id: int, webhook_id: int) -> bool:
-    cursor = tx.execute("DELETE FROM webhooks WHERE id = ? AND owner_id = ?", (webhook_id, owner_id))
+    cursor = tx.execute(
+        "DELETE FROM webhooks WHERE id = ? AND owner_id = ?", (webhook_id, owner_id)
+    )
     return cursor.rowcount == 1
 
 
@@ -93,8 +112,16 @@ def fail_pending_deliveries(tx: Tx, webhook_id: int, error: str, now: str) -> in
 
 
 def insert_deliveries_for_event(
-    tx: Tx, owner_id: int, event_seq: int, event_id: str, event_type: str, now_ms: int, now: str,
-    *, allowed_plans: list[str] | None = None, configured_plans: list[str] | None = None,
+    tx: Tx,
+    owner_id: int,
+    event_seq: int,
+    event_id: str,
+    event_type: str,
+    now_ms: int,
+    now: str,
+    *,
+    allowed_plans: list[str] | None = None,
+    configured_plans: list[str] | None = None,
 ) -> int:
     """One statement, so the plan check costs the scan path no extra round trip.
 
@@ -112,25 +139,51 @@ def insert_deliveries_for_event(
         "     u.plan IN (SELECT value FROM json_each(:allowed))"
         "     OR ('*' IN (SELECT value FROM json_each(:allowed))"
         "         AND u.plan NOT IN (SELECT value FROM json_each(:configured))))))",
-        {"seq": event_seq, "event_id": event_id, "type": event_type, "now_ms": now_ms, "now": now,
-         "owner": owner_id,
-         "allowed": None if allowed_plans is None else json.dumps(allowed_plans),
-         "configured": json.dumps(configured_plans or [])},
+        {
+            "seq": event_seq,
+            "event_id": event_id,
+            "type": event_type,
+            "now_ms": now_ms,
+            "now": now,
+            "owner": owner_id,
+            "allowed": None if allowed_plans is None else json.dumps(allowed_plans),
+            "configured": json.dumps(configured_plans or []),
+        },
     )
     return cursor.rowcount
 
 
 def insert_delivery(
-    tx: Tx, webhook_id: int, *, event_seq: int | None, event_id: str, event_type: str,
-    test_body: bytes | None, kind: str, now_ms: int, now: str,
-    lease_until_ms: int | None = None, lease_token: str | None = None,
+    tx: Tx,
+    webhook_id: int,
+    *,
+    event_seq: int | None,
+    event_id: str,
+    event_type: str,
+    test_body: bytes | None,
+    kind: str,
+    now_ms: int,
+    now: str,
+    lease_until_ms: int | None = None,
+    lease_token: str | None = None,
 ) -> int:
     cursor = tx.execute(
         "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, test_body, kind,"
         " next_attempt_ms, lease_until_ms, lease_token, created_at, created_ms)"
         " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (webhook_id, event_seq, event_id, event_type, test_body, kind, now_ms, lease_until_ms,
-         lease_token, now, now_ms),
+        (
+            webhook_id,
+            event_seq,
+            event_id,
+            event_type,
+            test_body,
+            kind,
+            now_ms,
+            lease_until_ms,
+            lease_token,
+            now,
+            now_ms,
+        ),
     )
     return cursor.lastrowid
 
@@ -157,7 +210,9 @@ WHERE w.status != 'disabled'
               WHERE d.webhook_id = w.id AND d.status = 'pending' AND d.next_attempt_ms <= :now)
 """
 # The same for one endpoint, by its primary key (an `:only IS NULL OR w.id = :only` would scan).
-_ENDPOINT_WITH_DUE_WORK = _ENDPOINTS_WITH_DUE_WORK.replace("WHERE w.status", "WHERE w.id = :only AND w.status")
+_ENDPOINT_WITH_DUE_WORK = _ENDPOINTS_WITH_DUE_WORK.replace(
+    "WHERE w.status", "WHERE w.id = :only AND w.status"
+)
 _IN_FLIGHT_BY_ENDPOINT = """
 SELECT d.webhook_id, count(*), max(w.consecutive_failures > 0)
 FROM deliveries AS d INDEXED BY deliveries_leased JOIN webhooks w ON w.id = d.webhook_id
@@ -184,9 +239,17 @@ WHERE d.id = ?
 
 
 def claim_due(
-    tx: Tx, now_ms: int, lease_until_ms: int, token: str, per_endpoint: int, limit: int,
-    failing_total: int | None = None, *, suspects: frozenset[int] = frozenset(),
-    only_webhook: int | None = None, capped: set[int] | None = None,
+    tx: Tx,
+    now_ms: int,
+    lease_until_ms: int,
+    token: str,
+    per_endpoint: int,
+    limit: int,
+    failing_total: int | None = None,
+    *,
+    suspects: frozenset[int] = frozenset(),
+    only_webhook: int | None = None,
+    capped: set[int] | None = None,
 ) -> list[sqlite3.Row]:
     """Lease what is due, atomically (we hold the write lock); returns what to send.
 
@@ -206,8 +269,11 @@ def claim_due(
     # the rest instead of queueing behind sends that will time out.
     failing_budget = None if failing_total is None else failing_total - failing_in_flight
     due: list[tuple[int, int]] = []
-    endpoints = (tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms}) if only_webhook is None
-                 else tx.fetchall(_ENDPOINT_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook}))
+    endpoints = (
+        tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms})
+        if only_webhook is None
+        else tx.fetchall(_ENDPOINT_WITH_DUE_WORK, {"now": now_ms, "only": only_webhook})
+    )
     for webhook_id, failing in endpoints:
         failing = failing or webhook_id in suspects
         free = per_endpoint - in_flight.get(webhook_id, 0)
@@ -215,7 +281,9 @@ def claim_due(
             free = min(1 - in_flight.get(webhook_id, 0), failing_budget)
         rows = []
         if free > 0:
-            rows = tx.fetchall(_DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free})
+            rows = tx.fetchall(
+                _DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free}
+            )
             due += [(row[1], row[0]) for row in rows]
             if failing and failing_budget is not None:
                 failing_budget -= len(rows)
@@ -230,16 +298,21 @@ def claim_due(
         (lease_until_ms, token, *ids),
     )
     # One query for all the leased rows, in claim order (oldest due first).
-    sendable = {row["delivery_id"]: row for row in tx.fetchall(
-        _SENDABLE.replace("WHERE d.id = ?", f"WHERE d.id IN ({marks})"), ids)}
+    sendable = {
+        row["delivery_id"]: row
+        for row in tx.fetchall(_SENDABLE.replace("WHERE d.id = ?", f"WHERE d.id IN ({marks})"), ids)
+    }
     return [sendable[delivery_id] for delivery_id in ids]
 
 
 def release_all_leases(tx: Tx, error: str, now: str) -> int:
     """At start: no claim of an earlier run is alive (one process owns the queue)."""
-    ids = [row[0] for row in tx.fetchall(
-        "SELECT id FROM deliveries WHERE status = 'pending' AND lease_until_ms IS NOT NULL"
-    )]
+    ids = [
+        row[0]
+        for row in tx.fetchall(
+            "SELECT id FROM deliveries WHERE status = 'pending' AND lease_until_ms IS NOT NULL"
+        )
+    ]
     interrupt_open_attempts(tx, ids, error, now)
     tx.execute(
         "UPDATE deliveries SET lease_until_ms = NULL, lease_token = NULL"
@@ -262,27 +335,57 @@ def interrupt_open_attempts(tx: Tx, delivery_ids: Iterable[int], error: str, now
 
 
 def insert_attempt(
-    tx: Tx, delivery_id: int, webhook_id: int, event_id: str, event_type: str,
-    attempt_number: int, request_headers_json: str, started_at: str, started_ms: int,
+    tx: Tx,
+    delivery_id: int,
+    webhook_id: int,
+    event_id: str,
+    event_type: str,
+    attempt_number: int,
+    request_headers_json: str,
+    started_at: str,
+    started_ms: int,
 ) -> int:
     cursor = tx.execute(
         "INSERT INTO delivery_attempts (delivery_id, webhook_id, event_id, event_type,"
         " attempt_number, request_headers, started_at, started_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (delivery_id, webhook_id, event_id, event_type, attempt_number, request_headers_json,
-         started_at, started_ms),
+        (
+            delivery_id,
+            webhook_id,
+            event_id,
+            event_type,
+            attempt_number,
+            request_headers_json,
+            started_at,
+            started_ms,
+        ),
     )
     return cursor.lastrowid
 
 
 def finish_attempt(
-    tx: Tx, attempt_id: int, outcome: str, response_status: int | None, duration_ms: int,
-    error: str, response_headers_json: str, response_body: bytes, finished_at: str,
+    tx: Tx,
+    attempt_id: int,
+    outcome: str,
+    response_status: int | None,
+    duration_ms: int,
+    error: str,
+    response_headers_json: str,
+    response_body: bytes,
+    finished_at: str,
 ) -> None:
     tx.execute(
         "UPDATE delivery_attempts SET outcome = ?, response_status = ?, duration_ms = ?, error = ?,"
         " response_headers = ?, response_body = ?, finished_at = ? WHERE id = ?",
-        (outcome, response_status, duration_ms, error, response_headers_json, response_body,
-         finished_at, attempt_id),
+        (
+            outcome,
+            response_status,
+            duration_ms,
+            error,
+            response_headers_json,
+            response_body,
+            finished_at,
+            attempt_id,
+        ),
     )
 
 
@@ -295,7 +398,9 @@ def leased_delivery(tx: Tx, delivery_id: int, token: str) -> sqlite3.Row | None:
     )
 
 
-def finish_delivery(tx: Tx, delivery_id: int, status: str, attempts: int, error: str, now: str) -> None:
+def finish_delivery(
+    tx: Tx, delivery_id: int, status: str, attempts: int, error: str, now: str
+) -> None:
     tx.execute(
         "UPDATE deliveries SET status = ?, attempts = ?, last_error = ?, finished_at = ?,"
         " next_attempt_ms = NULL, lease_until_ms = NULL, lease_token = NULL WHERE id = ?",
@@ -328,8 +433,12 @@ ATTEMPT_COLUMNS = (
 
 
 def list_attempts(
-    conn: sqlite3.Connection, webhook_id: int, limit: int, before_id: int | None = None,
-    event_type: str | None = None, outcome: str | None = None,
+    conn: sqlite3.Connection,
+    webhook_id: int,
+    limit: int,
+    before_id: int | None = None,
+    event_type: str | None = None,
+    outcome: str | None = None,
 ) -> list[sqlite3.Row]:
     where = ["a.webhook_id = ?"]
     params: list[Any] = [webhook_id]
@@ -349,7 +458,9 @@ def list_attempts(
     ).fetchall()
 
 
-def get_attempts(conn: sqlite3.Connection, webhook_id: int, attempt_ids: Sequence[int]) -> list[sqlite3.Row]:
+def get_attempts(
+    conn: sqlite3.Connection, webhook_id: int, attempt_ids: Sequence[int]
+) -> list[sqlite3.Row]:
     """Those attempts of that webhook, whole (request and response), newest first."""
     if not attempt_ids:
         return []

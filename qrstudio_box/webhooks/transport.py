@@ -54,7 +54,10 @@ class VettingBackend(httpcore.AsyncNetworkBackend):
         for address in addresses:  # a vetted address that is down: try the next vetted one
             try:
                 return await self._inner.connect_tcp(
-                    address, port, timeout=timeout, local_address=local_address,
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
                     socket_options=socket_options,
                 )
             except httpcore.ConnectError as exc:
@@ -121,11 +124,20 @@ class DeliveryClient:
         found = self._targets.get(url)
         if found is None:
             parsed = httpx.URL(url)  # the same parser urlsafety vetted the URL with
-            origin = httpcore.Origin(parsed.raw_scheme, parsed.raw_host, parsed.port
-                                     or (443 if parsed.scheme == "https" else 80))
-            url_parts = httpcore.URL(scheme=parsed.raw_scheme, host=parsed.raw_host, port=parsed.port,
-                                     target=parsed.raw_path)
-            found = _Target(origin, (origin.scheme, origin.host, origin.port), url_parts, parsed.netloc)
+            origin = httpcore.Origin(
+                parsed.raw_scheme,
+                parsed.raw_host,
+                parsed.port or (443 if parsed.scheme == "https" else 80),
+            )
+            url_parts = httpcore.URL(
+                scheme=parsed.raw_scheme,
+                host=parsed.raw_host,
+                port=parsed.port,
+                target=parsed.raw_path,
+            )
+            found = _Target(
+                origin, (origin.scheme, origin.host, origin.port), url_parts, parsed.netloc
+            )
             if len(self._targets) > 4096:  # URLs change with PATCHes: don't grow without end
                 self._targets.clear()
             self._targets[url] = found
@@ -140,7 +152,9 @@ class DeliveryClient:
                 return connection
             await connection.aclose()
         return httpcore.AsyncHTTPConnection(
-            target.origin, ssl_context=self.ssl_context, keepalive_expiry=self.keepalive_seconds,
+            target.origin,
+            ssl_context=self.ssl_context,
+            keepalive_expiry=self.keepalive_seconds,
             network_backend=self.network_backend,
         )
 
@@ -188,8 +202,9 @@ def build_client(
     resolver: Resolver = system_resolver,
     ca_bundle: str | None = None,
 ) -> DeliveryClient:
-    return DeliveryClient(network_backend=VettingBackend(policy, resolver),
-                          ssl_context=build_ssl_context(ca_bundle))
+    return DeliveryClient(
+        network_backend=VettingBackend(policy, resolver), ssl_context=build_ssl_context(ca_bundle)
+    )
 
 
 @dataclass
@@ -221,8 +236,12 @@ _PHASES = {
 
 
 # Every exception httpcore raises for a failed exchange (they share no base class of their own).
-_HTTP_ERRORS = (httpcore.NetworkError, httpcore.ProtocolError, httpcore.TimeoutException,
-                httpcore.UnsupportedProtocol)
+_HTTP_ERRORS = (
+    httpcore.NetworkError,
+    httpcore.ProtocolError,
+    httpcore.TimeoutException,
+    httpcore.UnsupportedProtocol,
+)
 
 
 def _find(exc: BaseException | None, kind: type) -> BaseException | None:
@@ -278,12 +297,20 @@ async def post(
             target = client.target(url)
             connection = await client.checkout(target)
             request = httpcore.Request(
-                b"POST", target.url,
-                headers=[(b"Host", target.host_header), (b"Content-Length", str(len(body)).encode()),
-                         *((name.encode(), value.encode()) for name, value in headers.items())],
+                b"POST",
+                target.url,
+                headers=[
+                    (b"Host", target.host_header),
+                    (b"Content-Length", str(len(body)).encode()),
+                    *((name.encode(), value.encode()) for name, value in headers.items()),
+                ],
                 content=body,
-                extensions={"timeout": dict.fromkeys(("connect", "read", "write", "pool"), deadline_seconds),
-                            "trace": trace},
+                extensions={
+                    "timeout": dict.fromkeys(
+                        ("connect", "read", "write", "pool"), deadline_seconds
+                    ),
+                    "trace": trace,
+                },
             )
             response = await connection.handle_async_request(request)
             try:
@@ -300,15 +327,18 @@ async def post(
         await client.checkin(connection, target)
         connection = None
     except (TimeoutError, httpcore.TimeoutException):
-        return PostResult(None, elapsed_ms(), f"{phase[0]} (no answer within {deadline_seconds:g} s)")
+        return PostResult(
+            None, elapsed_ms(), f"{phase[0]} (no answer within {deadline_seconds:g} s)"
+        )
     except (*_HTTP_ERRORS, httpx.InvalidURL, OSError, ssl.SSLError) as exc:
         return PostResult(None, elapsed_ms(), describe_error(exc))
     finally:
         if connection is not None:  # it failed mid-exchange: it is not reused
             await connection.aclose()
     status = response.status
-    response_headers = {name.decode("latin-1").lower(): value.decode("latin-1")
-                        for name, value in response.headers}
+    response_headers = {
+        name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
+    }
     if 200 <= status < 300:
         error = ""
     elif 300 <= status < 400:

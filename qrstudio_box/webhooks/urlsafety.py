@@ -137,8 +137,11 @@ def parse_target(url: str, policy: UrlPolicy) -> Target:
     scheme = parsed.scheme
     allowed = ("https", "http") if policy.allow_http else ("https",)
     if scheme not in allowed:
-        raise UnsafeUrl("url: must be an https:// URL" if not policy.allow_http
-                        else "url: must be an http:// or https:// URL")
+        raise UnsafeUrl(
+            "url: must be an https:// URL"
+            if not policy.allow_http
+            else "url: must be an http:// or https:// URL"
+        )
     if raw.username is not None or raw.password is not None or parsed.userinfo:
         raise UnsafeUrl("url: must not contain credentials (user:password@)")
     raw_host = (raw.hostname or "").lower()

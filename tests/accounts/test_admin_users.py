@@ -22,12 +22,19 @@ def test_members_get_403_on_admin_routes(client, make_user, sql, method, path, b
 
 
 def test_admin_creates_lists_reads_and_patches_users(client, admin_headers, sql):
-    created = client.post("/api/v1/admin/users/", headers=admin_headers,
-                          json={"email": "  New.Person@Example.com ", "plan": "pro"})
+    created = client.post(
+        "/api/v1/admin/users/",
+        headers=admin_headers,
+        json={"email": "  New.Person@Example.com ", "plan": "pro"},
+    )
     assert created.status_code == 201
     body = created.json()
     user = body["user"]
-    assert user["email"] == "new.person@example.com" and user["plan"] == "pro" and user["role"] == "member"
+    assert (
+        user["email"] == "new.person@example.com"
+        and user["plan"] == "pro"
+        and user["role"] == "member"
+    )
     assert len(body["password"]) >= 16  # generated, shown once
     assert login(client, "new.person@example.com", body["password"])
 
@@ -37,8 +44,11 @@ def test_admin_creates_lists_reads_and_patches_users(client, admin_headers, sql)
     assert [u["email"] for u in rest["results"]] == ["admin@example.com"] and rest["next"] is None
 
     assert client.get(f"/api/v1/admin/users/{user['id']}/", headers=admin_headers).json() == user
-    patched = client.patch(f"/api/v1/admin/users/{user['id']}/", headers=admin_headers,
-                           json={"plan": "business", "role": "admin", "password": MEMBER_PASSWORD})
+    patched = client.patch(
+        f"/api/v1/admin/users/{user['id']}/",
+        headers=admin_headers,
+        json={"plan": "business", "role": "admin", "password": MEMBER_PASSWORD},
+    )
     assert patched.status_code == 200
     assert patched.json() | {} == user | {"plan": "business", "role": "admin"}
     assert login(client, user["email"], MEMBER_PASSWORD)
@@ -58,7 +68,9 @@ def test_admin_creates_lists_reads_and_patches_users(client, admin_headers, sql)
         ({"email": "ADMIN@example.com"}, "email", 409),
     ],
 )
-def test_bad_user_input_names_the_field_and_writes_nothing(client, admin_headers, sql, body, field, status):
+def test_bad_user_input_names_the_field_and_writes_nothing(
+    client, admin_headers, sql, body, field, status
+):
     before = sql("SELECT count(*) FROM users")[0][0]
     response = client.post("/api/v1/admin/users/", headers=admin_headers, json=body)
     assert response.status_code == status, response.text
@@ -69,7 +81,13 @@ def test_bad_user_input_names_the_field_and_writes_nothing(client, admin_headers
 
 def test_bad_patch_names_the_field(client, admin_headers, make_user, sql):
     member = make_user(plan="free")
-    for body, field in [({"plan": "gold"}, "plan"), ({"is_active": "no"}, "is_active"), ({"password": "x"}, "password")]:
-        response = client.patch(f"/api/v1/admin/users/{member.id}/", headers=admin_headers, json=body)
+    for body, field in [
+        ({"plan": "gold"}, "plan"),
+        ({"is_active": "no"}, "is_active"),
+        ({"password": "x"}, "password"),
+    ]:
+        response = client.patch(
+            f"/api/v1/admin/users/{member.id}/", headers=admin_headers, json=body
+        )
         assert response.status_code == 400 and response.json()["field"] == field
     assert sql("SELECT plan, is_active FROM users WHERE id = ?", (member.id,))[0][:] == ("free", 1)

@@ -14,7 +14,9 @@ BAD_LOGIN = {"status_code": 401, "error": "unauthorized", "detail": "Invalid ema
 
 
 def test_token_endpoint_answers_the_documented_shape(client):
-    response = client.post("/api/v1/auth/token/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD})
+    response = client.post(
+        "/api/v1/auth/token/", json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}
+    )
     assert response.status_code == 200
     body = response.json()
     assert set(body) == {"access_token", "token_type", "expires_in"}
@@ -37,8 +39,14 @@ def test_email_is_case_insensitive_at_login(client):
 def test_bad_logins_share_one_answer(client, make_user, admin_headers, case, email, password):
     if email == "inactive":
         account = make_user(plan="free")
-        assert client.patch(f"/api/v1/admin/users/{account.id}/", headers=admin_headers,
-                            json={"is_active": False}).status_code == 200
+        assert (
+            client.patch(
+                f"/api/v1/admin/users/{account.id}/",
+                headers=admin_headers,
+                json={"is_active": False},
+            ).status_code
+            == 200
+        )
         email = account.email
     response = client.post("/api/v1/auth/token/", json={"email": email, "password": password})
     assert response.status_code == 401
@@ -53,8 +61,18 @@ def _token(settings, sub="1", exp_delta=timedelta(hours=1), key=None, alg="HS256
 
 @pytest.mark.parametrize(
     "case",
-    ["good", "missing", "malformed", "not bearer", "expired", "tampered", "other key", "unknown user",
-     "inactive user", "alg none"],
+    [
+        "good",
+        "missing",
+        "malformed",
+        "not bearer",
+        "expired",
+        "tampered",
+        "other key",
+        "unknown user",
+        "inactive user",
+        "alg none",
+    ],
 )
 def test_bearer_auth_cases(client, settings, make_user, admin_headers, case):
     headers = {}
@@ -71,16 +89,24 @@ def test_bearer_auth_cases(client, settings, make_user, admin_headers, case):
         other_payload = _token(settings, sub="2").split(".")[1]
         headers = {"Authorization": f"Bearer {head}.{other_payload}.{signature}"}
     elif case == "other key":
-        headers = {"Authorization": f"Bearer {_token(settings, key='another-key-entirely-0123456789')}"}
+        headers = {
+            "Authorization": f"Bearer {_token(settings, key='another-key-entirely-0123456789')}"
+        }
     elif case == "unknown user":
         headers = {"Authorization": f"Bearer {_token(settings, sub='999')}"}
     elif case == "inactive user":
         account = make_user()
-        client.patch(f"/api/v1/admin/users/{account.id}/", headers=admin_headers, json={"is_active": False})
+        client.patch(
+            f"/api/v1/admin/users/{account.id}/", headers=admin_headers, json={"is_active": False}
+        )
         headers = account.headers
     elif case == "alg none":
-        headers = {"Authorization": "Bearer " + jwt.encode({"sub": "1", "exp": datetime.now(UTC) + timedelta(hours=1)},
-                                                           None, algorithm="none")}
+        headers = {
+            "Authorization": "Bearer "
+            + jwt.encode(
+                {"sub": "1", "exp": datetime.now(UTC) + timedelta(hours=1)}, None, algorithm="none"
+            )
+        }
     response = client.get("/api/v1/me/", headers=headers)
     if case == "good":
         assert response.status_code == 200

@@ -27,8 +27,12 @@ CHROMIUM_ARGS = [
 ]
 VIEWPORTS = {
     "desktop": {"viewport": {"width": 1280, "height": 800}},
-    "phone": {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True,
-              "device_scale_factor": 2},
+    "phone": {
+        "viewport": {"width": 390, "height": 844},
+        "is_mobile": True,
+        "has_touch": True,
+        "device_scale_factor": 2,
+    },
 }
 
 
@@ -37,8 +41,10 @@ VIEWPORTS = {
 @pytest.fixture(scope="package")
 def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
-        pytest.fail(f"chromium not found at {CHROMIUM}: install Debian's chromium package "
-                    "(.ci/run does) or set QRSTUDIO_CHROMIUM")
+        pytest.fail(
+            f"chromium not found at {CHROMIUM}: install Debian's chromium package "
+            "(.ci/run does) or set QRSTUDIO_CHROMIUM"
+        )
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
@@ -86,8 +92,14 @@ def console_errors():
     def watch(page: Page) -> list[str]:
         errors: list[str] = []
         # HTTP statuses are asserted by the tests themselves; a 4xx document is not a page error.
-        page.on("console", lambda msg: errors.append(msg.text)
-                if msg.type == "error" and not msg.text.startswith("Failed to load resource") else None)
+        page.on(
+            "console",
+            lambda msg: (
+                errors.append(msg.text)
+                if msg.type == "error" and not msg.text.startswith("Failed to load resource")
+                else None
+            ),
+        )
         page.on("pageerror", lambda exc: errors.append(str(exc)))
         return errors
 

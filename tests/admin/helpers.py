@@ -18,8 +18,11 @@ def sign_in(page, email: str = ADMIN_EMAIL, password: str = ADMIN_PASSWORD) -> N
 
 
 def make_user(server, email: str, plan: str = "pro", role: str = "member") -> str:
-    response = httpx.post(f"{server.base_url}/api/v1/admin/users/", headers=server.token(),
-                          json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": role})
+    response = httpx.post(
+        f"{server.base_url}/api/v1/admin/users/",
+        headers=server.token(),
+        json={"email": email, "password": MEMBER_PASSWORD, "plan": plan, "role": role},
+    )
     assert response.status_code == 201, response.text
     return email
 

@@ -40,7 +40,15 @@ def test_nice_axis(max_value, step, top):
 
 @pytest.mark.parametrize(
     ("value", "text"),
-    [(0, "0"), (7, "7"), (950, "950"), (1000, "1k"), (1234, "1.2k"), (3_400_000, "3.4M"), (2.5, "2.5")],
+    [
+        (0, "0"),
+        (7, "7"),
+        (950, "950"),
+        (1000, "1k"),
+        (1234, "1.2k"),
+        (3_400_000, "3.4M"),
+        (2.5, "2.5"),
+    ],
 )
 def test_format_count(value, text):
     assert charts.format_count(value) == text
@@ -110,8 +118,16 @@ def test_line_chart_has_one_dot_per_point():
 
 @pytest.mark.parametrize(
     ("used", "limit", "state"),
-    [(0, 100, "ok"), (74, 100, "ok"), (75, 100, "warn"), (99, 100, "warn"), (100, 100, "full"),
-     (130, 100, "full"), (0, 0, "ok"), (1, 0, "full")],
+    [
+        (0, 100, "ok"),
+        (74, 100, "ok"),
+        (75, 100, "warn"),
+        (99, 100, "warn"),
+        (100, 100, "full"),
+        (130, 100, "full"),
+        (0, 0, "ok"),
+        (1, 0, "full"),
+    ],
 )
 def test_meter_state(used, limit, state):
     assert charts.meter_state(used, limit) == state
@@ -139,7 +155,9 @@ def test_meter_empty_has_no_fill():
     assert svg.find("s:rect[@class='meter-fill']", NS) is None
 
 
-@pytest.mark.parametrize(("value", "total", "width"), [(0, 10, 0), (5, 10, 50), (10, 10, 100), (3, 0, 0), (20, 10, 100)])
+@pytest.mark.parametrize(
+    ("value", "total", "width"), [(0, 10, 0), (5, 10, 50), (10, 10, 100), (3, 0, 0), (20, 10, 100)]
+)
 def test_share_bar(value, total, width):
     svg = parse(charts.share_bar(value, total))
     assert float(svg.findall("s:rect", NS)[1].get("width")) == pytest.approx(width)

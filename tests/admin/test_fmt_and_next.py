@@ -53,12 +53,19 @@ def test_when_and_num():
 @pytest.mark.parametrize(
     ("error", "expected"),
     [
-        (ApiError(400, "destination_url: must be an http(s) URL", field="destination_url"),
-         {"destination_url": "Must be an http(s) URL"}),
-        (ApiError(400, "variants[1].weight: must be positive", field="variants[1].weight"),
-         {"variants": "Variant 2, weight: must be positive"}),
+        (
+            ApiError(400, "destination_url: must be an http(s) URL", field="destination_url"),
+            {"destination_url": "Must be an http(s) URL"},
+        ),
+        (
+            ApiError(400, "variants[1].weight: must be positive", field="variants[1].weight"),
+            {"variants": "Variant 2, weight: must be positive"},
+        ),
         (ApiError(400, "events[0]: unknown", field="events[0]"), {"events": "Event 1: unknown"}),
-        (ApiError(403, "Webhooks require Pro plan or higher"), {"form": "Webhooks require Pro plan or higher"}),
+        (
+            ApiError(403, "Webhooks require Pro plan or higher"),
+            {"form": "Webhooks require Pro plan or higher"},
+        ),
     ],
 )
 def test_errors_of(error, expected):

@@ -30,12 +30,21 @@ def site(tmp_path_factory):
     shutil.copytree(REPO_ROOT / "static", root / "static")
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(TEMPLATES), autoescape=True)
     pages = {
-        "404.html": dict(status=404, title="Page not found",
-                         message="This code or page does not exist. Check the link and try again."),
-        "410.html": dict(status=410, title="This QR code is no longer active",
-                         message="The link you scanned has been switched off by its owner."),
-        "500.html": dict(status=500, title="Something went wrong",
-                         message="An unexpected error happened on our side. Please try again in a moment."),
+        "404.html": dict(
+            status=404,
+            title="Page not found",
+            message="This code or page does not exist. Check the link and try again.",
+        ),
+        "410.html": dict(
+            status=410,
+            title="This QR code is no longer active",
+            message="The link you scanned has been switched off by its owner.",
+        ),
+        "500.html": dict(
+            status=500,
+            title="Something went wrong",
+            message="An unexpected error happened on our side. Please try again in a moment.",
+        ),
     }
     for name, ctx in pages.items():
         (root / name).write_text(env.get_template("errors/error.html").render(**ctx))

@@ -12,7 +12,15 @@ def test_csrf_round_trip():
 
 @pytest.mark.parametrize(
     "case",
-    ["missing_form", "missing_cookie", "different", "other_subject", "other_key", "forged", "garbage"],
+    [
+        "missing_form",
+        "missing_cookie",
+        "different",
+        "other_subject",
+        "other_key",
+        "forged",
+        "garbage",
+    ],
 )
 def test_csrf_refusals(case):
     good = tokens.new_csrf_token(KEY, "usr_1")

@@ -71,7 +71,9 @@ def test_member_cannot_open_admin_pages(server, new_context):
         assert page.locator("h1").inner_text() == "Admins only"
     # and a member's POST to an admin action is refused too, token or not
     token = csrf_of(page)
-    response = page.request.post("/admin/users/1/active", form={"csrf_token": token, "active": "no"})
+    response = page.request.post(
+        "/admin/users/1/active", form={"csrf_token": token, "active": "no"}
+    )
     assert response.status == 403
 
 
@@ -88,8 +90,9 @@ def test_post_without_csrf_token_is_refused(server, new_context):
     assert me["plan"] == "free"
     # a login POST without the token is refused too
     anon = new_context("desktop", server.base_url).new_page()
-    response = anon.request.post("/admin/login", form={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
-                                 max_redirects=0)
+    response = anon.request.post(
+        "/admin/login", form={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, max_redirects=0
+    )
     assert response.status == 403
     assert not any(c["name"] == "qrstudio_session" for c in anon.context.cookies())
 

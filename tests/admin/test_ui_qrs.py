@@ -14,8 +14,10 @@ from tests.qr.qr_images import decode_png
 
 from .helpers import make_user, sign_in, MEMBER_PASSWORD
 
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
 
@@ -128,10 +130,14 @@ def test_edit_deactivate_and_delete(server, new_context):
     page.click("a:has-text('Edit')")
     # two variants with one label: the links rules say which variant is wrong, next to the variants
     page.fill("#variants .variant-row >> nth=0 >> input[name=variant_label]", "A")
-    page.fill("#variants .variant-row >> nth=0 >> input[name=variant_url]", "https://restaurant.example/a")
+    page.fill(
+        "#variants .variant-row >> nth=0 >> input[name=variant_url]", "https://restaurant.example/a"
+    )
     page.click("[data-add-variant]")
     page.fill("#variants .variant-row >> nth=1 >> input[name=variant_label]", "A")
-    page.fill("#variants .variant-row >> nth=1 >> input[name=variant_url]", "https://restaurant.example/b")
+    page.fill(
+        "#variants .variant-row >> nth=1 >> input[name=variant_url]", "https://restaurant.example/b"
+    )
     page.click("button[type=submit]:has-text('Save changes')")
     assert page.locator("#e-variants").inner_text().strip() == "Variant 2, label: 'A' is used twice"
     assert page.locator("#variants .variant-row").count() == 2  # what was typed is kept
@@ -161,10 +167,14 @@ def test_edit_deactivate_and_delete(server, new_context):
 def test_another_owners_qr_is_a_404(server, new_context):
     owner = make_user(server, "owner@example.com")
     other = make_user(server, "other@example.com")
-    token = httpx.post(f"{server.base_url}/api/v1/auth/token/",
-                       json={"email": owner, "password": MEMBER_PASSWORD}).json()["access_token"]
-    created = httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers={"Authorization": f"Bearer {token}"},
-                         json={"name": "Private", "destination_url": "https://example.com/"}).json()
+    token = httpx.post(
+        f"{server.base_url}/api/v1/auth/token/", json={"email": owner, "password": MEMBER_PASSWORD}
+    ).json()["access_token"]
+    created = httpx.post(
+        f"{server.base_url}/api/v1/dynamic-qrs/",
+        headers={"Authorization": f"Bearer {token}"},
+        json={"name": "Private", "destination_url": "https://example.com/"},
+    ).json()
     page = new_context("desktop", server.base_url).new_page()
     sign_in(page, other, MEMBER_PASSWORD)
     for path in ("", "/edit", "/image.svg", "/download?format=png", "/scans.csv"):
@@ -199,9 +209,12 @@ def test_static_generator_renders_a_decodable_png(server, new_context, snap):
 
 
 def test_hostile_names_are_shown_as_text(server, new_context, console_errors):
-    hostile = '<script>alert(1)</script><img src=x onerror=alert(2)>"\''
-    qr = httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=server.token(),
-                    json={"name": hostile, "destination_url": "https://example.com/?q=<b>"}).json()
+    hostile = "<script>alert(1)</script><img src=x onerror=alert(2)>\"'"
+    qr = httpx.post(
+        f"{server.base_url}/api/v1/dynamic-qrs/",
+        headers=server.token(),
+        json={"name": hostile, "destination_url": "https://example.com/?q=<b>"},
+    ).json()
     page = new_context("desktop", server.base_url).new_page()
     dialogs = []
     page.on("dialog", lambda dialog: (dialogs.append(dialog.message), dialog.dismiss()))

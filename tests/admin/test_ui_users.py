@@ -10,7 +10,9 @@ from .helpers import MEMBER_PASSWORD, csrf_of, make_user, sign_in
 
 
 def api_login(server, email, password):
-    return httpx.post(f"{server.base_url}/api/v1/auth/token/", json={"email": email, "password": password})
+    return httpx.post(
+        f"{server.base_url}/api/v1/auth/token/", json={"email": email, "password": password}
+    )
 
 
 def test_admin_manages_a_user(server, new_context, snap, console_errors):
@@ -23,7 +25,10 @@ def test_admin_manages_a_user(server, new_context, snap, console_errors):
     page.goto("/admin/users/new")
     page.fill("#f-email", "not-an-email")
     page.click("button:has-text('Create user')")
-    assert page.locator("#e-email").inner_text().strip() == "Must be an email address like name@example.com"
+    assert (
+        page.locator("#e-email").inner_text().strip()
+        == "Must be an email address like name@example.com"
+    )
     page.fill("#f-email", "Jane@Example.com")
     page.select_option("#f-plan", "pro")
     page.click("button:has-text('Create user')")
@@ -68,7 +73,9 @@ def test_admin_manages_a_user(server, new_context, snap, console_errors):
     # an admin cannot lock themselves out
     page.goto("/admin/users/1")
     page.click("button:has-text('Deactivate')")
-    assert page.locator("#e-active").inner_text().strip() == "You cannot deactivate your own account."
+    assert (
+        page.locator("#e-active").inner_text().strip() == "You cannot deactivate your own account."
+    )
 
     page.goto("/admin/users/?q=jane")
     assert page.locator("td.primary a").all_inner_texts() == ["jane@example.com"]
@@ -111,7 +118,9 @@ def test_login_is_throttled_like_the_api(server, new_context):
     page.goto("/admin/login")
     page.fill("#f-email", "admin@example.com")
     page.fill("#f-password", "wrong-password")
-    with page.expect_response(lambda r: r.url.endswith("/admin/login") and r.request.method == "POST") as info:
+    with page.expect_response(
+        lambda r: r.url.endswith("/admin/login") and r.request.method == "POST"
+    ) as info:
         page.click("form.form button[type=submit]")
     assert info.value.status == 429
     assert "Too many failed logins" in page.locator(".flash-error").inner_text()
@@ -120,7 +129,10 @@ def test_login_is_throttled_like_the_api(server, new_context):
 def test_credits_for_an_unknown_user_are_a_404_that_says_so(server, new_context):
     page = new_context("desktop", server.base_url).new_page()
     sign_in(page)
-    response = page.request.post("/admin/users/999999/credits",
-                                 form={"csrf_token": csrf_of(page), "amount": "50", "note": "x"}, max_redirects=0)
+    response = page.request.post(
+        "/admin/users/999999/credits",
+        form={"csrf_token": csrf_of(page), "amount": "50", "note": "x"},
+        max_redirects=0,
+    )
     assert response.status == 404  # it was a 500: the grant's foreign key refused the user
     assert "No user with that id" in response.text()

@@ -22,7 +22,9 @@ def guide_verify(secret: str, header: str, body: bytes) -> bool:
     """The seed guide's Flask _verify, as written there."""
     parts = dict(p.split("=", 1) for p in header.split(","))
     t, v1 = parts.get("t", ""), parts.get("v1", "")
-    expected = hmac.new(secret.encode(), f"{t}.{body.decode()}".encode(), hashlib.sha256).hexdigest()
+    expected = hmac.new(
+        secret.encode(), f"{t}.{body.decode()}".encode(), hashlib.sha256
+    ).hexdigest()
     return hmac.compare_digest(v1, expected)
 
 
@@ -64,7 +66,9 @@ def test_create_test_event_and_rotate(server_factory, receiver, new_context, sna
     # Send test event: the receiver gets a signed scan.created and the log shows the 200
     page.click("button:has-text('Send test event')")
     page.wait_for_url(re.compile(r"\?open=\d+$"))
-    assert page.locator(".flash-success").inner_text().strip().startswith("Test event sent: HTTP 200")
+    assert (
+        page.locator(".flash-success").inner_text().strip().startswith("Test event sent: HTTP 200")
+    )
     opened = page.locator("details.attempt[open]")
     assert opened.count() == 1
     assert opened.locator("[data-status]").inner_text() == "200"
@@ -121,7 +125,12 @@ def test_failures_filters_redeliver_recover_delete(server_factory, new_context):
 
         page.click("button:has-text('Send test event')")
         page.wait_for_url(re.compile(r"\?open=\d+$"))
-        assert page.locator(".flashes .flash-error").inner_text().strip().startswith("Test event sent: HTTP 500")
+        assert (
+            page.locator(".flashes .flash-error")
+            .inner_text()
+            .strip()
+            .startswith("Test event sent: HTTP 500")
+        )
         opened = page.locator("details.attempt[open]")
         assert opened.locator("[data-status]").inner_text() == "500"
         assert "boom" in opened.locator("pre.body >> nth=1").inner_text()
@@ -143,7 +152,9 @@ def test_failures_filters_redeliver_recover_delete(server_factory, new_context):
         page.click("button:has-text('Recover')")
         page.wait_for_load_state()
         # test deliveries are diagnostics and never re-queued; nothing else has failed for good
-        assert page.locator(".flashes .flash").all_inner_texts() == ["No failed deliveries since then."]
+        assert page.locator(".flashes .flash").all_inner_texts() == [
+            "No failed deliveries since then."
+        ]
 
     # a missing events choice comes back next to the field
     page.goto("/admin/webhooks/new")
@@ -159,7 +170,10 @@ def test_failures_filters_redeliver_recover_delete(server_factory, new_context):
     page.wait_for_url(re.compile(r"/admin/webhooks/\d+$"))
     assert "Webhook saved." in page.locator(".flashes .flash-success").inner_text()
     assert "Billing sync" in page.locator(".page-head .sub").inner_text()
-    assert page.locator(".page-head .tag").all_inner_texts() == ["scan.created", "quota.threshold_100"]
+    assert page.locator(".page-head .tag").all_inner_texts() == [
+        "scan.created",
+        "quota.threshold_100",
+    ]
 
     page.click("button:has-text('Delete')")
     page.wait_for_url(re.compile(r"/admin/webhooks/$"))
@@ -179,19 +193,28 @@ def test_free_plan_sees_the_plan_message(server, new_context):
 def test_degraded_webhook_shows_and_re_enables(server_factory, new_context, snap):
     server = server_factory(LOCAL_TARGETS).start()
     email = make_user(server, "flaky@example.com", plan="pro")
-    token = httpx.post(f"{server.base_url}/api/v1/auth/token/",
-                       json={"email": email, "password": MEMBER_PASSWORD}).json()["access_token"]
+    token = httpx.post(
+        f"{server.base_url}/api/v1/auth/token/", json={"email": email, "password": MEMBER_PASSWORD}
+    ).json()["access_token"]
     auth = {"Authorization": f"Bearer {token}"}
     with Receiver(status=503) as failing:
-        hook = httpx.post(f"{server.base_url}/api/v1/webhooks/", headers=auth,
-                          json={"url": failing.url, "events": ["dynamic_qr.created"]}).json()
+        hook = httpx.post(
+            f"{server.base_url}/api/v1/webhooks/",
+            headers=auth,
+            json={"url": failing.url, "events": ["dynamic_qr.created"]},
+        ).json()
         for i in range(5):  # five real events, each failing its first attempt
-            httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=auth,
-                       json={"name": f"QR {i}", "destination_url": "https://example.com/"})
+            httpx.post(
+                f"{server.base_url}/api/v1/dynamic-qrs/",
+                headers=auth,
+                json={"name": f"QR {i}", "destination_url": "https://example.com/"},
+            )
         failing.wait_for(5)
         deadline = time.monotonic() + 15
         while time.monotonic() < deadline:  # the attempts are recorded just after the answers
-            current = httpx.get(f"{server.base_url}/api/v1/webhooks/{hook['id']}/", headers=auth).json()
+            current = httpx.get(
+                f"{server.base_url}/api/v1/webhooks/{hook['id']}/", headers=auth
+            ).json()
             if current["consecutive_failures"] >= 5:
                 break
             time.sleep(0.1)
@@ -203,7 +226,10 @@ def test_degraded_webhook_shows_and_re_enables(server_factory, new_context, snap
         assert page.locator(".plain-list li").count() == 5  # recent failures on the dashboard
         page.goto(f"/admin/webhooks/{hook['id']}")
         assert page.locator("[data-stat=failures]").inner_text() == "5"
-        assert "Degraded: 5 failed attempts in a row." in page.locator(".flashes .flash-warning").inner_text()
+        assert (
+            "Degraded: 5 failed attempts in a row."
+            in page.locator(".flashes .flash-warning").inner_text()
+        )
         snap(page, "webhook-degraded-desktop")
         page.click(".flash-warning button:has-text('Re-enable')")
         assert "re-enabled" in page.locator(".flashes .flash-success").inner_text()

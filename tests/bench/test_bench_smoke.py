@@ -28,8 +28,11 @@ SKIPPED = 3  # a bench whose endpoint is not in this checkout says so and exits 
 def quick_runs(tmp_path_factory) -> dict[str, tuple[int, str, dict]]:
     results = tmp_path_factory.mktemp("bench-results")
     # BENCH_APP_ROOT passes through: a developer may point the benches at another checkout.
-    env = {key: value for key, value in os.environ.items()
-           if not key.startswith("QRSTUDIO_") and key != "BENCH_RESULTS_DIR"}
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith("QRSTUDIO_") and key != "BENCH_RESULTS_DIR"
+    }
     env["PYTHONPATH"] = str(REPO_ROOT)
     procs = {}
     # The redirect bench runs twice: with wrk (when installed) and on the Python load generator,
@@ -40,7 +43,11 @@ def quick_runs(tmp_path_factory) -> dict[str, tuple[int, str, dict]]:
             name, script_env, out = "redirect", {**env, "BENCH_NO_WRK": "1"}, results / "fallback"
         procs[run] = subprocess.Popen(
             [sys.executable, "-m", f"bench.{name}", "--quick", "--results-dir", str(out)],
-            cwd=REPO_ROOT, env=script_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+            cwd=REPO_ROOT,
+            env=script_env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
             start_new_session=True,
         )
     runs = {}
@@ -50,8 +57,14 @@ def quick_runs(tmp_path_factory) -> dict[str, tuple[int, str, dict]]:
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             output, _ = proc.communicate()
-        path = results / "fallback" / "redirect.json" if name == FALLBACK else results / f"{name}.json"
-        runs[name] = (proc.returncode, output, json.loads(path.read_text()) if path.exists() else {})
+        path = (
+            results / "fallback" / "redirect.json" if name == FALLBACK else results / f"{name}.json"
+        )
+        runs[name] = (
+            proc.returncode,
+            output,
+            json.loads(path.read_text()) if path.exists() else {},
+        )
     return runs
 
 
@@ -78,7 +91,9 @@ def test_redirect_stores_every_answered_scan(quick_runs, run: str) -> None:
     figures = result["durability"]
     answered = figures["302s answered (as counted by the load tool)"]
     assert answered > 0
-    assert answered <= figures["scans stored"] <= answered + figures["allowed (in flight at a stop)"], output
+    assert (
+        answered <= figures["scans stored"] <= answered + figures["allowed (in flight at a stop)"]
+    ), output
     assert figures["dynamic_qrs.scan_count"] == figures["scans stored"]
     tools = {r["tool"] for side in ("app", "bare") for r in result["runs"][side].values()}
     assert tools == ({"bench.loadgen"} if run == FALLBACK or not shutil.which("wrk") else {"wrk"})

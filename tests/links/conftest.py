@@ -37,20 +37,34 @@ class Shared:
 
     def make_user(self, plan: str = "pro") -> Account:
         email = f"shared{next(_emails)}@example.com"
-        response = self.client.post("/api/v1/admin/users/", headers=self.admin_headers,
-                                    json={"email": email, "password": MEMBER_PASSWORD, "plan": plan})
+        response = self.client.post(
+            "/api/v1/admin/users/",
+            headers=self.admin_headers,
+            json={"email": email, "password": MEMBER_PASSWORD, "plan": plan},
+        )
         assert response.status_code == 201, response.text
         user = response.json()["user"]
-        return Account(user["id"], email, MEMBER_PASSWORD, login(self.client, email, MEMBER_PASSWORD),
-                       plan, "member")
+        return Account(
+            user["id"],
+            email,
+            MEMBER_PASSWORD,
+            login(self.client, email, MEMBER_PASSWORD),
+            plan,
+            "member",
+        )
 
 
 @pytest.fixture(scope="module")
 def shared(tmp_path_factory) -> Iterator[Shared]:
-    settings = settings_from_mapping({"storage": {"data_dir": str(tmp_path_factory.mktemp("shared") / "data")}})
+    settings = settings_from_mapping(
+        {"storage": {"data_dir": str(tmp_path_factory.mktemp("shared") / "data")}}
+    )
     clock = FakeClock(datetime(2026, 5, 9, 14, 0, tzinfo=UTC))
-    app = create_app(settings, clock=clock,
-                     env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    app = create_app(
+        settings,
+        clock=clock,
+        env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
     with TestClient(app, base_url="http://testserver.local") as client:
         conn = sqlite3.connect(settings.database_path)
         conn.row_factory = sqlite3.Row

@@ -18,9 +18,20 @@ GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.
 
 # The guide's payloads: field name -> JSON type, in the guide's order.
 SCAN_CREATED_FIELDS = {
-    "short_id": str, "name": str, "owner_id": int, "destination_url": str, "scanned_at": str,
-    "country": str, "city": str, "device_family": str, "os_family": str, "browser_family": str,
-    "referer": str, "user_agent": str, "is_bot": bool, "variant_label": str,
+    "short_id": str,
+    "name": str,
+    "owner_id": int,
+    "destination_url": str,
+    "scanned_at": str,
+    "country": str,
+    "city": str,
+    "device_family": str,
+    "os_family": str,
+    "browser_family": str,
+    "referer": str,
+    "user_agent": str,
+    "is_bot": bool,
+    "variant_label": str,
 }
 QR_CREATED_FIELDS = {"short_id": str, "name": str, "destination_url": str, "owner_id": int}
 
@@ -34,7 +45,10 @@ def create_qr(client, headers, **body: Any) -> dict[str, Any]:
 
 
 def stored_events(sql, type_: str) -> list[dict[str, Any]]:
-    return [json.loads(row["body"]) for row in sql("SELECT body FROM events WHERE type = ? ORDER BY seq", (type_,))]
+    return [
+        json.loads(row["body"])
+        for row in sql("SELECT body FROM events WHERE type = ? ORDER BY seq", (type_,))
+    ]
 
 
 def assert_exact_fields(data: dict[str, Any], fields: dict[str, type]) -> None:

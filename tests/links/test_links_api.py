@@ -18,12 +18,27 @@ BASE = "/api/v1/dynamic-qrs/"
 
 def test_create_answers_201_with_every_field_and_fires_the_event(client, make_user, sql):
     user = make_user()
-    response = client.post(BASE, headers=user.headers,
-                           json={"name": "Spring 2026 menu", "destination_url": "https://example.com/menus/spring-2026"})
+    response = client.post(
+        BASE,
+        headers=user.headers,
+        json={
+            "name": "Spring 2026 menu",
+            "destination_url": "https://example.com/menus/spring-2026",
+        },
+    )
     assert response.status_code == 201
     body = response.json()
-    assert set(body) == {"short_id", "short_url", "name", "destination_url", "is_active", "variants",
-                         "scan_count", "created_at", "updated_at"}
+    assert set(body) == {
+        "short_id",
+        "short_url",
+        "name",
+        "destination_url",
+        "is_active",
+        "variants",
+        "scan_count",
+        "created_at",
+        "updated_at",
+    }
     assert re.fullmatch(r"[0-9A-Za-z]{8}", body["short_id"])
     assert body["short_url"] == f"http://127.0.0.1:8080/r/{body['short_id']}"
     assert body["name"] == "Spring 2026 menu"
@@ -40,16 +55,24 @@ def test_create_answers_201_with_every_field_and_fires_the_event(client, make_us
     assert re.fullmatch(r"evt_[0-9A-Za-z]{16}", event["id"])
     assert event["created_at"] == "2026-05-09T14:00:00Z"
     assert_exact_fields(event["data"], QR_CREATED_FIELDS)
-    assert event["data"] == {"short_id": body["short_id"], "name": "Spring 2026 menu",
-                             "destination_url": "https://example.com/menus/spring-2026", "owner_id": user.id}
+    assert event["data"] == {
+        "short_id": body["short_id"],
+        "name": "Spring 2026 menu",
+        "destination_url": "https://example.com/menus/spring-2026",
+        "owner_id": user.id,
+    }
 
 
 def test_create_with_variants(client, make_user):
     user = make_user()
-    body = create_qr(client, user.headers, variants=[
-        {"label": "A", "destination_url": "https://a.example/", "weight": 3},
-        {"label": "B", "destination_url": "https://b.example/", "weight": 1},
-    ])
+    body = create_qr(
+        client,
+        user.headers,
+        variants=[
+            {"label": "A", "destination_url": "https://a.example/", "weight": 3},
+            {"label": "B", "destination_url": "https://b.example/", "weight": 1},
+        ],
+    )
     assert body["variants"] == [
         {"label": "A", "destination_url": "https://a.example/", "weight": 3},
         {"label": "B", "destination_url": "https://b.example/", "weight": 1},
@@ -69,23 +92,56 @@ def test_create_with_variants(client, make_user):
         ({"destination_url": "https://example.com/", "name": 7}, "name"),
         ({"destination_url": "https://example.com/", "colour": "red"}, "colour"),
         ({"destination_url": "https://example.com/", "variants": "A"}, "variants"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"label": "A", "destination_url": "https://a/", "weight": 0}]}, "variants[0].weight"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"label": "A", "destination_url": "https://a/", "weight": 2.5}]}, "variants[0].weight"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"label": "A", "destination_url": "mailto:x@y.z", "weight": 1}]},
-         "variants[0].destination_url"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"label": "A", "destination_url": "https://a/"},
-                       {"label": "A", "destination_url": "https://b/"}]}, "variants[1].label"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"label": "", "destination_url": "https://a/"}]}, "variants[0].label"),
-        ({"destination_url": "https://example.com/",
-          "variants": [{"destination_url": "https://a/"}]}, "variants[0].label"),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [{"label": "A", "destination_url": "https://a/", "weight": 0}],
+            },
+            "variants[0].weight",
+        ),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [{"label": "A", "destination_url": "https://a/", "weight": 2.5}],
+            },
+            "variants[0].weight",
+        ),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [{"label": "A", "destination_url": "mailto:x@y.z", "weight": 1}],
+            },
+            "variants[0].destination_url",
+        ),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [
+                    {"label": "A", "destination_url": "https://a/"},
+                    {"label": "A", "destination_url": "https://b/"},
+                ],
+            },
+            "variants[1].label",
+        ),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [{"label": "", "destination_url": "https://a/"}],
+            },
+            "variants[0].label",
+        ),
+        (
+            {
+                "destination_url": "https://example.com/",
+                "variants": [{"destination_url": "https://a/"}],
+            },
+            "variants[0].label",
+        ),
     ],
 )
-def test_bad_create_input_is_400_naming_the_field_and_writes_nothing(shared, shared_user, body, field):
+def test_bad_create_input_is_400_naming_the_field_and_writes_nothing(
+    shared, shared_user, body, field
+):
     qrs, events = shared.count("dynamic_qrs"), shared.count("events")
     response = shared.client.post(BASE, headers=shared_user.headers, json=body)
     assert response.status_code == 400, response.text
@@ -104,16 +160,22 @@ def test_list_is_newest_first_with_cursor_and_filters(client, make_user):
 
     first = client.get(BASE, headers=user.headers, params={"limit": 2}).json()
     assert [qr["short_id"] for qr in first["results"]] == made[::-1][:2]
-    second = client.get(BASE, headers=user.headers, params={"limit": 2, "cursor": first["next"]}).json()
+    second = client.get(
+        BASE, headers=user.headers, params={"limit": 2, "cursor": first["next"]}
+    ).json()
     assert [qr["short_id"] for qr in second["results"]] == made[::-1][2:4]
-    third = client.get(BASE, headers=user.headers, params={"limit": 2, "cursor": second["next"]}).json()
+    third = client.get(
+        BASE, headers=user.headers, params={"limit": 2, "cursor": second["next"]}
+    ).json()
     assert [qr["short_id"] for qr in third["results"]] == made[:1]
     assert third["next"] is None
 
     found = client.get(BASE, headers=user.headers, params={"name": "menu 3"}).json()["results"]
     assert [qr["short_id"] for qr in found] == [made[3]]
     client.patch(f"{BASE}{made[1]}/", headers=user.headers, json={"is_active": False})
-    inactive = client.get(BASE, headers=user.headers, params={"is_active": "false"}).json()["results"]
+    inactive = client.get(BASE, headers=user.headers, params={"is_active": "false"}).json()[
+        "results"
+    ]
     assert [qr["short_id"] for qr in inactive] == [made[1]]
     active = client.get(BASE, headers=user.headers, params={"is_active": "true"}).json()["results"]
     assert len(active) == 4
@@ -130,8 +192,11 @@ def test_patch_changes_fire_updated_with_the_changed_fields(client, make_user, s
     url = f"{BASE}{qr['short_id']}/"
     fake_clock.advance(minutes=5)
 
-    response = client.patch(url, headers=user.headers,
-                            json={"destination_url": "https://example.com/summer", "name": "Summer"})
+    response = client.patch(
+        url,
+        headers=user.headers,
+        json={"destination_url": "https://example.com/summer", "name": "Summer"},
+    )
     assert response.status_code == 200
     assert response.json()["destination_url"] == "https://example.com/summer"
     assert response.json()["updated_at"] == "2026-05-09T14:05:00Z"
@@ -139,20 +204,34 @@ def test_patch_changes_fire_updated_with_the_changed_fields(client, make_user, s
 
     # The same values again: nothing changes, nothing fires.
     assert client.patch(url, headers=user.headers, json={"name": "Summer"}).status_code == 200
-    client.patch(url, headers=user.headers, json={"variants": [
-        {"label": "A", "destination_url": "https://a.example/", "weight": 1}]})
+    client.patch(
+        url,
+        headers=user.headers,
+        json={"variants": [{"label": "A", "destination_url": "https://a.example/", "weight": 1}]},
+    )
     client.patch(url, headers=user.headers, json={"is_active": False})
     client.patch(url, headers=user.headers, json={"variants": None})
 
     events = stored_events(sql, "dynamic_qr.updated")
     assert [event["data"]["changed"] for event in events] == [
-        ["name", "destination_url"], ["variants"], ["is_active"], ["variants"]]
+        ["name", "destination_url"],
+        ["variants"],
+        ["is_active"],
+        ["variants"],
+    ]
     first = events[0]["data"]
     assert first == {
-        "short_id": qr["short_id"], "name": "Summer", "destination_url": "https://example.com/summer",
-        "owner_id": user.id, "is_active": True, "variants": [], "changed": ["name", "destination_url"],
+        "short_id": qr["short_id"],
+        "name": "Summer",
+        "destination_url": "https://example.com/summer",
+        "owner_id": user.id,
+        "is_active": True,
+        "variants": [],
+        "changed": ["name", "destination_url"],
     }
-    assert events[1]["data"]["variants"] == [{"label": "A", "destination_url": "https://a.example/", "weight": 1}]
+    assert events[1]["data"]["variants"] == [
+        {"label": "A", "destination_url": "https://a.example/", "weight": 1}
+    ]
     assert events[2]["data"]["is_active"] is False
     assert client.get(url, headers=user.headers).json()["variants"] == []
 
@@ -163,7 +242,10 @@ def test_patch_changes_fire_updated_with_the_changed_fields(client, make_user, s
         ({"destination_url": "ftp://x/"}, "destination_url"),
         ({"is_active": "yes"}, "is_active"),
         ({"name": "x" * 201}, "name"),
-        ({"variants": [{"label": "A", "destination_url": "https://a/", "weight": -1}]}, "variants[0].weight"),
+        (
+            {"variants": [{"label": "A", "destination_url": "https://a/", "weight": -1}]},
+            "variants[0].weight",
+        ),
         ({"short_id": "aaaaaaaa"}, "short_id"),
     ],
 )
@@ -220,8 +302,13 @@ def test_owner_isolation_on_every_route(client, make_user, sql):
 
 @pytest.mark.parametrize(
     ("method", "path"),
-    [("GET", BASE), ("POST", BASE), ("GET", f"{BASE}aaaaaaaa/"), ("GET", f"{BASE}aaaaaaaa/stats/"),
-     ("POST", "/api/v1/generate/")],
+    [
+        ("GET", BASE),
+        ("POST", BASE),
+        ("GET", f"{BASE}aaaaaaaa/"),
+        ("GET", f"{BASE}aaaaaaaa/stats/"),
+        ("POST", "/api/v1/generate/"),
+    ],
 )
 def test_routes_need_a_token(shared, method, path):
     assert shared.client.request(method, path, json={}).status_code == 401
@@ -235,8 +322,11 @@ def test_image_renders_the_short_link(client, make_user):
     png = client.get(f"{BASE}{qr['short_id']}/image", headers=user.headers, params={"scale": 4})
     assert png.status_code == 200 and png.headers["content-type"] == "image/png"
     assert decode_png(png.content) == qr["short_url"]
-    svg = client.get(f"{BASE}{qr['short_id']}/image", headers=user.headers,
-                     params={"format": "svg", "dark": "#036", "light": "transparent"})
+    svg = client.get(
+        f"{BASE}{qr['short_id']}/image",
+        headers=user.headers,
+        params={"format": "svg", "dark": "#036", "light": "transparent"},
+    )
     assert svg.status_code == 200 and svg.headers["content-type"].startswith("image/svg+xml")
     assert decode_svg(svg.content) == qr["short_url"]
     bad = client.get(f"{BASE}{qr['short_id']}/image", headers=user.headers, params={"border": 30})

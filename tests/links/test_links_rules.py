@@ -7,8 +7,14 @@ from qrstudio_box.links.rules import InputError, check_destination, check_name, 
 
 @pytest.mark.parametrize(
     "url",
-    ["https://example.com", "http://example.com/a?b=c#d", "https://xn--bcher-kva.example/",
-     "https://example.com:8443/x", "HTTPS://EXAMPLE.COM/", "https://[2001:db8::1]/"],
+    [
+        "https://example.com",
+        "http://example.com/a?b=c#d",
+        "https://xn--bcher-kva.example/",
+        "https://example.com:8443/x",
+        "HTTPS://EXAMPLE.COM/",
+        "https://[2001:db8::1]/",
+    ],
 )
 def test_good_destinations(url):
     assert check_destination("destination_url", url) == url
@@ -16,10 +22,22 @@ def test_good_destinations(url):
 
 @pytest.mark.parametrize(
     "url",
-    ["", "example.com", "ftp://example.com/", "javascript:alert(1)", "data:text/html,hi",
-     "https:///nohost", "https://exa mple.com/", "https://example.com/\n", "mailto:a@b.c",
-     "https://user:pw@example.com/", "https://bank.example@evil.example/",
-     "https://example.com:99999/", "//example.com/", "https://" + "a" * 2050 + ".com"],
+    [
+        "",
+        "example.com",
+        "ftp://example.com/",
+        "javascript:alert(1)",
+        "data:text/html,hi",
+        "https:///nohost",
+        "https://exa mple.com/",
+        "https://example.com/\n",
+        "mailto:a@b.c",
+        "https://user:pw@example.com/",
+        "https://bank.example@evil.example/",
+        "https://example.com:99999/",
+        "//example.com/",
+        "https://" + "a" * 2050 + ".com",
+    ],
 )
 def test_bad_destinations_name_the_field(url):
     with pytest.raises(InputError) as raised:
@@ -57,5 +75,6 @@ def test_bad_variants(variants, field):
 
 
 def test_good_variants():
-    assert check_variants("variants", [(" A ", "https://a.test/", 3), ("B", "https://b.test/", 1)]) == [
-        ("A", "https://a.test/", 3), ("B", "https://b.test/", 1)]
+    assert check_variants(
+        "variants", [(" A ", "https://a.test/", 3), ("B", "https://b.test/", 1)]
+    ) == [("A", "https://a.test/", 3), ("B", "https://b.test/", 1)]

@@ -28,8 +28,14 @@ def test_short_ids_are_8_base62_and_differ():
 
 @pytest.mark.parametrize(
     ("text", "ok"),
-    [("aBc12dEf", True), ("aBc12dE", False), ("aBc12dEfg", False), ("aBc12dE-", False),
-     ("../../et", False), ("", False)],
+    [
+        ("aBc12dEf", True),
+        ("aBc12dE", False),
+        ("aBc12dEfg", False),
+        ("aBc12dE-", False),
+        ("../../et", False),
+        ("", False),
+    ],
 )
 def test_short_id_shape(text, ok):
     assert looks_like_short_id(text) is ok
@@ -59,16 +65,25 @@ def test_families(user_agent, expected):
         ("python-requests/2.31.0", True),
         ("python-httpx/0.27.0", True),
         ("Go-http-client/2.0", True),
-        ("Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "HeadlessChrome/124.0.0.0 Safari/537.36", True),
+        (
+            "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "HeadlessChrome/124.0.0.0 Safari/537.36",
+            True,
+        ),
         ("", True),
         ("   ", True),
         (IPHONE_SAFARI, False),
         (ANDROID_CHROME, False),
-        ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
-         "(KHTML, like Gecko) Mobile/15E148 Instagram 330.0.0.0", False),
-        ("Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
-         "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36", False),
+        (
+            "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+            "(KHTML, like Gecko) Mobile/15E148 Instagram 330.0.0.0",
+            False,
+        ),
+        (
+            "Mozilla/5.0 (Linux; Android 13; SM-S918B) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "SamsungBrowser/24.0 Chrome/117.0.0.0 Mobile Safari/537.36",
+            False,
+        ),
     ],
 )
 def test_bots(user_agent, is_bot):

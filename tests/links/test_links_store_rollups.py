@@ -20,19 +20,36 @@ FIRST_DAY = 20_500  # a day number; 20_500 % 16 == 4, so ranges cross block edge
 def loaded(tmp_path_factory):
     conn = connect_sync(tmp_path_factory.mktemp("rollups") / "q.db")
     migrate(conn)
-    conn.execute("INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
-                 " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')")
-    conn.execute("INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
-                 " updated_at) VALUES (1, 'aaaaaaaa', 1, 'n', 'https://x/', 't', 't')")
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
+        " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')"
+    )
+    conn.execute(
+        "INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
+        " updated_at) VALUES (1, 'aaaaaaaa', 1, 'n', 'https://x/', 't', 't')"
+    )
     rng = random.Random(5)
     scanners = [rng.getrandbits(64) - 2**63 for _ in range(3000)]
     rows = []
     for _ in range(20_000):
         day = FIRST_DAY + rng.randrange(100)
-        rows.append((1, day * DAY_MS + rng.randrange(DAY_MS), "https://x/", rng.choice("AB"),
-                     rng.choice(["CA", "DE", ""]), rng.choice(["Montreal", "Berlin", ""]), "iPhone", "iOS",
-                     "Mobile Safari", rng.choice(["", "https://www.google.com/search?q=1", "https://t.co"]),
-                     "ua", int(rng.random() < 0.1), rng.choice(scanners)))
+        rows.append(
+            (
+                1,
+                day * DAY_MS + rng.randrange(DAY_MS),
+                "https://x/",
+                rng.choice("AB"),
+                rng.choice(["CA", "DE", ""]),
+                rng.choice(["Montreal", "Berlin", ""]),
+                "iPhone",
+                "iOS",
+                "Mobile Safari",
+                rng.choice(["", "https://www.google.com/search?q=1", "https://t.co"]),
+                "ua",
+                int(rng.random() < 0.1),
+                rng.choice(scanners),
+            )
+        )
     write_sync(conn, store.insert_scans, rows)
     yield conn, rows
     conn.close()
@@ -50,7 +67,18 @@ def raw_registers(rows, day_from, day_to, flags):
 @pytest.mark.parametrize("bots", ["exclude", "include", "only"])
 @pytest.mark.parametrize(
     ("start", "end"),
-    [(0, 99), (0, 0), (3, 40), (12, 27), (11, 28), (12, 12), (5, 9), (60, 150), (-30, 10), (50, 51)],
+    [
+        (0, 99),
+        (0, 0),
+        (3, 40),
+        (12, 27),
+        (11, 28),
+        (12, 12),
+        (5, 9),
+        (60, 150),
+        (-30, 10),
+        (50, 51),
+    ],
 )
 def test_sketch_blocks_and_edges_equal_the_raw_scans(loaded, bots, start, end):
     conn, rows = loaded
@@ -63,19 +91,29 @@ def test_rollups_equal_the_raw_scans(loaded):
     conn, rows = loaded
     day_from, day_to = FIRST_DAY + 10, FIRST_DAY + 50
     in_range = [r for r in rows if day_from <= r[1] // DAY_MS <= day_to]
-    counts = {(r["dimension"], r["value"], r["is_bot"]): r["scans"]
-              for r in store.rollup_counts(conn, 1, day_from, day_to)}
+    counts = {
+        (r["dimension"], r["value"], r["is_bot"]): r["scans"]
+        for r in store.rollup_counts(conn, 1, day_from, day_to)
+    }
     assert counts[("country", "CA", 0)] == sum(1 for r in in_range if r[4] == "CA" and not r[11])
-    assert counts[("city", "DE\tBerlin", 1)] == sum(1 for r in in_range if (r[4], r[5], r[11]) == ("DE", "Berlin", 1))
+    assert counts[("city", "DE\tBerlin", 1)] == sum(
+        1 for r in in_range if (r[4], r[5], r[11]) == ("DE", "Berlin", 1)
+    )
     assert counts[("referer", "https://www.google.com/", 0)] == sum(
-        1 for r in in_range if r[9].startswith("https://www.google.com/") and not r[11])
-    assert counts[("referer", "https://t.co/", 0)] == sum(1 for r in in_range if r[9] == "https://t.co" and not r[11])
-    per_day = {r["day"]: r["scans"] for r in store.rollup_per_day(conn, 1, day_from, day_to, "include")}
+        1 for r in in_range if r[9].startswith("https://www.google.com/") and not r[11]
+    )
+    assert counts[("referer", "https://t.co/", 0)] == sum(
+        1 for r in in_range if r[9] == "https://t.co" and not r[11]
+    )
+    per_day = {
+        r["day"]: r["scans"] for r in store.rollup_per_day(conn, 1, day_from, day_to, "include")
+    }
     assert per_day == dict(Counter(r[1] // DAY_MS for r in in_range))
     assert conn.execute("SELECT scan_count FROM dynamic_qrs").fetchone()[0] == len(rows)
 
 
 # -- rollups per transaction (0005): the mark, retention and the upgrade from the trigger --------
+
 
 def _fresh(tmp_path, up_to: int | None = None):
     """A database with a user and a QR; migrations up to `up_to` (all when None)."""
@@ -90,22 +128,44 @@ def _fresh(tmp_path, up_to: int | None = None):
             if version <= up_to:
                 conn.executescript(sql)
                 conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 't')", (version, name))
-    conn.execute("INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
-                 " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')")
-    conn.execute("INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
-                 " updated_at) VALUES (1, 'aaaaaaaa', 1, 'n', 'https://x/', 't', 't')")
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
+        " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')"
+    )
+    conn.execute(
+        "INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
+        " updated_at) VALUES (1, 'aaaaaaaa', 1, 'n', 'https://x/', 't', 't')"
+    )
     return conn
 
 
 def _scan(day: int = FIRST_DAY, country: str = "CA") -> tuple:
-    return (1, day * DAY_MS, "https://x/", "A", country, "", "iPhone", "iOS", "Safari", "", "ua", 0, 7)
+    return (
+        1,
+        day * DAY_MS,
+        "https://x/",
+        "A",
+        country,
+        "",
+        "iPhone",
+        "iOS",
+        "Safari",
+        "",
+        "ua",
+        0,
+        7,
+    )
 
 
 def _counts(conn) -> tuple[int, int, int]:
     """(scan_count, the country rollups' total, scan_usage's total)"""
-    return (conn.execute("SELECT scan_count FROM dynamic_qrs WHERE id = 1").fetchone()[0],
-            conn.execute("SELECT coalesce(sum(scans), 0) FROM scan_rollups WHERE dimension = 'country'").fetchone()[0],
-            conn.execute("SELECT coalesce(sum(scans), 0) FROM scan_usage").fetchone()[0])
+    return (
+        conn.execute("SELECT scan_count FROM dynamic_qrs WHERE id = 1").fetchone()[0],
+        conn.execute(
+            "SELECT coalesce(sum(scans), 0) FROM scan_rollups WHERE dimension = 'country'"
+        ).fetchone()[0],
+        conn.execute("SELECT coalesce(sum(scans), 0) FROM scan_usage").fetchone()[0],
+    )
 
 
 def test_each_transaction_counts_its_own_scans_once(tmp_path):
@@ -114,8 +174,12 @@ def test_each_transaction_counts_its_own_scans_once(tmp_path):
     write_sync(conn, store.insert_scans, [_scan(), _scan(country="DE")])
     write_sync(conn, lambda tx: tx.execute("UPDATE dynamic_qrs SET name = 'm'"))  # no scans in it
     assert _counts(conn) == (3, 3, 3)
-    assert [tuple(row) for row in conn.execute(
-        "SELECT value, scans FROM scan_rollups WHERE dimension = 'country' ORDER BY value")] == [("CA", 2), ("DE", 1)]
+    assert [
+        tuple(row)
+        for row in conn.execute(
+            "SELECT value, scans FROM scan_rollups WHERE dimension = 'country' ORDER BY value"
+        )
+    ] == [("CA", 2), ("DE", 1)]
 
 
 def test_a_rowid_reused_after_retention_is_still_counted(tmp_path):
@@ -137,4 +201,6 @@ def test_upgrading_from_the_trigger_counts_old_scans_once(tmp_path):
     assert migrate(conn) == ["0005_rollups_per_transaction"]
     write_sync(conn, store.insert_scan, _scan())
     assert _counts(conn) == (3, 3, 3)
-    assert conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE type = 'trigger'").fetchone()[0] == 0
+    )

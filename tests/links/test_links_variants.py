@@ -24,15 +24,23 @@ DAY = 24 * 60 * 60
 def scanners(n: int, seed: int = 7) -> list[bytes]:
     rng = random.Random(seed)
     return [
-        scanner_hash(SALT, f"198.51.{rng.randrange(256)}.{rng.randrange(256)}", f"UA {rng.random()}")
+        scanner_hash(
+            SALT, f"198.51.{rng.randrange(256)}.{rng.randrange(256)}", f"UA {rng.random()}"
+        )
         for _ in range(n)
     ]
 
 
 @pytest.mark.parametrize(
     ("draw", "label"),
-    [(0, "A"), (DRAW_RANGE * 69 // 100, "A"), (DRAW_RANGE * 71 // 100, "B"),
-     (DRAW_RANGE * 89 // 100, "B"), (DRAW_RANGE * 91 // 100, "C"), (DRAW_RANGE - 1, "C")],
+    [
+        (0, "A"),
+        (DRAW_RANGE * 69 // 100, "A"),
+        (DRAW_RANGE * 71 // 100, "B"),
+        (DRAW_RANGE * 89 // 100, "B"),
+        (DRAW_RANGE * 91 // 100, "C"),
+        (DRAW_RANGE - 1, "C"),
+    ],
 )
 def test_pick_maps_the_draw_onto_weight_intervals(draw, label):
     assert pick_variant([A, B, C], draw).label == label

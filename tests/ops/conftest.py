@@ -85,8 +85,21 @@ class Rows:
 
     def scan(self, qr_id: int, at) -> int:
         # Through the redirect's own insert, so the rollups and counters follow at commit.
-        row = (qr_id, unix_ms(at), "https://example.com/", "(default)", "", "", "Other", "Other",
-               "Other", "", "test", 0, 42)
+        row = (
+            qr_id,
+            unix_ms(at),
+            "https://example.com/",
+            "(default)",
+            "",
+            "",
+            "Other",
+            "Other",
+            "Other",
+            "",
+            "test",
+            0,
+            42,
+        )
         return write_sync(self.conn, links_store.insert_scan, row)
 
     def webhook(self, owner_id: int, status: str = "active") -> int:
@@ -105,14 +118,22 @@ class Rows:
             (owner_id, iso_s(at)),
         )
 
-    def delivery(self, webhook_id: int, event_seq: int, at, status: str = "succeeded",
-                 next_attempt=None) -> int:
+    def delivery(
+        self, webhook_id: int, event_seq: int, at, status: str = "succeeded", next_attempt=None
+    ) -> int:
         return self._insert(
             "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, status,"
             " next_attempt_ms, created_at, created_ms)"
             " VALUES (?, ?, (SELECT id FROM events WHERE seq = ?), 'scan.created', ?, ?, ?, ?)",
-            (webhook_id, event_seq, event_seq, status,
-             unix_ms(next_attempt) if next_attempt is not None else None, iso_ms(at), unix_ms(at)),
+            (
+                webhook_id,
+                event_seq,
+                event_seq,
+                status,
+                unix_ms(next_attempt) if next_attempt is not None else None,
+                iso_ms(at),
+                unix_ms(at),
+            ),
         )
 
     def attempt(self, delivery_id: int, at, outcome: str = "succeeded") -> int:

@@ -26,23 +26,31 @@ def _consistency(conn: sqlite3.Connection) -> dict[str, int]:
     """Four views of one number, written by one trigger in one transaction each scan."""
     return {
         "scans": conn.execute("SELECT count(*) FROM scans").fetchone()[0],
-        "scan_count": conn.execute("SELECT coalesce(sum(scan_count), 0) FROM dynamic_qrs").fetchone()[0],
+        "scan_count": conn.execute(
+            "SELECT coalesce(sum(scan_count), 0) FROM dynamic_qrs"
+        ).fetchone()[0],
         "rollup": conn.execute(
-            "SELECT coalesce(sum(scans), 0) FROM scan_rollups WHERE dimension = 'variant'").fetchone()[0],
+            "SELECT coalesce(sum(scans), 0) FROM scan_rollups WHERE dimension = 'variant'"
+        ).fetchone()[0],
         "usage": conn.execute("SELECT coalesce(sum(scans), 0) FROM scan_usage").fetchone()[0],
     }
 
 
 def test_backup_under_scan_load_is_consistent_and_restores(server, server_factory, tmp_path):
     admin = server.token()
-    qr = httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=admin,
-                    json={"name": "poster", "destination_url": "https://example.com/landing"})
+    qr = httpx.post(
+        f"{server.base_url}/api/v1/dynamic-qrs/",
+        headers=admin,
+        json={"name": "poster", "destination_url": "https://example.com/landing"},
+    )
     assert qr.status_code == 201, qr.text
     link = f"{server.base_url}/r/{qr.json()['short_id']}"
 
     stop, answered, errors = threading.Event(), [], []
-    threads = [threading.Thread(target=_scan_until, args=(stop, link, answered, errors))
-               for _ in range(SCANNERS)]
+    threads = [
+        threading.Thread(target=_scan_until, args=(stop, link, answered, errors))
+        for _ in range(SCANNERS)
+    ]
     for thread in threads:
         thread.start()
     try:
@@ -68,9 +76,15 @@ def test_backup_under_scan_load_is_consistent_and_restores(server, server_factor
     assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     counts = _consistency(conn)
-    tables = [row[0] for row in conn.execute(
-        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")]
-    total_rows = sum(conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables)
+    tables = [
+        row[0]
+        for row in conn.execute(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'"
+        )
+    ]
+    total_rows = sum(
+        conn.execute(f'SELECT count(*) FROM "{table}"').fetchone()[0] for table in tables
+    )
     conn.close()
     # One moment in time: every view agrees, and it lies between the two 302 counts.
     assert len(set(counts.values())) == 1, counts
@@ -95,7 +109,9 @@ def test_backup_under_scan_load_is_consistent_and_restores(server, server_factor
     # The printed code keeps working on the restored appliance, and counts on.
     restored_link = link.replace(server.base_url, restored.base_url)
     assert httpx.get(restored_link).status_code == 302
-    detail = httpx.get(f"{restored.base_url}/api/v1/dynamic-qrs/{qr.json()['short_id']}/", headers=admin)
+    detail = httpx.get(
+        f"{restored.base_url}/api/v1/dynamic-qrs/{qr.json()['short_id']}/", headers=admin
+    )
     assert detail.status_code == 200 and detail.json()["scan_count"] == counts["scans"] + 1
     assert restored.stop() == 0
     conn = sqlite3.connect(backup_dir / "qrstudio.db")
@@ -109,5 +125,8 @@ def test_backup_refuses_a_non_empty_directory(server, tmp_path):
     (target / "precious.txt").write_text("keep me")
     result = server.cli("backup", str(target), check=False)
     assert result.returncode == 1
-    assert result.stderr.strip() == f"qrstudio-box: backup: {target} is not empty: give a new or empty directory"
+    assert (
+        result.stderr.strip()
+        == f"qrstudio-box: backup: {target} is not empty: give a new or empty directory"
+    )
     assert [path.name for path in target.iterdir()] == ["precious.txt"]

@@ -32,7 +32,9 @@ def _writer(path, stop: threading.Event, written: list):
     while not stop.is_set():
         conn.execute("BEGIN IMMEDIATE")
         cur = conn.execute("INSERT INTO orders(body) VALUES (?)", ("x" * 500,))
-        conn.execute("INSERT INTO order_lines(order_id, body) VALUES (?, ?)", (cur.lastrowid, "y" * 500))
+        conn.execute(
+            "INSERT INTO order_lines(order_id, body) VALUES (?, ?)", (cur.lastrowid, "y" * 500)
+        )
         conn.execute("COMMIT")
         written.append(1)
     conn.close()

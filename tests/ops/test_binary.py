@@ -30,12 +30,15 @@ from tests.conftest import ADMIN_EMAIL, ADMIN_PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 HAS_WEBHOOKS = importlib.util.find_spec("qrstudio_box.webhooks.domain") is not None
-IPHONE = ("Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-          "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1")
+IPHONE = (
+    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
+    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
+)
 
 pytestmark = [
-    pytest.mark.skipif(os.environ.get("QRSTUDIO_SKIP_BINARY_TEST") == "1",
-                       reason="QRSTUDIO_SKIP_BINARY_TEST=1"),
+    pytest.mark.skipif(
+        os.environ.get("QRSTUDIO_SKIP_BINARY_TEST") == "1", reason="QRSTUDIO_SKIP_BINARY_TEST=1"
+    ),
     pytest.mark.timeout(1500),
 ]
 
@@ -47,12 +50,18 @@ def binary(tmp_path_factory) -> Path:
     # The interpreter running the tests already has PyInstaller (the test extra): no install.
     result = subprocess.run(
         ["make", "dist", f"PY={sys.executable}", "DIST_INSTALL=", f"DISTDIR={dist}"],
-        cwd=ROOT, capture_output=True, text=True, timeout=1400, check=False,
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=1400,
+        check=False,
     )
     assert result.returncode == 0, (result.stdout[-4000:], result.stderr[-4000:])
     executable = dist / "qrstudio-box"
     assert executable.is_file() and os.access(executable, os.X_OK)
-    print(f"\nmake dist: {time.monotonic() - started:.0f} s, {executable.stat().st_size / 1e6:.1f} MB")
+    print(
+        f"\nmake dist: {time.monotonic() - started:.0f} s, {executable.stat().st_size / 1e6:.1f} MB"
+    )
     return executable
 
 
@@ -76,18 +85,33 @@ def bare_env(home: Path, **extra: str) -> dict[str, str]:
 
 
 def test_version_and_migrate_without_python(binary, tmp_path):
-    version = subprocess.run([str(binary), "--version"], env=bare_env(tmp_path), cwd=tmp_path,
-                             capture_output=True, text=True, timeout=120, check=False)
+    version = subprocess.run(
+        [str(binary), "--version"],
+        env=bare_env(tmp_path),
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
     assert version.returncode == 0, version.stderr
     assert version.stdout.strip() == f"qrstudio-box {__version__}"
 
     data_dir = tmp_path / "data"
-    migrate = subprocess.run([str(binary), "migrate"], cwd=tmp_path, capture_output=True, text=True,
-                             env=bare_env(tmp_path, QRSTUDIO_STORAGE_DATA_DIR=str(data_dir)),
-                             timeout=120, check=False)
+    migrate = subprocess.run(
+        [str(binary), "migrate"],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        env=bare_env(tmp_path, QRSTUDIO_STORAGE_DATA_DIR=str(data_dir)),
+        timeout=120,
+        check=False,
+    )
     assert migrate.returncode == 0, migrate.stderr
     conn = sqlite3.connect(data_dir / "qrstudio.db")
-    applied = [row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")]
+    applied = [
+        row[0] for row in conn.execute("SELECT version FROM schema_migrations ORDER BY version")
+    ]
     conn.close()
     assert applied == [version for version, _name, _sql in known_migrations()]
 
@@ -109,8 +133,9 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
     )
     log = tmp_path / "server.log"
     with open(log, "wb") as out:
-        proc = subprocess.Popen([str(binary), "run"], env=env, cwd=tmp_path, stdout=out,
-                                stderr=subprocess.STDOUT)
+        proc = subprocess.Popen(
+            [str(binary), "run"], env=env, cwd=tmp_path, stdout=out, stderr=subprocess.STDOUT
+        )
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 90  # first start unpacks the archive
@@ -124,26 +149,46 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
                 time.sleep(0.2)
         assert health is not None, log.read_text()
         assert health.status_code == 200
-        assert health.json() == {"status": "ok", "database": "ok", "scheduler": "running",
-                                 "version": __version__}
+        assert health.json() == {
+            "status": "ok",
+            "database": "ok",
+            "scheduler": "running",
+            "version": __version__,
+        }
 
-        token = httpx.post(f"{base}/api/v1/auth/token/",
-                           json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD}, timeout=10)
+        token = httpx.post(
+            f"{base}/api/v1/auth/token/",
+            json={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD},
+            timeout=10,
+        )
         assert token.status_code == 200, token.text
         assert token.json()["token_type"] == "bearer"
-        me = httpx.get(f"{base}/api/v1/me/", timeout=10,
-                       headers={"Authorization": f"Bearer {token.json()['access_token']}"})
+        me = httpx.get(
+            f"{base}/api/v1/me/",
+            timeout=10,
+            headers={"Authorization": f"Bearer {token.json()['access_token']}"},
+        )
         assert me.status_code == 200 and me.json()["email"] == ADMIN_EMAIL
 
         admin = {"Authorization": f"Bearer {token.json()['access_token']}"}
         # A dynamic QR and a scan: the redirect path with ua-parser's packaged matchers.
-        qr = httpx.post(f"{base}/api/v1/dynamic-qrs/", headers=admin, timeout=10,
-                        json={"name": "binary", "destination_url": "https://example.com/x"})
+        qr = httpx.post(
+            f"{base}/api/v1/dynamic-qrs/",
+            headers=admin,
+            timeout=10,
+            json={"name": "binary", "destination_url": "https://example.com/x"},
+        )
         assert qr.status_code == 201, qr.text
-        scan = httpx.get(f"{base}/r/{qr.json()['short_id']}", timeout=10, headers={"User-Agent": IPHONE})
+        scan = httpx.get(
+            f"{base}/r/{qr.json()['short_id']}", timeout=10, headers={"User-Agent": IPHONE}
+        )
         assert scan.status_code == 302 and scan.headers["location"] == "https://example.com/x"
-        png = httpx.post(f"{base}/api/v1/generate/", headers=admin, timeout=10,
-                         json={"data": "hello", "data_type": "text", "format": "png"})
+        png = httpx.post(
+            f"{base}/api/v1/generate/",
+            headers=admin,
+            timeout=10,
+            json={"data": "hello", "data_type": "text", "format": "png"},
+        )
         assert png.status_code == 200 and png.content.startswith(b"\x89PNG"), png.text[:200]
 
         if HAS_WEBHOOKS:
@@ -157,7 +202,9 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
         assert any(path.startswith("/api/v1/auth/token") for path in schema.json()["paths"])
         # The HTML error page comes from the packaged Jinja templates.
         missing = httpx.get(f"{base}/no-such-page", headers={"Accept": "text/html"}, timeout=10)
-        assert missing.status_code == 404 and missing.text.lstrip().lower().startswith("<!doctype html>")
+        assert missing.status_code == 404 and missing.text.lstrip().lower().startswith(
+            "<!doctype html>"
+        )
 
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(timeout=15) == 0, log.read_text()
@@ -168,7 +215,8 @@ def test_binary_serves_healthz_login_static_and_stops_cleanly(binary, tmp_path):
     assert "Traceback" not in log.read_text()
     conn = sqlite3.connect(data_dir / "qrstudio.db")
     first_scan = conn.execute(
-        "SELECT device_family, os_family, browser_family FROM scans ORDER BY id LIMIT 1").fetchone()
+        "SELECT device_family, os_family, browser_family FROM scans ORDER BY id LIMIT 1"
+    ).fetchone()
     conn.close()
     assert first_scan == ("iPhone", "iOS", "Mobile Safari")  # ua-parser's matchers are inside
 
@@ -180,8 +228,12 @@ def _signed_delivery_reaches_a_receiver(base: str, admin: dict, short_id: str) -
     threading.Thread(target=receiver.serve_forever, daemon=True).start()
     try:
         url = f"http://127.0.0.1:{receiver.server_address[1]}/hook"
-        created = httpx.post(f"{base}/api/v1/webhooks/", headers=admin, timeout=10,
-                             json={"url": url, "events": ["scan.created"]})
+        created = httpx.post(
+            f"{base}/api/v1/webhooks/",
+            headers=admin,
+            timeout=10,
+            json={"url": url, "events": ["scan.created"]},
+        )
         assert created.status_code == 201, created.text
         secret = created.json()["secret"]
         assert httpx.get(f"{base}/r/{short_id}", timeout=10).status_code == 302
@@ -190,8 +242,12 @@ def _signed_delivery_reaches_a_receiver(base: str, admin: dict, short_id: str) -
             time.sleep(0.1)
         assert handler.received, "no delivery arrived"
         headers, body = handler.received[0]
-        timestamp, signature = (part.split("=", 1)[1] for part in headers["x-qrstudio-signature"].split(","))
-        expected = hmac.new(secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256).hexdigest()
+        timestamp, signature = (
+            part.split("=", 1)[1] for part in headers["x-qrstudio-signature"].split(",")
+        )
+        expected = hmac.new(
+            secret.encode(), f"{timestamp}.".encode() + body, hashlib.sha256
+        ).hexdigest()
         assert hmac.compare_digest(signature, expected)
         assert headers["x-qrstudio-event"] == "scan.created"
     finally:

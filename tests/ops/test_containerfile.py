@@ -70,7 +70,11 @@ def stage() -> list[tuple[str, str]]:
 
 
 def test_every_stage_uses_a_slim_python_base():
-    bases = [args.split()[0] for kw, args in parse_instructions(CONTAINERFILE.read_text()) if kw == "FROM"]
+    bases = [
+        args.split()[0]
+        for kw, args in parse_instructions(CONTAINERFILE.read_text())
+        if kw == "FROM"
+    ]
     assert bases, "no FROM"
     for base in bases:
         image, _, tag = base.partition(":")
@@ -86,17 +90,25 @@ def test_runs_as_a_non_root_user(stage):
     assert user not in ("root", "0")
     # The user must exist before the switch: a useradd in a RUN before USER.
     user_index = stage.index(("USER", users[-1]))
-    assert any(kw == "RUN" and "useradd" in args and user in args for kw, args in stage[:user_index])
+    assert any(
+        kw == "RUN" and "useradd" in args and user in args for kw, args in stage[:user_index]
+    )
 
 
 def test_data_volume_and_config_path(stage):
-    volumes = [exec_form(args) if args.startswith("[") else args.split() for kw, args in stage if kw == "VOLUME"]
+    volumes = [
+        exec_form(args) if args.startswith("[") else args.split()
+        for kw, args in stage
+        if kw == "VOLUME"
+    ]
     assert ["/data"] in volumes
     env = env_of(stage)
     assert env["QRSTUDIO_STORAGE_DATA_DIR"] == "/data"
     config_path = env["QRSTUDIO_CONFIG"]
     copies = [args.split() for kw, args in stage if kw == "COPY"]
-    assert ["qrstudio.toml", config_path] in copies, "the config named by QRSTUDIO_CONFIG is not copied in"
+    assert ["qrstudio.toml", config_path] in copies, (
+        "the config named by QRSTUDIO_CONFIG is not copied in"
+    )
 
 
 def test_listens_on_all_interfaces_and_exposes_its_port(stage):
@@ -156,7 +168,9 @@ def test_healthcheck_command_really_checks_healthz(stage, status, exit_code):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         env = {"QRSTUDIO_SERVER_PORT": str(server.server_address[1])}
-        result = subprocess.run([sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False)
+        result = subprocess.run(
+            [sys.executable, *argv[1:]], env=env, capture_output=True, timeout=30, check=False
+        )
     finally:
         server.shutdown()
         server.server_close()
@@ -172,7 +186,9 @@ def test_the_build_stage_context_makes_a_complete_wheel(tmp_path):
 
     instructions = parse_instructions(CONTAINERFILE.read_text())
     first_from = next(i for i, (kw, _) in enumerate(instructions) if kw == "FROM")
-    second_from = next(i for i, (kw, _) in enumerate(instructions) if kw == "FROM" and i > first_from)
+    second_from = next(
+        i for i, (kw, _) in enumerate(instructions) if kw == "FROM" and i > first_from
+    )
     build_stage = instructions[first_from:second_from]
     context = tmp_path / "src"
     context.mkdir()
@@ -180,25 +196,50 @@ def test_the_build_stage_context_makes_a_complete_wheel(tmp_path):
         if kw == "COPY":
             *sources, dest = args.split()
             for source in sources:
-                target = context / (Path(source).name if dest.endswith("/") or dest == "./" else dest)
+                target = context / (
+                    Path(source).name if dest.endswith("/") or dest == "./" else dest
+                )
                 if (ROOT / source).is_dir():
-                    shutil.copytree(ROOT / source, target,
-                                    ignore=shutil.ignore_patterns("__pycache__", "*.pyc"))
+                    shutil.copytree(
+                        ROOT / source, target, ignore=shutil.ignore_patterns("__pycache__", "*.pyc")
+                    )
                 else:
                     shutil.copy2(ROOT / source, target)
     assert any(kw == "RUN" and "pip wheel" in args for kw, args in build_stage)
     wheels = tmp_path / "wheels"
     result = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--quiet", "--wheel-dir", str(wheels), "."],
-        cwd=context, capture_output=True, text=True, timeout=600, check=False,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--quiet",
+            "--wheel-dir",
+            str(wheels),
+            ".",
+        ],
+        cwd=context,
+        capture_output=True,
+        text=True,
+        timeout=600,
+        check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (wheel,) = wheels.glob("qrstudio_box-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    expected = {f"qrstudio_box/static/{p.relative_to(ROOT / 'static')}"
-                for p in (ROOT / "static").rglob("*") if p.is_file()}
-    expected |= {str(p.relative_to(ROOT)) for p in (ROOT / "qrstudio_box").rglob("*")
-                 if p.is_file() and p.suffix in (".sql", ".html", ".py") and "__pycache__" not in p.parts}
+    expected = {
+        f"qrstudio_box/static/{p.relative_to(ROOT / 'static')}"
+        for p in (ROOT / "static").rglob("*")
+        if p.is_file()
+    }
+    expected |= {
+        str(p.relative_to(ROOT))
+        for p in (ROOT / "qrstudio_box").rglob("*")
+        if p.is_file() and p.suffix in (".sql", ".html", ".py") and "__pycache__" not in p.parts
+    }
     assert expected <= names, sorted(expected - names)[:10]
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
-    assert "qrstudio-box = qrstudio_box.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    assert (
+        "qrstudio-box = qrstudio_box.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+    )

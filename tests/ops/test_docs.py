@@ -19,8 +19,12 @@ DOC = ROOT / "docs" / "operations.md"
 CONTRIB = ROOT / "contrib"
 OPS_TEXTS = [DOC, *sorted(CONTRIB.iterdir()), ROOT / "Containerfile"]
 # Environment variables that are not config keys.
-PROCESS_ENV = {"QRSTUDIO_CONFIG", "QRSTUDIO_ADMIN_EMAIL", "QRSTUDIO_ADMIN_PASSWORD",
-               "QRSTUDIO_SKIP_BINARY_TEST"}
+PROCESS_ENV = {
+    "QRSTUDIO_CONFIG",
+    "QRSTUDIO_ADMIN_EMAIL",
+    "QRSTUDIO_ADMIN_PASSWORD",
+    "QRSTUDIO_SKIP_BINARY_TEST",
+}
 
 
 def _config_env_names() -> set[str]:
@@ -105,7 +109,9 @@ def test_backup_unit_backs_up_the_same_data_dir():
 @pytest.mark.parametrize("name", ["Caddyfile", "nginx.conf"])
 def test_proxy_examples_match_the_documented_config(name):
     text = (CONTRIB / name).read_text()
-    settings = settings_from_mapping(tomllib.loads(re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)[0]))
+    settings = settings_from_mapping(
+        tomllib.loads(re.findall(r"```toml\n(.*?)```", DOC.read_text(), re.S)[0])
+    )
     assert f"127.0.0.1:{settings.server.port}" in text
     for cidr in re.findall(r'"([0-9a-f:.]+/\d+)"', text):
         ipaddress.ip_network(cidr)

@@ -56,13 +56,21 @@ def test_json_exception_is_one_line_with_the_traceback():
 def test_uvicorn_access_records_become_fields():
     formatter = JsonLogFormatter()
     record = logging.LogRecord(
-        "uvicorn.access", logging.INFO, "h11_impl.py", 1, '%s - "%s %s HTTP/%s" %d',
-        ("203.0.113.7:5123", "GET", "/r/abc", "1.1", 302), None,
+        "uvicorn.access",
+        logging.INFO,
+        "h11_impl.py",
+        1,
+        '%s - "%s %s HTTP/%s" %d',
+        ("203.0.113.7:5123", "GET", "/r/abc", "1.1", 302),
+        None,
     )
     entry = json.loads(formatter.format(record))
     assert entry["message"] == '203.0.113.7:5123 - "GET /r/abc HTTP/1.1" 302'
     assert (entry["client"], entry["method"], entry["path"], entry["status"]) == (
-        "203.0.113.7:5123", "GET", "/r/abc", 302,
+        "203.0.113.7:5123",
+        "GET",
+        "/r/abc",
+        302,
     )
 
 
@@ -96,10 +104,13 @@ def test_debug_level_lets_scheduler_debug_through():
     assert "woke up" in stream.getvalue()
 
 
-@pytest.mark.parametrize(("level", "fmt", "message"), [
-    ("info", "xml", "logging.format"),
-    ("loud", "json", "logging.level"),
-])
+@pytest.mark.parametrize(
+    ("level", "fmt", "message"),
+    [
+        ("info", "xml", "logging.format"),
+        ("loud", "json", "logging.level"),
+    ],
+)
 def test_bad_values_name_the_key(level, fmt, message):
     with pytest.raises(ValueError, match=message):
         logging_config(level, fmt)
@@ -120,4 +131,7 @@ def test_the_real_server_logs_json_lines(server_factory):
             assert line.startswith(("QRStudio Box", "  ")), line
     access = [e for e in entries if e["logger"] == "uvicorn.access" and e["path"] == "/healthz"]
     assert access and access[-1]["status"] == 200 and access[-1]["method"] == "GET"
-    assert any(e["logger"] == "uvicorn.error" and e["message"].startswith("Application startup") for e in entries)
+    assert any(
+        e["logger"] == "uvicorn.error" and e["message"].startswith("Application startup")
+        for e in entries
+    )

@@ -27,10 +27,19 @@ def config(tmp_path):
     return {"storage": {"data_dir": str(tmp_path / "data")}, "metrics": {"token": TOKEN}}
 
 
-@pytest.mark.parametrize("authorization", [
-    None, "", "Bearer", "Bearer ", f"Basic {TOKEN}", "Bearer wrong-token", f"Bearer {TOKEN}x",
-    f"Bearer {TOKEN[:-1]}",
-])
+@pytest.mark.parametrize(
+    "authorization",
+    [
+        None,
+        "",
+        "Bearer",
+        "Bearer ",
+        f"Basic {TOKEN}",
+        "Bearer wrong-token",
+        f"Bearer {TOKEN}x",
+        f"Bearer {TOKEN[:-1]}",
+    ],
+)
 def test_a_wrong_or_missing_token_is_401(client, authorization):
     headers = {} if authorization is None else {"Authorization": authorization}
     response = client.get("/metrics", headers=headers)
@@ -43,10 +52,16 @@ def test_an_api_jwt_is_not_a_metrics_token(client, admin_headers):
     assert client.get("/metrics", headers=admin_headers).status_code == 401
 
 
-@pytest.mark.parametrize(("header", "ok"), [
-    (f"Bearer {TOKEN}", True), (f"bearer {TOKEN}", True), (f"Bearer  {TOKEN} ", True),
-    (f"Token {TOKEN}", False), (TOKEN, False),
-])
+@pytest.mark.parametrize(
+    ("header", "ok"),
+    [
+        (f"Bearer {TOKEN}", True),
+        (f"bearer {TOKEN}", True),
+        (f"Bearer  {TOKEN} ", True),
+        (f"Token {TOKEN}", False),
+        (TOKEN, False),
+    ],
+)
 def test_bearer_matching(header, ok):
     assert bearer_matches(header, TOKEN) is ok
 
@@ -66,11 +81,17 @@ def test_metrics_report_the_database_exactly(client, rows, fake_clock):
         rows.attempt(done, now - timedelta(minutes=4))
     failed_event = rows.event(1, now)
     rows.delivery(active, failed_event, now - timedelta(hours=3), status="failed")
-    oldest = rows.delivery(active, rows.event(1, now), now - timedelta(minutes=90), status="pending",
-                           next_attempt=now + timedelta(minutes=30))
+    oldest = rows.delivery(
+        active,
+        rows.event(1, now),
+        now - timedelta(minutes=90),
+        status="pending",
+        next_attempt=now + timedelta(minutes=30),
+    )
     rows.attempt(oldest, now - timedelta(minutes=60), outcome="interrupted")
-    rows.delivery(active, rows.event(1, now), now - timedelta(seconds=10), status="pending",
-                  next_attempt=now)
+    rows.delivery(
+        active, rows.event(1, now), now - timedelta(seconds=10), status="pending", next_attempt=now
+    )
 
     response = client.get("/metrics", headers={"Authorization": f"Bearer {TOKEN}"})
     assert response.status_code == 200
@@ -128,8 +149,9 @@ def test_the_real_server_serves_metrics_with_a_token_from_the_environment(server
 
     server = server_factory(env={"QRSTUDIO_METRICS_TOKEN": "env-token-0987654321"}).start()
     assert httpx.get(f"{server.base_url}/metrics").status_code == 401
-    response = httpx.get(f"{server.base_url}/metrics",
-                         headers={"Authorization": "Bearer env-token-0987654321"})
+    response = httpx.get(
+        f"{server.base_url}/metrics", headers={"Authorization": "Bearer env-token-0987654321"}
+    )
     assert response.status_code == 200
     got = samples(response.text)
     assert got[("qrstudio_users", ())] == 1  # the bootstrapped admin

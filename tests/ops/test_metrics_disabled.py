@@ -3,7 +3,9 @@
 import pytest
 
 
-@pytest.mark.parametrize("headers", [{}, {"Authorization": "Bearer anything"}, {"Authorization": "Bearer "}])
+@pytest.mark.parametrize(
+    "headers", [{}, {"Authorization": "Bearer anything"}, {"Authorization": "Bearer "}]
+)
 def test_without_a_token_metrics_do_not_exist(client, headers):
     response = client.get("/metrics", headers=headers)
     assert response.status_code == 404

@@ -16,21 +16,28 @@ from qrstudio_box.ops.retention import prune_all, prune_plan
 NOW = datetime(2026, 5, 9, 14, 0, tzinfo=UTC)  # the conftest FakeClock's start
 
 
-@pytest.mark.parametrize(("days", "steps"), [
-    ({}, ["delivery_attempts", "deliveries", "events"]),  # defaults: scans kept forever
-    ({"scans_days": 90}, ["scans", "delivery_attempts", "deliveries", "events"]),
-    ({"deliveries_days": 0, "events_days": 0}, []),
-    ({"scans_days": 1, "deliveries_days": 0, "events_days": 0}, ["scans"]),
-    ({"deliveries_days": 0}, ["events"]),
-])
+@pytest.mark.parametrize(
+    ("days", "steps"),
+    [
+        ({}, ["delivery_attempts", "deliveries", "events"]),  # defaults: scans kept forever
+        ({"scans_days": 90}, ["scans", "delivery_attempts", "deliveries", "events"]),
+        ({"deliveries_days": 0, "events_days": 0}, []),
+        ({"scans_days": 1, "deliveries_days": 0, "events_days": 0}, ["scans"]),
+        ({"deliveries_days": 0}, ["events"]),
+    ],
+)
 def test_plan_names_the_steps_in_order(days, steps):
     plan = prune_plan(RetentionSettings(**days), NOW)
     assert [step.name for step in plan] == steps
 
 
 def test_plan_cutoffs_use_each_tables_time_format():
-    plan = {step.name: step.cutoff for step in
-            prune_plan(RetentionSettings(scans_days=90, deliveries_days=7, events_days=30), NOW)}
+    plan = {
+        step.name: step.cutoff
+        for step in prune_plan(
+            RetentionSettings(scans_days=90, deliveries_days=7, events_days=30), NOW
+        )
+    }
     assert plan == {
         "scans": unix_ms(NOW - timedelta(days=90)),
         "delivery_attempts": unix_ms(NOW - timedelta(days=7)),
@@ -40,14 +47,22 @@ def test_plan_cutoffs_use_each_tables_time_format():
 
 
 def test_config_keys_and_env_override():
-    settings = settings_from_mapping({"retention": {"scans_days": 365}},
-                                     env={"QRSTUDIO_RETENTION_PRUNE_INTERVAL_MINUTES": "15"})
+    settings = settings_from_mapping(
+        {"retention": {"scans_days": 365}}, env={"QRSTUDIO_RETENTION_PRUNE_INTERVAL_MINUTES": "15"}
+    )
     assert settings.retention.scans_days == 365
     assert settings.retention.prune_interval_minutes == 15
 
 
-@pytest.mark.parametrize("prune", [store.prune_scans, store.prune_delivery_attempts,
-                                   store.prune_finished_deliveries, store.prune_events])
+@pytest.mark.parametrize(
+    "prune",
+    [
+        store.prune_scans,
+        store.prune_delivery_attempts,
+        store.prune_finished_deliveries,
+        store.prune_events,
+    ],
+)
 def test_each_prune_tolerates_a_missing_table(tmp_path, prune):
     conn = connect_sync(tmp_path / "empty.db")
     cutoff = iso_s(NOW) if prune is store.prune_events else unix_ms(NOW)
@@ -60,18 +75,24 @@ def test_events_prune_without_the_webhooks_tables(tmp_path):
     migrate(conn)
     conn.execute("DROP TABLE IF EXISTS delivery_attempts")
     conn.execute("DROP TABLE IF EXISTS deliveries")
-    conn.execute("INSERT INTO users (email, password_hash, role, plan, created_at) VALUES ('a@x', 'h', 'admin', 'free', 'x')")
+    conn.execute(
+        "INSERT INTO users (email, password_hash, role, plan, created_at) VALUES ('a@x', 'h', 'admin', 'free', 'x')"
+    )
     for days_old in (40, 31, 29):
-        conn.execute("INSERT INTO events (id, owner_id, type, created_at, body) VALUES (?, 1, 't', ?, x'00')",
-                     (f"evt_{days_old}", iso_s(NOW - timedelta(days=days_old))))
+        conn.execute(
+            "INSERT INTO events (id, owner_id, type, created_at, body) VALUES (?, 1, 't', ?, x'00')",
+            (f"evt_{days_old}", iso_s(NOW - timedelta(days=days_old))),
+        )
     assert write_sync(conn, store.prune_events, iso_s(NOW - timedelta(days=30)), 100) == 2
     assert [row[0] for row in conn.execute("SELECT id FROM events")] == ["evt_29"]
 
 
 @pytest.fixture
 def config(tmp_path):
-    return {"storage": {"data_dir": str(tmp_path / "data")},
-            "retention": {"scans_days": 90, "deliveries_days": 30, "events_days": 30}}
+    return {
+        "storage": {"data_dir": str(tmp_path / "data")},
+        "retention": {"scans_days": 90, "deliveries_days": 30, "events_days": 30},
+    }
 
 
 def _ids(sql, table: str, key: str = "id") -> list[int]:
@@ -95,8 +116,9 @@ def test_prune_all_deletes_only_what_is_past_retention(ctx, client, rows, sql, f
     rows.attempt(gone_delivery, now - timedelta(days=45))
     # An old event still pending (e.g. restored from an old backup): nothing of it goes.
     pending_event = rows.event(1, now - timedelta(days=45))
-    pending_delivery = rows.delivery(hook, pending_event, now - timedelta(days=45), status="pending",
-                                     next_attempt=now)
+    pending_delivery = rows.delivery(
+        hook, pending_event, now - timedelta(days=45), status="pending", next_attempt=now
+    )
     pending_attempt = rows.attempt(pending_delivery, now - timedelta(days=45), outcome="failed")
     # A recent event with its log: kept.
     kept_event = rows.event(1, recent)
@@ -114,13 +136,21 @@ def test_prune_all_deletes_only_what_is_past_retention(ctx, client, rows, sql, f
     assert sql("SELECT scan_count FROM dynamic_qrs WHERE id = ?", (qr,))[0][0] == scan_count
     assert _ids(sql, "deliveries") == sorted([pending_delivery, kept_delivery])
     assert _ids(sql, "delivery_attempts") == [kept_attempt]
-    assert pending_attempt not in _ids(sql, "delivery_attempts")  # old log row of a pending delivery
+    assert pending_attempt not in _ids(
+        sql, "delivery_attempts"
+    )  # old log row of a pending delivery
     assert _ids(sql, "events", "seq") == sorted([pending_event, kept_event])
-    assert gone_event not in _ids(sql, "events", "seq") and lonely_event not in _ids(sql, "events", "seq")
+    assert gone_event not in _ids(sql, "events", "seq") and lonely_event not in _ids(
+        sql, "events", "seq"
+    )
 
     # Nothing left to do: a second run deletes nothing.
-    assert client.blocking_portal.call(prune_all, ctx) == {"scans": 0, "delivery_attempts": 0, "deliveries": 0,
-                                                  "events": 0}
+    assert client.blocking_portal.call(prune_all, ctx) == {
+        "scans": 0,
+        "delivery_attempts": 0,
+        "deliveries": 0,
+        "events": 0,
+    }
     # Time passes: the recent rows age out too (the pending delivery still holds its event).
     fake_clock.advance(days=100)
     again = client.blocking_portal.call(prune_all, ctx)

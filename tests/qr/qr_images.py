@@ -48,7 +48,9 @@ def rasterize_svg(content: bytes) -> Image.Image:
         elif command == "h":
             end = x + values[0]
             top = y - 0.5
-            draw.rectangle([min(x, end) * px, top * px, max(x, end) * px - 1, (top + 1) * px - 1], fill=0)
+            draw.rectangle(
+                [min(x, end) * px, top * px, max(x, end) * px - 1, (top + 1) * px - 1], fill=0
+            )
             x = end
         else:
             raise AssertionError(f"unexpected path command {command}")

@@ -37,8 +37,11 @@ def charges(monkeypatch):
     [("text", "Hello, QR! Grüße 🍣"), ("url", "https://example.com/menus/spring-2026?utm=qr")],
 )
 def test_static_codes_decode_to_their_data(shared, shared_user, charges, fmt, data_type, data):
-    response = shared.client.post(URL, headers=shared_user.headers,
-                                  json={"data": data, "data_type": data_type, "format": fmt, "scale": 6})
+    response = shared.client.post(
+        URL,
+        headers=shared_user.headers,
+        json={"data": data, "data_type": data_type, "format": fmt, "scale": 6},
+    )
     assert response.status_code == 200, response.text
     assert response.headers["content-type"].startswith(MEDIA[fmt])
     assert DECODERS[fmt](response.content) == data
@@ -48,9 +51,16 @@ def test_static_codes_decode_to_their_data(shared, shared_user, charges, fmt, da
 @pytest.mark.parametrize("fmt", ["png", "svg"])
 def test_dynamic_code_creates_the_qr_and_encodes_its_short_link(shared, shared_user, charges, fmt):
     events = len(stored_events(shared.sql, "dynamic_qr.created"))
-    response = shared.client.post(URL, headers=shared_user.headers, json={
-        "data": "https://example.com/menus/spring-2026", "data_type": "dynamic", "name": "Spring menu",
-        "format": fmt})
+    response = shared.client.post(
+        URL,
+        headers=shared_user.headers,
+        json={
+            "data": "https://example.com/menus/spring-2026",
+            "data_type": "dynamic",
+            "name": "Spring menu",
+            "format": fmt,
+        },
+    )
     assert response.status_code == 201, response.text
     short_id = response.headers["x-qrstudio-short-id"]
     short_url = f"http://127.0.0.1:8080/r/{short_id}"
@@ -59,20 +69,33 @@ def test_dynamic_code_creates_the_qr_and_encodes_its_short_link(shared, shared_u
     assert charges == [shared_user.id]  # one generation, not two
 
     qr = shared.client.get(f"/api/v1/dynamic-qrs/{short_id}/", headers=shared_user.headers).json()
-    assert (qr["name"], qr["destination_url"]) == ("Spring menu", "https://example.com/menus/spring-2026")
+    assert (qr["name"], qr["destination_url"]) == (
+        "Spring menu",
+        "https://example.com/menus/spring-2026",
+    )
     created = stored_events(shared.sql, "dynamic_qr.created")
     assert len(created) == events + 1
     assert_exact_fields(created[-1]["data"], QR_CREATED_FIELDS)
     assert created[-1]["data"]["short_id"] == short_id
     # The redirect knows it at once.
     scan = shared.client.get(f"/r/{short_id}", follow_redirects=False)
-    assert scan.status_code == 302 and scan.headers["location"] == "https://example.com/menus/spring-2026"
+    assert (
+        scan.status_code == 302
+        and scan.headers["location"] == "https://example.com/menus/spring-2026"
+    )
 
 
 def test_json_answer_carries_a_data_uri_and_metadata(shared, shared_user):
-    response = shared.client.post(URL, headers={**shared_user.headers, "Accept": "application/json"},
-                                  json={"data": "https://example.com/x", "data_type": "dynamic",
-                                        "size": 300, "error_correction": "Q"})
+    response = shared.client.post(
+        URL,
+        headers={**shared_user.headers, "Accept": "application/json"},
+        json={
+            "data": "https://example.com/x",
+            "data_type": "dynamic",
+            "size": 300,
+            "error_correction": "Q",
+        },
+    )
     assert response.status_code == 201
     body = response.json()
     assert body["media_type"] == "image/png" and body["format"] == "png"
@@ -84,8 +107,11 @@ def test_json_answer_carries_a_data_uri_and_metadata(shared, shared_user):
     assert body["width"] == body["height"] <= 300
     assert body["error_correction"] in ("Q", "H") and isinstance(body["version"], int)
 
-    static = shared.client.post(URL, headers={**shared_user.headers, "Accept": "application/json"},
-                                json={"data": "plain text", "format": "svg"}).json()
+    static = shared.client.post(
+        URL,
+        headers={**shared_user.headers, "Accept": "application/json"},
+        json={"data": "plain text", "format": "svg"},
+    ).json()
     assert static["short_id"] is None and static["short_url"] is None
     assert static["data_uri"].startswith("data:image/svg+xml;base64,")
 
@@ -128,7 +154,9 @@ def test_same_parameters_are_not_rendered_twice(shared, shared_user):
         ({"data": "hi", "micro": True}, "micro"),
     ],
 )
-def test_bad_input_is_400_naming_the_field_and_never_charged(shared, shared_user, charges, body, field):
+def test_bad_input_is_400_naming_the_field_and_never_charged(
+    shared, shared_user, charges, body, field
+):
     qrs, events = shared.count("dynamic_qrs"), shared.count("events")
     response = shared.client.post(URL, headers=shared_user.headers, json=body)
     assert response.status_code == 400, response.text
@@ -140,8 +168,9 @@ def test_bad_input_is_400_naming_the_field_and_never_charged(shared, shared_user
 
 
 def test_malformed_json_is_400(shared, shared_user, charges):
-    response = shared.client.post(URL, headers={**shared_user.headers, "Content-Type": "application/json"},
-                                  content=b"{nope")
+    response = shared.client.post(
+        URL, headers={**shared_user.headers, "Content-Type": "application/json"}, content=b"{nope"
+    )
     assert response.status_code == 400
     assert charges == []
 
@@ -154,9 +183,16 @@ def test_malformed_json_is_400(shared, shared_user, charges):
         ("/api/v1/dynamic-qrs/", {"destination_url": "https://example.com/"}, 201),
     ],
 )
-def test_quota_headers_are_passed_on_and_a_429_creates_nothing(shared, shared_user, monkeypatch, path, body, status):
-    monkeypatch.setattr(quota, "charge_generation",
-                        lambda tx, user, settings, now: quota.GenerationCharge(headers={"RateLimit-Remaining": "7"}))
+def test_quota_headers_are_passed_on_and_a_429_creates_nothing(
+    shared, shared_user, monkeypatch, path, body, status
+):
+    monkeypatch.setattr(
+        quota,
+        "charge_generation",
+        lambda tx, user, settings, now: quota.GenerationCharge(
+            headers={"RateLimit-Remaining": "7"}
+        ),
+    )
     response = shared.client.post(path, headers=shared_user.headers, json=body)
     assert response.status_code == status, response.text
     assert response.headers["ratelimit-remaining"] == "7"
@@ -178,8 +214,10 @@ def test_dynamic_qr_limit_is_checked_before_creating(shared, shared_user, monkey
 
     monkeypatch.setattr(quota, "check_dynamic_qr_limit", full)
     qrs = shared.count("dynamic_qrs")
-    for path, body in [("/api/v1/dynamic-qrs/", {"destination_url": "https://example.com/"}),
-                       (URL, {"data": "https://example.com/", "data_type": "dynamic"})]:
+    for path, body in [
+        ("/api/v1/dynamic-qrs/", {"destination_url": "https://example.com/"}),
+        (URL, {"data": "https://example.com/", "data_type": "dynamic"}),
+    ]:
         response = shared.client.post(path, headers=shared_user.headers, json=body)
         assert response.status_code == 403
     assert shared.count("dynamic_qrs") == qrs

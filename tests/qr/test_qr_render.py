@@ -160,5 +160,6 @@ def test_cache_is_bounded_in_bytes_too():
         cache.render(parse_options({"data": text, "scale": 20}))
     assert len(cache) <= 3
     assert cache.size_bytes <= cache.max_bytes
-    assert cache.size_bytes == sum(len(cache.render(parse_options({"data": t, "scale": 20})).content)
-                                   for t in "def")
+    assert cache.size_bytes == sum(
+        len(cache.render(parse_options({"data": t, "scale": 20})).content) for t in "def"
+    )

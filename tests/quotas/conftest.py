@@ -14,13 +14,31 @@ from qrstudio_box.accounts.schemas import User
 
 PLANS = {
     # 75% at 3, 100% at 4
-    "free": {"rank": 0, "monthly_quota": 4, "webhooks": False, "max_webhooks": 0,
-             "max_dynamic_qrs": 3, "api_rate_limit": 50},
-    "pro": {"rank": 10, "monthly_quota": 100, "webhooks": True, "max_webhooks": 5,
-            "max_dynamic_qrs": 500, "api_rate_limit": 1000},
+    "free": {
+        "rank": 0,
+        "monthly_quota": 4,
+        "webhooks": False,
+        "max_webhooks": 0,
+        "max_dynamic_qrs": 3,
+        "api_rate_limit": 50,
+    },
+    "pro": {
+        "rank": 10,
+        "monthly_quota": 100,
+        "webhooks": True,
+        "max_webhooks": 5,
+        "max_dynamic_qrs": 500,
+        "api_rate_limit": 1000,
+    },
     # for rate limit tests: 3 requests per minute
-    "slow": {"rank": 5, "monthly_quota": 4, "webhooks": False, "max_webhooks": 0,
-             "max_dynamic_qrs": 3, "api_rate_limit": 3},
+    "slow": {
+        "rank": 5,
+        "monthly_quota": 4,
+        "webhooks": False,
+        "max_webhooks": 0,
+        "max_dynamic_qrs": 3,
+        "api_rate_limit": 3,
+    },
 }
 
 
@@ -29,8 +47,11 @@ def config(tmp_path: Path) -> dict[str, Any]:
     return {
         "storage": {"data_dir": str(tmp_path / "data")},
         "plans": PLANS,
-        "ratelimit": {"login_failures_per_email": 5, "login_failures_per_ip": 8,
-                      "login_window_seconds": 900},
+        "ratelimit": {
+            "login_failures_per_email": 5,
+            "login_failures_per_ip": 8,
+            "login_window_seconds": 900,
+        },
     }
 
 
@@ -73,8 +94,11 @@ def charger(client, ctx) -> Charger:
 def quota_events(sql):
     def read(owner_id: int | None = None) -> list[dict]:
         rows = sql("SELECT owner_id, type, body FROM events WHERE type LIKE 'quota.%' ORDER BY seq")
-        out = [json.loads(row["body"]) for row in rows
-               if owner_id is None or row["owner_id"] == owner_id]
+        out = [
+            json.loads(row["body"])
+            for row in rows
+            if owner_id is None or row["owner_id"] == owner_id
+        ]
         return out
 
     return read

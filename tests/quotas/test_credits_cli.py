@@ -8,15 +8,26 @@ import sqlite3
 def test_credits_grant_and_show(server_factory):
     server = server_factory(config={"plans": {"free": {"monthly_quota": 7}}})
     server.write_config()
-    server.cli("users", "create", "--email", "buyer@example.com", "--password-stdin", stdin="buyer-password-1\n")
+    server.cli(
+        "users",
+        "create",
+        "--email",
+        "buyer@example.com",
+        "--password-stdin",
+        stdin="buyer-password-1\n",
+    )
 
-    granted = server.cli("credits", "grant", "--email", "Buyer@Example.com", "--amount", "25", "--note", "pack M")
+    granted = server.cli(
+        "credits", "grant", "--email", "Buyer@Example.com", "--amount", "25", "--note", "pack M"
+    )
     assert "granted 25 generations to buyer@example.com" in granted.stdout
     assert "credits this month: 25; used 0 of 32" in granted.stdout
     server.cli("credits", "grant", "--email", "buyer@example.com", "--amount", "5")
 
     with sqlite3.connect(server.database_path) as conn:
-        grants = conn.execute("SELECT amount, note, granted_by FROM credit_grants ORDER BY id").fetchall()
+        grants = conn.execute(
+            "SELECT amount, note, granted_by FROM credit_grants ORDER BY id"
+        ).fetchall()
         usage = conn.execute("SELECT used, credits FROM quota_usage").fetchall()
     assert grants == [(25, "pack M", None), (5, "", None)]
     assert usage == [(0, 30)]
@@ -28,7 +39,9 @@ def test_credits_grant_and_show(server_factory):
 def test_credits_grant_refuses_bad_input_with_one_line(server_factory):
     server = server_factory()
     server.write_config()
-    unknown = server.cli("credits", "grant", "--email", "ghost@example.com", "--amount", "5", check=False)
+    unknown = server.cli(
+        "credits", "grant", "--email", "ghost@example.com", "--amount", "5", check=False
+    )
     assert unknown.returncode == 1
     assert unknown.stderr.strip() == "qrstudio-box: no user with email ghost@example.com"
     server.cli("users", "create", "--email", "a@example.com")

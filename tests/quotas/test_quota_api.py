@@ -10,7 +10,9 @@ from qrstudio_box.errors import ApiError
 
 from .conftest import user_of
 
-SECONDS_TO_JUNE = int((datetime(2026, 6, 1, tzinfo=UTC) - datetime(2026, 5, 9, 14, tzinfo=UTC)).total_seconds())
+SECONDS_TO_JUNE = int(
+    (datetime(2026, 6, 1, tzinfo=UTC) - datetime(2026, 5, 9, 14, tzinfo=UTC)).total_seconds()
+)
 
 
 def test_usage_shows_the_callers_month(make_user, client, charger):
@@ -46,13 +48,22 @@ def test_admin_reads_anyones_usage_members_cannot(make_user, client, admin_heade
     charger.one(user_of(client, other.headers))
     response = client.get(f"/api/v1/admin/users/{other.id}/usage/", headers=admin_headers)
     assert response.status_code == 200
-    assert (response.json()["owner_id"], response.json()["used"], response.json()["limit"]) == (other.id, 1, 4)
-    assert client.get(f"/api/v1/admin/users/{other.id}/usage/", headers=member.headers).status_code == 403
+    assert (response.json()["owner_id"], response.json()["used"], response.json()["limit"]) == (
+        other.id,
+        1,
+        4,
+    )
+    assert (
+        client.get(f"/api/v1/admin/users/{other.id}/usage/", headers=member.headers).status_code
+        == 403
+    )
     missing = client.get("/api/v1/admin/users/9999/usage/", headers=admin_headers)
     assert missing.status_code == 404 and missing.json()["detail"] == "No user with that id"
 
 
-def test_credits_lift_the_limit_and_do_not_refire(make_user, client, admin_headers, charger, quota_events, sql):
+def test_credits_lift_the_limit_and_do_not_refire(
+    make_user, client, admin_headers, charger, quota_events, sql
+):
     account = make_user(plan="free")
     user = user_of(client, account.headers)
     for _ in range(4):
@@ -60,30 +71,51 @@ def test_credits_lift_the_limit_and_do_not_refire(make_user, client, admin_heade
     with pytest.raises(ApiError):
         charger.one(user)
 
-    response = client.post(f"/api/v1/admin/users/{user.id}/credits/", headers=admin_headers,
-                           json={"amount": 2, "note": "pack S"})
+    response = client.post(
+        f"/api/v1/admin/users/{user.id}/credits/",
+        headers=admin_headers,
+        json={"amount": 2, "note": "pack S"},
+    )
     assert response.status_code == 201, response.text
     body = response.json()
     admin_id = user_of(client, admin_headers).id
-    assert {k: body[k] for k in ("owner_id", "period", "amount", "note", "granted_by", "created_at")} == {
-        "owner_id": user.id, "period": "2026-05", "amount": 2, "note": "pack S",
-        "granted_by": admin_id, "created_at": "2026-05-09T14:00:00Z",
+    assert {
+        k: body[k] for k in ("owner_id", "period", "amount", "note", "granted_by", "created_at")
+    } == {
+        "owner_id": user.id,
+        "period": "2026-05",
+        "amount": 2,
+        "note": "pack S",
+        "granted_by": admin_id,
+        "created_at": "2026-05-09T14:00:00Z",
     }
-    assert (body["usage"]["credits"], body["usage"]["limit"], body["usage"]["percent"]) == (2, 6, 66)
+    assert (body["usage"]["credits"], body["usage"]["limit"], body["usage"]["percent"]) == (
+        2,
+        6,
+        66,
+    )
 
     assert [charger.one(user).used for _ in range(2)] == [5, 6]
     with pytest.raises(ApiError) as refused:
         charger.one(user)
     assert refused.value.headers["RateLimit-Limit"] == "6"
     # 4/6 dropped under 75% and climbed back over it: still one event of each this month
-    assert [e["type"] for e in quota_events(user.id)] == ["quota.threshold_75", "quota.threshold_100"]
-    assert sql("SELECT amount, note, granted_by, period FROM credit_grants WHERE owner_id = ?",
-               (user.id,))[0][:] == (2, "pack S", admin_id, "2026-05")
+    assert [e["type"] for e in quota_events(user.id)] == [
+        "quota.threshold_75",
+        "quota.threshold_100",
+    ]
+    assert sql(
+        "SELECT amount, note, granted_by, period FROM credit_grants WHERE owner_id = ?", (user.id,)
+    )[0][:] == (2, "pack S", admin_id, "2026-05")
 
 
-def test_credits_are_for_the_current_month_only(make_user, client, admin_headers, charger, fake_clock):
+def test_credits_are_for_the_current_month_only(
+    make_user, client, admin_headers, charger, fake_clock
+):
     account = make_user(plan="free")
-    client.post(f"/api/v1/admin/users/{account.id}/credits/", headers=admin_headers, json={"amount": 10})
+    client.post(
+        f"/api/v1/admin/users/{account.id}/credits/", headers=admin_headers, json={"amount": 10}
+    )
     assert client.get("/api/v1/usage/", headers=account.headers).json()["limit"] == 14
     fake_clock.set(datetime(2026, 6, 1, tzinfo=UTC))
     usage = client.get("/api/v1/usage/", headers=account.headers).json()
@@ -101,9 +133,13 @@ def test_credits_are_for_the_current_month_only(make_user, client, admin_headers
         ({"amount": 5, "colour": "red"}, "colour"),
     ],
 )
-def test_bad_credit_grants_name_the_field_and_write_nothing(make_user, client, admin_headers, sql, body, field):
+def test_bad_credit_grants_name_the_field_and_write_nothing(
+    make_user, client, admin_headers, sql, body, field
+):
     account = make_user(plan="free")
-    response = client.post(f"/api/v1/admin/users/{account.id}/credits/", headers=admin_headers, json=body)
+    response = client.post(
+        f"/api/v1/admin/users/{account.id}/credits/", headers=admin_headers, json=body
+    )
     assert response.status_code == 400, response.text
     assert response.json()["field"] == field
     assert sql("SELECT count(*) FROM credit_grants")[0][0] == 0
@@ -111,13 +147,20 @@ def test_bad_credit_grants_name_the_field_and_write_nothing(make_user, client, a
 
 def test_credit_grants_are_admin_only_and_need_a_user(make_user, client, admin_headers):
     member = make_user(plan="pro")
-    assert client.post(f"/api/v1/admin/users/{member.id}/credits/", headers=member.headers,
-                       json={"amount": 5}).status_code == 403
-    missing = client.post("/api/v1/admin/users/9999/credits/", headers=admin_headers, json={"amount": 5})
+    assert (
+        client.post(
+            f"/api/v1/admin/users/{member.id}/credits/", headers=member.headers, json={"amount": 5}
+        ).status_code
+        == 403
+    )
+    missing = client.post(
+        "/api/v1/admin/users/9999/credits/", headers=admin_headers, json={"amount": 5}
+    )
     assert missing.status_code == 404
 
 
 # -- per-user API rate limit ------------------------------------------------------------------
+
 
 def test_api_rate_limit_answers_429_with_headers(make_user, client, fake_clock):
     account = make_user(plan="slow")  # 3 requests per minute
@@ -153,8 +196,12 @@ def test_api_rate_limit_follows_a_plan_change_at_once(make_user, client, admin_h
     for _ in range(3):
         client.get("/api/v1/me/", headers=account.headers)
     assert client.get("/api/v1/me/", headers=account.headers).status_code == 429
-    assert client.patch(f"/api/v1/admin/users/{account.id}/", headers=admin_headers,
-                        json={"plan": "pro"}).status_code == 200
+    assert (
+        client.patch(
+            f"/api/v1/admin/users/{account.id}/", headers=admin_headers, json={"plan": "pro"}
+        ).status_code
+        == 200
+    )
     assert client.get("/api/v1/me/", headers=account.headers).status_code == 200
 
 
@@ -166,6 +213,7 @@ def test_admins_and_unauthenticated_paths_are_not_rate_limited(client, admin_hea
 
 
 # -- login throttle --------------------------------------------------------------------------
+
 
 def _login(client, email, password, ip="10.1.1.1"):
     return client.post("/api/v1/auth/token/", json={"email": email, "password": password})
@@ -208,10 +256,14 @@ def test_admin_lists_a_users_credit_packs_by_month(make_user, client, admin_head
     fake_clock.set(datetime(2026, 6, 2, tzinfo=UTC))
     client.post(url, headers=admin_headers, json={"amount": 7})
     june = client.get(url, headers=admin_headers).json()
-    assert (june["period"], [(g["amount"], g["note"]) for g in june["results"]]) == ("2026-06", [(7, "")])
+    assert (june["period"], [(g["amount"], g["note"]) for g in june["results"]]) == (
+        "2026-06",
+        [(7, "")],
+    )
     may = client.get(url, params={"period": "2026-05"}, headers=admin_headers).json()
     assert [(g["amount"], g["note"], g["created_at"]) for g in may["results"]] == [
-        (3, "first", "2026-05-09T14:00:00Z")]
+        (3, "first", "2026-05-09T14:00:00Z")
+    ]
     bad = client.get(url, params={"period": "2026-13"}, headers=admin_headers)
     assert bad.status_code == 400 and bad.json()["field"] == "period"
     assert client.get(url, headers=account.headers).status_code == 403

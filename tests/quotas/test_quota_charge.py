@@ -28,23 +28,42 @@ def test_counted_generations_carry_ratelimit_headers(make_user, client, charger)
     assert charges[-1].headers["RateLimit-Remaining"] == "0"
 
 
-def test_crossing_75_and_100_fires_exactly_one_event_each(make_user, client, charger, quota_events, sql):
+def test_crossing_75_and_100_fires_exactly_one_event_each(
+    make_user, client, charger, quota_events, sql
+):
     user = user_of(client, make_user(plan="free").headers)
     fired = [charger.one(user).fired for _ in range(4)]
     assert [len(f) for f in fired] == [0, 0, 1, 1]  # 3/4 = 75%, 4/4 = 100%
     got = quota_events(user.id)
     assert [e["type"] for e in got] == ["quota.threshold_75", "quota.threshold_100"]
-    assert got[0]["data"] == {"owner_id": user.id, "plan": "free", "period": "2026-05",
-                              "used": 3, "limit": 4, "percent": 75}
-    assert got[1]["data"] == {"owner_id": user.id, "plan": "free", "period": "2026-05",
-                              "used": 4, "limit": 4, "percent": 100}
+    assert got[0]["data"] == {
+        "owner_id": user.id,
+        "plan": "free",
+        "period": "2026-05",
+        "used": 3,
+        "limit": 4,
+        "percent": 75,
+    }
+    assert got[1]["data"] == {
+        "owner_id": user.id,
+        "plan": "free",
+        "period": "2026-05",
+        "used": 4,
+        "limit": 4,
+        "percent": 100,
+    }
     assert got[0]["id"] == fired[2][0] and got[0]["created_at"] == "2026-05-09T14:00:00Z"
-    rows = sql("SELECT threshold, event_id, used, \"limit\" FROM quota_thresholds_fired "
-               "WHERE owner_id = ? ORDER BY threshold", (user.id,))
+    rows = sql(
+        'SELECT threshold, event_id, used, "limit" FROM quota_thresholds_fired '
+        "WHERE owner_id = ? ORDER BY threshold",
+        (user.id,),
+    )
     assert [tuple(r) for r in rows] == [(75, fired[2][0], 3, 4), (100, fired[3][0], 4, 4)]
 
 
-def test_over_the_allowance_is_429_with_headers_and_creates_nothing(make_user, client, charger, sql, quota_events):
+def test_over_the_allowance_is_429_with_headers_and_creates_nothing(
+    make_user, client, charger, sql, quota_events
+):
     user = user_of(client, make_user(plan="free").headers)
     for _ in range(4):
         charger.one(user)
@@ -71,7 +90,9 @@ def test_over_the_allowance_is_429_with_headers_and_creates_nothing(make_user, c
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["write", "write_batched"])
-def test_racing_generations_fire_each_threshold_exactly_once(make_user, client, charger, quota_events, sql, batched):
+def test_racing_generations_fire_each_threshold_exactly_once(
+    make_user, client, charger, quota_events, sql, batched
+):
     user = user_of(client, make_user(plan="pro").headers)  # 100 a month
     outcomes = charger.burst(user, 130, batched=batched)
     ok = [o for o in outcomes if not isinstance(o, BaseException)]
@@ -83,7 +104,9 @@ def test_racing_generations_fire_each_threshold_exactly_once(make_user, client, 
     assert [e["type"] for e in got] == ["quota.threshold_75", "quota.threshold_100"]
     assert [e["data"]["used"] for e in got] == [75, 100]
     assert sql("SELECT used FROM quota_usage WHERE owner_id = ?", (user.id,))[0][0] == 100
-    assert sql("SELECT count(*) FROM quota_thresholds_fired WHERE owner_id = ?", (user.id,))[0][0] == 2
+    assert (
+        sql("SELECT count(*) FROM quota_thresholds_fired WHERE owner_id = ?", (user.id,))[0][0] == 2
+    )
 
 
 def test_racing_users_do_not_share_counts(make_user, client, charger, quota_events):
@@ -119,8 +142,10 @@ def test_month_rollover_starts_fresh(make_user, client, charger, quota_events, f
     assert charges[0].headers["RateLimit-Reset"] == str(30 * 86400)
     got = quota_events(user.id)
     assert [(e["type"], e["data"]["period"]) for e in got] == [
-        ("quota.threshold_75", "2026-05"), ("quota.threshold_100", "2026-05"),
-        ("quota.threshold_75", "2026-06"), ("quota.threshold_100", "2026-06"),
+        ("quota.threshold_75", "2026-05"),
+        ("quota.threshold_100", "2026-05"),
+        ("quota.threshold_75", "2026-06"),
+        ("quota.threshold_100", "2026-06"),
     ]
 
 
@@ -131,7 +156,9 @@ def test_plan_change_applies_at_once(make_user, client, charger, admin_headers, 
         charger.one(user)
     with pytest.raises(ApiError):
         charger.one(user)
-    response = client.patch(f"/api/v1/admin/users/{user.id}/", headers=admin_headers, json={"plan": "pro"})
+    response = client.patch(
+        f"/api/v1/admin/users/{user.id}/", headers=admin_headers, json={"plan": "pro"}
+    )
     assert response.status_code == 200
     upgraded = user_of(client, account.headers)
     charge = charger.one(upgraded)
@@ -151,4 +178,7 @@ def test_a_jump_past_both_lines_fires_both(make_user, client, charger, admin_hea
     client.patch(f"/api/v1/admin/users/{user.id}/", headers=admin_headers, json={"plan": "free"})
     charge = charger.one(user_of(client, account.headers))  # 4 of 4
     assert len(charge.fired) == 2
-    assert [e["type"] for e in quota_events(user.id)] == ["quota.threshold_75", "quota.threshold_100"]
+    assert [e["type"] for e in quota_events(user.id)] == [
+        "quota.threshold_75",
+        "quota.threshold_100",
+    ]

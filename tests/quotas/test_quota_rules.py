@@ -18,7 +18,11 @@ def utc(*args):
         (utc(2026, 12, 31, 23, 59, 59), "2026-12", utc(2027, 1, 1)),
         (utc(2028, 2, 29, 12), "2028-02", utc(2028, 3, 1)),
         # 2026-06-01 01:30 at +02:00 is still May in UTC
-        (datetime(2026, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))), "2026-05", utc(2026, 6, 1)),
+        (
+            datetime(2026, 6, 1, 1, 30, tzinfo=timezone(timedelta(hours=2))),
+            "2026-05",
+            utc(2026, 6, 1),
+        ),
     ],
 )
 def test_period_and_next_month(now, period, next_start):
@@ -59,8 +63,16 @@ def test_is_over_allowance(used_before, limit, over):
 
 @pytest.mark.parametrize(
     "used, limit, pct",
-    [(0, 10, 0), (7, 10, 70), (2, 3, 66), (3, 4, 75), (99, 100, 99), (100, 100, 100),
-     (12, 10, 120), (0, 0, 100)],
+    [
+        (0, 10, 0),
+        (7, 10, 70),
+        (2, 3, 66),
+        (3, 4, 75),
+        (99, 100, 99),
+        (100, 100, 100),
+        (12, 10, 120),
+        (0, 0, 100),
+    ],
 )
 def test_percent(used, limit, pct):
     assert rules.percent(used, limit) == pct

@@ -90,9 +90,7 @@ def test_full_buckets_are_swept(clock):
 
 
 def make_throttle(clock):
-    return LoginThrottle(
-        clock, max_failures_per_email=3, max_failures_per_ip=5, window_seconds=900
-    )
+    return LoginThrottle(clock, max_failures_per_email=3, max_failures_per_ip=5, window_seconds=900)
 
 
 def test_login_throttle_per_email(clock):

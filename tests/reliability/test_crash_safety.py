@@ -41,8 +41,16 @@ SLACK = 30.0  # for a loaded 2-core machine: ticks are 1 s apart, the backlog dr
 
 CONFIG = {
     "webhooks": {"allow_http": True, "allow_private_targets": True, "timeout_seconds": 5.0},
-    "plans": {"pro": {"rank": 10, "monthly_quota": 100000, "webhooks": True, "max_webhooks": 10,
-                      "max_dynamic_qrs": 1000, "api_rate_limit": 100000}},
+    "plans": {
+        "pro": {
+            "rank": 10,
+            "monthly_quota": 100000,
+            "webhooks": True,
+            "max_webhooks": 10,
+            "max_dynamic_qrs": 1000,
+            "api_rate_limit": 100000,
+        }
+    },
     "accounts": {"default_plan": "pro"},  # [plans] replaces the default plans: only pro exists
 }
 
@@ -87,13 +95,17 @@ class Burst:
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
-def scanner(base_url: str, short_ids: list[str], thread: int, burst: Burst, stop: threading.Event) -> None:
+def scanner(
+    base_url: str, short_ids: list[str], thread: int, burst: Burst, stop: threading.Event
+) -> None:
     with httpx.Client(base_url=base_url, timeout=15.0) as client:
         for n in range(SCANS_PER_THREAD):
             agent = f"CrashTest/1.0 (thread {thread}; scan {n})"
             try:
-                response = client.get(f"/r/{short_ids[n % len(short_ids)]}", headers={
-                    "User-Agent": agent, "Referer": f"https://example.com/{thread}/{n}"})
+                response = client.get(
+                    f"/r/{short_ids[n % len(short_ids)]}",
+                    headers={"User-Agent": agent, "Referer": f"https://example.com/{thread}/{n}"},
+                )
             except httpx.HTTPError:
                 with burst.lock:
                     burst.unanswered.add(agent)
@@ -107,13 +119,16 @@ def scanner(base_url: str, short_ids: list[str], thread: int, burst: Burst, stop
                 return
 
 
-def renamer(base_url: str, headers: dict, short_ids: list[str], burst: Burst, stop: threading.Event) -> None:
+def renamer(
+    base_url: str, headers: dict, short_ids: list[str], burst: Burst, stop: threading.Event
+) -> None:
     with httpx.Client(base_url=base_url, headers=headers, timeout=15.0) as client:
         for n in range(10_000):
             name = f"renamed-{n}"
             try:
-                response = client.patch(f"/api/v1/dynamic-qrs/{short_ids[n % len(short_ids)]}/",
-                                        json={"name": name})
+                response = client.patch(
+                    f"/api/v1/dynamic-qrs/{short_ids[n % len(short_ids)]}/", json={"name": name}
+                )
             except httpx.HTTPError:
                 return
             if response.status_code == 200:
@@ -141,14 +156,20 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         server = server_factory(config=CONFIG).start()
         base = server.base_url
         admin = server.token()
-        made = httpx.post(f"{base}/api/v1/admin/users/", headers=admin, json={
-            "email": "crash@example.com", "password": MEMBER_PASSWORD, "plan": "pro"})
+        made = httpx.post(
+            f"{base}/api/v1/admin/users/",
+            headers=admin,
+            json={"email": "crash@example.com", "password": MEMBER_PASSWORD, "plan": "pro"},
+        )
         assert made.status_code == 201, made.text
         owner = server.token("crash@example.com", MEMBER_PASSWORD)
 
         def subscribe(url: str, events: list[str]) -> int:
-            response = httpx.post(f"{base}/api/v1/webhooks/", headers=owner,
-                                  json={"url": url, "events": events, "description": "crash test"})
+            response = httpx.post(
+                f"{base}/api/v1/webhooks/",
+                headers=owner,
+                json={"url": url, "events": events, "description": "crash test"},
+            )
             assert response.status_code == 201, response.text
             return response.json()["id"]
 
@@ -161,36 +182,58 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         }
         short_ids = []
         for n in range(4):
-            response = httpx.post(f"{base}/api/v1/dynamic-qrs/", headers=owner, json={
-                "name": f"crash-{n}", "destination_url": f"https://example.com/landing/{n}"})
+            response = httpx.post(
+                f"{base}/api/v1/dynamic-qrs/",
+                headers=owner,
+                json={"name": f"crash-{n}", "destination_url": f"https://example.com/landing/{n}"},
+            )
             assert response.status_code == 201, response.text
             short_ids.append(response.json()["short_id"])
 
         # The endpoint to disable works first (it gets the four dynamic_qr.created), then is paused.
         off.wait_for(4, timeout=30)
-        response = httpx.patch(f"{base}/api/v1/webhooks/{hooks['off']}/", headers=owner,
-                               json={"status": "disabled"})
-        assert response.status_code == 200 and response.json()["status"] == "disabled", response.text
+        response = httpx.patch(
+            f"{base}/api/v1/webhooks/{hooks['off']}/", headers=owner, json={"status": "disabled"}
+        )
+        assert response.status_code == 200 and response.json()["status"] == "disabled", (
+            response.text
+        )
         conn = sqlite3.connect(server.database_path, timeout=30)
         conn.row_factory = sqlite3.Row
 
         def off_deliveries() -> list[tuple]:
-            return [tuple(r) for r in conn.execute(
-                "SELECT id, status FROM deliveries WHERE webhook_id = ? ORDER BY id", (hooks["off"],))]
+            return [
+                tuple(r)
+                for r in conn.execute(
+                    "SELECT id, status FROM deliveries WHERE webhook_id = ? ORDER BY id",
+                    (hooks["off"],),
+                )
+            ]
 
-        wait_until(lambda: all(s == "succeeded" for _, s in off_deliveries()), time.monotonic() + 30,
-                   "the disabled endpoint's earlier deliveries to finish")
+        wait_until(
+            lambda: all(s == "succeeded" for _, s in off_deliveries()),
+            time.monotonic() + 30,
+            "the disabled endpoint's earlier deliveries to finish",
+        )
         off_before = (len(off.requests), off_deliveries())
 
         # The burst, and the kill in its middle.
         burst, stop = Burst(), threading.Event()
-        workers = [threading.Thread(target=scanner, args=(base, short_ids, t, burst, stop))
-                   for t in range(THREADS)]
+        workers = [
+            threading.Thread(target=scanner, args=(base, short_ids, t, burst, stop))
+            for t in range(THREADS)
+        ]
         workers.append(threading.Thread(target=renamer, args=(base, owner, short_ids, burst, stop)))
         for worker in workers:
             worker.start()
-        wait_until(lambda: len(burst.answered) >= KILL_AFTER_ANSWERED or not any(w.is_alive() for w in workers),
-                   time.monotonic() + 60, "the burst to get going", every=0.005)
+        wait_until(
+            lambda: (
+                len(burst.answered) >= KILL_AFTER_ANSWERED or not any(w.is_alive() for w in workers)
+            ),
+            time.monotonic() + 60,
+            "the burst to get going",
+            every=0.005,
+        )
         server.kill()
         killed_at = time.monotonic()
         stop.set()
@@ -201,8 +244,12 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
             receiver.flaky = False  # from now on every delivery is accepted
         assert burst.odd == [], burst.odd[:5]
         assert len(burst.answered) >= KILL_AFTER_ANSWERED, "the kill came after the burst had ended"
-        assert len(burst.answered) < THREADS * SCANS_PER_THREAD, "the kill did not interrupt the burst"
-        assert flaky_a.last_failure and flaky_b.last_failure, "the receivers never failed a delivery"
+        assert len(burst.answered) < THREADS * SCANS_PER_THREAD, (
+            "the kill did not interrupt the burst"
+        )
+        assert flaky_a.last_failure and flaky_b.last_failure, (
+            "the receivers never failed a delivery"
+        )
 
         server.start()
         assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
@@ -213,11 +260,19 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         assert {agent: n for agent, n in stored.items() if n > 1} == {}
         assert set(stored) <= burst.answered | burst.unanswered
         # Each stored scan has exactly one scan.created event (same transaction), and vice versa.
-        scan_events = Counter(row[0] for row in conn.execute(
-            "SELECT json_extract(CAST(body AS TEXT), '$.data.user_agent') FROM events WHERE type = 'scan.created'"))
+        scan_events = Counter(
+            row[0]
+            for row in conn.execute(
+                "SELECT json_extract(CAST(body AS TEXT), '$.data.user_agent') FROM events WHERE type = 'scan.created'"
+            )
+        )
         assert scan_events == stored
-        renames = Counter(row[0] for row in conn.execute(
-            "SELECT json_extract(CAST(body AS TEXT), '$.data.name') FROM events WHERE type = 'dynamic_qr.updated'"))
+        renames = Counter(
+            row[0]
+            for row in conn.execute(
+                "SELECT json_extract(CAST(body AS TEXT), '$.data.name') FROM events WHERE type = 'dynamic_qr.updated'"
+            )
+        )
         assert [name for name in burst.renamed if renames[name] != 1] == []
         assert all(n == 1 for n in renames.values())
 
@@ -231,9 +286,13 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
             "quiet": events_by_type.get("dynamic_qr.updated", set()),
         }
         assert len(expected["scans"]) >= KILL_AFTER_ANSWERED and expected["quiet"]
+
         def received() -> dict[str, set[str]]:
-            return {"all": flaky_a.acked_ids(), "scans": flaky_b.acked_ids(),
-                    "quiet": {r.headers["webhook-id"] for r in list(quiet.requests)}}
+            return {
+                "all": flaky_a.acked_ids(),
+                "scans": flaky_b.acked_ids(),
+                "quiet": {r.headers["webhook-id"] for r in list(quiet.requests)},
+            }
 
         def everything_arrived() -> bool:
             got = received()
@@ -241,10 +300,17 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
 
         # Failed attempts retry one minute after the failure (real time), so wait that long.
         last_failure = max(flaky_a.last_failure, flaky_b.last_failure)
-        wait_until(everything_arrived, last_failure + RETRY_DELAY + SLACK,
-                   "every stored event at every subscribed endpoint")
+        wait_until(
+            everything_arrived,
+            last_failure + RETRY_DELAY + SLACK,
+            "every stored event at every subscribed endpoint",
+        )
         got = received()
-        assert {name: len(expected[name] - got[name]) for name in expected} == {"all": 0, "scans": 0, "quiet": 0}
+        assert {name: len(expected[name] - got[name]) for name in expected} == {
+            "all": 0,
+            "scans": 0,
+            "quiet": 0,
+        }
         assert set(flaky_b.acked_types) == {"scan.created"}
         assert {r.headers["x-qrstudio-event"] for r in quiet.requests} == {"dynamic_qr.updated"}
         # No delivery was sent for an event that was never stored.
@@ -255,21 +321,30 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         assert (len(off.requests), off_deliveries()) == off_before
         statuses = dict(conn.execute("SELECT id, status FROM webhooks"))
         assert statuses[hooks["off"]] == "disabled"
-        assert {statuses[hooks[name]] for name in ("all", "scans", "quiet")} <= {"active", "degraded"}
+        assert {statuses[hooks[name]] for name in ("all", "scans", "quiet")} <= {
+            "active",
+            "degraded",
+        }
         # Every delivery of the live endpoints ended well; the log shows the crash honestly.
         left = conn.execute(
             "SELECT status, count(*) FROM deliveries WHERE webhook_id != ? AND status != 'succeeded'"
-            " GROUP BY status", (hooks["off"],)).fetchall()
+            " GROUP BY status",
+            (hooks["off"],),
+        ).fetchall()
         assert [tuple(row) for row in left] == []
-        outcomes = dict(conn.execute("SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome"))
+        outcomes = dict(
+            conn.execute("SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome")
+        )
         assert outcomes.get("sending", 0) == 0 and outcomes.get("failed", 0) > 0
         conn.close()
         assert server.stop() == 0
         check = sqlite3.connect(server.database_path)
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         check.close()
-        print(f"answered {len(burst.answered)}, unanswered {len(burst.unanswered)}, stored {len(stored)},"
-              f" renames {len(burst.renamed)}, waited {time.monotonic() - killed_at:.0f}s after the kill")
+        print(
+            f"answered {len(burst.answered)}, unanswered {len(burst.unanswered)}, stored {len(stored)},"
+            f" renames {len(burst.renamed)}, waited {time.monotonic() - killed_at:.0f}s after the kill"
+        )
     finally:
         for receiver in (flaky_a, flaky_b, quiet, off):
             receiver.stop()

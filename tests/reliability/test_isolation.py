@@ -38,7 +38,10 @@ SINCE = {"since": "2020-01-01T00:00:00Z"}
 # (method, path as Litestar lists it) -> the body sent (None: no body).
 OWNER_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}"): None,
-    ("PATCH", "/api/v1/dynamic-qrs/{short_id:str}"): {"name": "stolen", "destination_url": "https://evil.example/"},
+    ("PATCH", "/api/v1/dynamic-qrs/{short_id:str}"): {
+        "name": "stolen",
+        "destination_url": "https://evil.example/",
+    },
     ("DELETE", "/api/v1/dynamic-qrs/{short_id:str}"): None,
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}/image"): None,
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}/scans"): None,
@@ -56,8 +59,11 @@ OWNER_API: dict[tuple[str, str], Any] = {
 }
 ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users"): None,
-    ("POST", "/api/v1/admin/users"): {"email": "sneaky@example.com", "password": "sneaky-password-1",
-                                      "role": "admin"},
+    ("POST", "/api/v1/admin/users"): {
+        "email": "sneaky@example.com",
+        "password": "sneaky-password-1",
+        "role": "admin",
+    },
     ("GET", "/api/v1/admin/users/{user_id:int}"): None,
     ("PATCH", "/api/v1/admin/users/{user_id:int}"): {"role": "admin", "plan": "business"},
     ("GET", "/api/v1/admin/users/{user_id:int}/credits"): None,
@@ -65,23 +71,33 @@ ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users/{user_id:int}/usage"): None,
 }
 SELF_API = {
-    ("GET", "/api/v1/me"), ("GET", "/api/v1/usage"),
-    ("GET", "/api/v1/dynamic-qrs"), ("POST", "/api/v1/dynamic-qrs"), ("POST", "/api/v1/generate"),
-    ("GET", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/me"),
+    ("GET", "/api/v1/usage"),
+    ("GET", "/api/v1/dynamic-qrs"),
+    ("POST", "/api/v1/dynamic-qrs"),
+    ("POST", "/api/v1/generate"),
+    ("GET", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks"),
 }
 # UI forms: the body is form fields (the CSRF token is added).
 OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/qrs/{short_id:str}"): None,
     ("GET", "/admin/qrs/{short_id:str}/download"): None,
     ("GET", "/admin/qrs/{short_id:str}/edit"): None,
-    ("POST", "/admin/qrs/{short_id:str}/edit"): {"name": "stolen", "destination_url": "https://evil.example/"},
+    ("POST", "/admin/qrs/{short_id:str}/edit"): {
+        "name": "stolen",
+        "destination_url": "https://evil.example/",
+    },
     ("GET", "/admin/qrs/{short_id:str}/image.svg"): None,
     ("GET", "/admin/qrs/{short_id:str}/scans.csv"): None,
     ("POST", "/admin/qrs/{short_id:str}/active"): {"is_active": "0"},
     ("POST", "/admin/qrs/{short_id:str}/delete"): {},
     ("GET", "/admin/webhooks/{webhook_id:int}"): None,
     ("GET", "/admin/webhooks/{webhook_id:int}/edit"): None,
-    ("POST", "/admin/webhooks/{webhook_id:int}/edit"): {"url": "http://127.0.0.1:9/x", "events": "scan.created"},
+    ("POST", "/admin/webhooks/{webhook_id:int}/edit"): {
+        "url": "http://127.0.0.1:9/x",
+        "events": "scan.created",
+    },
     ("POST", "/admin/webhooks/{webhook_id:int}/delete"): {},
     ("POST", "/admin/webhooks/{webhook_id:int}/disable"): {},
     ("POST", "/admin/webhooks/{webhook_id:int}/reenable"): {},
@@ -102,27 +118,51 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/users/{user_id:int}/role"): {"role": "admin"},
 }
 SELF_UI = {
-    ("GET", "/admin"), ("POST", "/admin/logout"), ("GET", "/admin/usage"),
-    ("GET", "/admin/qrs"), ("POST", "/admin/qrs"), ("GET", "/admin/qrs/new"),
-    ("GET", "/admin/generate"), ("POST", "/admin/generate"),
-    ("GET", "/admin/webhooks"), ("POST", "/admin/webhooks"), ("GET", "/admin/webhooks/new"),
+    ("GET", "/admin"),
+    ("POST", "/admin/logout"),
+    ("GET", "/admin/usage"),
+    ("GET", "/admin/qrs"),
+    ("POST", "/admin/qrs"),
+    ("GET", "/admin/qrs/new"),
+    ("GET", "/admin/generate"),
+    ("POST", "/admin/generate"),
+    ("GET", "/admin/webhooks"),
+    ("POST", "/admin/webhooks"),
+    ("GET", "/admin/webhooks/new"),
 }
 PUBLIC = {
-    ("GET", "/"), ("GET", "/healthz"), ("GET", "/static/{file_path:path}"), ("POST", "/api/v1/auth/token"),
-    ("GET", "/r/{short_id:str}"), ("GET", "/docs/ip-ranges.json"), ("GET", "/metrics"),
-    ("GET", "/admin/login"), ("POST", "/admin/login"),
-    ("GET", "/schema"), ("GET", "/schema/openapi.json"), ("GET", "/schema/openapi.yaml"),
-    ("GET", "/schema/openapi.yml"), ("GET", "/schema/{path:str}"),
+    ("GET", "/"),
+    ("GET", "/healthz"),
+    ("GET", "/static/{file_path:path}"),
+    ("POST", "/api/v1/auth/token"),
+    ("GET", "/r/{short_id:str}"),
+    ("GET", "/docs/ip-ranges.json"),
+    ("GET", "/metrics"),
+    ("GET", "/admin/login"),
+    ("POST", "/admin/login"),
+    ("GET", "/schema"),
+    ("GET", "/schema/openapi.json"),
+    ("GET", "/schema/openapi.yaml"),
+    ("GET", "/schema/openapi.yml"),
+    ("GET", "/schema/{path:str}"),
 }
 CLASSES = [set(OWNER_API), set(ADMIN_API), SELF_API, set(OWNER_UI), set(ADMIN_UI), SELF_UI, PUBLIC]
 # Answers allowed to carry a webhook secret.
-SECRET_ANSWERS = {("POST", "/api/v1/webhooks"), ("POST", "/api/v1/webhooks/{webhook_id:int}/rotate"),
-                  ("POST", "/admin/webhooks"), ("POST", "/admin/webhooks/{webhook_id:int}/rotate")}
+SECRET_ANSWERS = {
+    ("POST", "/api/v1/webhooks"),
+    ("POST", "/api/v1/webhooks/{webhook_id:int}/rotate"),
+    ("POST", "/admin/webhooks"),
+    ("POST", "/admin/webhooks/{webhook_id:int}/rotate"),
+}
 
 
 def app_routes(app) -> set[tuple[str, str]]:
-    return {(method, route.path) for route in app.routes for method in getattr(route, "methods", ())
-            if method not in ("HEAD", "OPTIONS")}
+    return {
+        (method, route.path)
+        for route in app.routes
+        for method in getattr(route, "methods", ())
+        if method not in ("HEAD", "OPTIONS")
+    }
 
 
 @dataclass
@@ -144,26 +184,53 @@ class World:
     b: Identity
     receiver: Receiver
     routes: set[tuple[str, str]]
-    answers: list[tuple[str, str, str, int, bytes]] = field(default_factory=list)  # who, method, route, status, body
+    answers: list[tuple[str, str, str, int, bytes]] = field(
+        default_factory=list
+    )  # who, method, route, status, body
 
     def url(self, route: str, ids: dict[str, Any]) -> str:
         return re.sub(r"\{(\w+):\w+\}", lambda m: str(ids[m.group(1)]), route)
 
-    def api(self, who: Identity, method: str, route: str, body: Any = None, ids: dict | None = None,
-            **params):
+    def api(
+        self,
+        who: Identity,
+        method: str,
+        route: str,
+        body: Any = None,
+        ids: dict | None = None,
+        **params,
+    ):
         url = self.url(route, ids if ids is not None else who.ids)
-        response = self.client.request(method, url, headers=who.headers, json=body, params=params or None,
-                                        follow_redirects=False)
+        response = self.client.request(
+            method,
+            url,
+            headers=who.headers,
+            json=body,
+            params=params or None,
+            follow_redirects=False,
+        )
         self.answers.append((who.email, method, route, response.status_code, response.content))
         return response
 
-    def ui(self, who: Identity, method: str, route: str, form: dict | None = None, ids: dict | None = None):
+    def ui(
+        self,
+        who: Identity,
+        method: str,
+        route: str,
+        form: dict | None = None,
+        ids: dict | None = None,
+    ):
         url = self.url(route, ids if ids is not None else who.ids)
         self.client.cookies.clear()
         cookie = "; ".join(f"{k}={v}" for k, v in who.cookies.items())
-        data = None if method == "GET" else {**(form or {}), "csrf_token": who.cookies["qrstudio_csrf"]}
-        response = self.client.request(method, url, headers={"Cookie": cookie}, data=data,
-                                        follow_redirects=False)
+        data = (
+            None
+            if method == "GET"
+            else {**(form or {}), "csrf_token": who.cookies["qrstudio_csrf"]}
+        )
+        response = self.client.request(
+            method, url, headers={"Cookie": cookie}, data=data, follow_redirects=False
+        )
         self.client.cookies.clear()
         self.answers.append((who.email, method, route, response.status_code, response.content))
         return response
@@ -172,12 +239,15 @@ class World:
         """Every row that says what A owns and who may do what: compared before and after."""
         with sqlite3.connect(self.db) as conn:
             return {
-                "users": conn.execute("SELECT id, email, password_hash, role, plan, is_active FROM users"
-                                      " ORDER BY id").fetchall(),
+                "users": conn.execute(
+                    "SELECT id, email, password_hash, role, plan, is_active FROM users ORDER BY id"
+                ).fetchall(),
                 "qrs": conn.execute("SELECT * FROM dynamic_qrs ORDER BY id").fetchall(),
                 "variants": conn.execute("SELECT * FROM variants ORDER BY id").fetchall(),
                 "webhooks": conn.execute("SELECT * FROM webhooks ORDER BY id").fetchall(),
-                "deliveries": conn.execute("SELECT id, webhook_id, status, kind FROM deliveries ORDER BY id").fetchall(),
+                "deliveries": conn.execute(
+                    "SELECT id, webhook_id, status, kind FROM deliveries ORDER BY id"
+                ).fetchall(),
                 "credits": conn.execute("SELECT * FROM credit_grants ORDER BY id").fetchall(),
             }
 
@@ -193,8 +263,12 @@ def _login_ui(client: TestClient, email: str, password: str) -> dict[str, str]:
     form = client.get("/admin/login")
     csrf = form.cookies.get("qrstudio_csrf")
     assert form.status_code == 200 and csrf
-    response = client.post("/admin/login", data={"email": email, "password": password, "csrf_token": csrf},
-                           headers={"Cookie": f"qrstudio_csrf={csrf}"}, follow_redirects=False)
+    response = client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": csrf},
+        headers={"Cookie": f"qrstudio_csrf={csrf}"},
+        follow_redirects=False,
+    )
     assert response.status_code in (302, 303), response.text
     cookies = {"qrstudio_csrf": csrf, **dict(response.cookies)}
     assert "qrstudio_session" in cookies
@@ -205,12 +279,17 @@ def _login_ui(client: TestClient, email: str, password: str) -> dict[str, str]:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("isolation")
-    settings = settings_from_mapping({
-        "storage": {"data_dir": str(root / "data")},
-        "webhooks": {"allow_http": True, "allow_private_targets": True, "timeout_seconds": 2.0},
-        "accounts": {"default_plan": "pro"},
-    })
-    app = create_app(settings, env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD})
+    settings = settings_from_mapping(
+        {
+            "storage": {"data_dir": str(root / "data")},
+            "webhooks": {"allow_http": True, "allow_private_targets": True, "timeout_seconds": 2.0},
+            "accounts": {"default_plan": "pro"},
+        }
+    )
+    app = create_app(
+        settings,
+        env={"QRSTUDIO_ADMIN_EMAIL": ADMIN_EMAIL, "QRSTUDIO_ADMIN_PASSWORD": ADMIN_PASSWORD},
+    )
     with Receiver() as receiver, TestClient(app, base_url="http://testserver.local") as client:
         admin_headers = _login_api(client, ADMIN_EMAIL, ADMIN_PASSWORD)
         me = client.get("/api/v1/me/", headers=admin_headers).json()
@@ -218,24 +297,53 @@ def world(tmp_path_factory) -> Iterator[World]:
         world = World(client, settings.database_path, admin, None, None, receiver, app_routes(app))  # type: ignore[arg-type]
         made = []
         for name in ("owner-a", "owner-b"):
-            response = world.api(admin, "POST", "/api/v1/admin/users", {
-                "email": f"{name}@example.com", "password": MEMBER_PASSWORD, "plan": "pro"})
+            response = world.api(
+                admin,
+                "POST",
+                "/api/v1/admin/users",
+                {"email": f"{name}@example.com", "password": MEMBER_PASSWORD, "plan": "pro"},
+            )
             assert response.status_code == 201, response.text
-            made.append(Identity(response.json()["user"]["id"], f"{name}@example.com", MEMBER_PASSWORD))
+            made.append(
+                Identity(response.json()["user"]["id"], f"{name}@example.com", MEMBER_PASSWORD)
+            )
         world.a, world.b = made
         for who in (world.admin, world.a, world.b):
             who.headers = who.headers or _login_api(client, who.email, who.password)
             who.cookies = _login_ui(client, who.email, who.password)
-            qr = world.api(who, "POST", "/api/v1/dynamic-qrs", {
-                "name": f"qr of {who.email}", "destination_url": "https://example.com/x",
-                "variants": [{"label": "A", "destination_url": "https://example.com/a", "weight": 1},
-                             {"label": "B", "destination_url": "https://example.com/b", "weight": 2}]})
+            qr = world.api(
+                who,
+                "POST",
+                "/api/v1/dynamic-qrs",
+                {
+                    "name": f"qr of {who.email}",
+                    "destination_url": "https://example.com/x",
+                    "variants": [
+                        {"label": "A", "destination_url": "https://example.com/a", "weight": 1},
+                        {"label": "B", "destination_url": "https://example.com/b", "weight": 2},
+                    ],
+                },
+            )
             assert qr.status_code == 201, qr.text
-            hook = world.api(who, "POST", "/api/v1/webhooks", {
-                "url": receiver.url, "events": ["scan.created", "dynamic_qr.updated"], "description": who.email})
+            hook = world.api(
+                who,
+                "POST",
+                "/api/v1/webhooks",
+                {
+                    "url": receiver.url,
+                    "events": ["scan.created", "dynamic_qr.updated"],
+                    "description": who.email,
+                },
+            )
             assert hook.status_code == 201, hook.text
-            who.ids = {"short_id": qr.json()["short_id"], "webhook_id": hook.json()["id"], "user_id": who.id}
-            client.get(f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"})  # a scan
+            who.ids = {
+                "short_id": qr.json()["short_id"],
+                "webhook_id": hook.json()["id"],
+                "user_id": who.id,
+            }
+            client.get(
+                f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"}
+            )  # a scan
             test = world.api(who, "POST", "/api/v1/webhooks/{webhook_id:int}/test")
             assert test.status_code == 201, test.text
             who.ids["attempt_id"] = test.json()["id"]
@@ -246,8 +354,12 @@ def world(tmp_path_factory) -> Iterator[World]:
 def test_every_route_is_classified(world):
     classified = set().union(*CLASSES)
     assert sum(len(c) for c in CLASSES) == len(classified), "a route is in two classes"
-    assert sorted(world.routes - classified) == [], "new routes: classify them in this test's tables"
-    assert sorted(classified - world.routes) == [], "routes in the tables that the app no longer has"
+    assert sorted(world.routes - classified) == [], (
+        "new routes: classify them in this test's tables"
+    )
+    assert sorted(classified - world.routes) == [], (
+        "routes in the tables that the app no longer has"
+    )
 
 
 @pytest.mark.parametrize("method,route", sorted(OWNER_API))
@@ -262,8 +374,11 @@ def test_another_owners_ids_are_404_on_the_api(world, method, route):
 def test_an_attempt_of_another_owner_is_404_under_ones_own_webhook(world):
     ids = {**world.b.ids, "attempt_id": world.a.ids["attempt_id"]}
     for method in ("GET", "POST"):
-        route = ("/api/v1/webhooks/{webhook_id:int}/deliveries/{attempt_id:int}" if method == "GET" else
-                 "/api/v1/webhooks/{webhook_id:int}/deliveries/{attempt_id:int}/redeliver")
+        route = (
+            "/api/v1/webhooks/{webhook_id:int}/deliveries/{attempt_id:int}"
+            if method == "GET"
+            else "/api/v1/webhooks/{webhook_id:int}/deliveries/{attempt_id:int}/redeliver"
+        )
         before = world.snapshot()
         assert world.api(world.b, method, route, ids=ids).status_code == 404
         assert world.snapshot() == before
@@ -319,13 +434,27 @@ def _walk_gets(world: World) -> None:
 def test_no_answer_carries_a_password_hash_or_a_stray_secret(world):
     # Writes that answer with bodies too: a patch, a rotate (its secret is allowed), a user made.
     a = world.a
-    assert world.api(a, "PATCH", "/api/v1/dynamic-qrs/{short_id:str}", {"name": "renamed"}).status_code == 200
-    assert world.api(a, "PATCH", "/api/v1/webhooks/{webhook_id:int}", {"description": "d"}).status_code == 200
+    assert (
+        world.api(a, "PATCH", "/api/v1/dynamic-qrs/{short_id:str}", {"name": "renamed"}).status_code
+        == 200
+    )
+    assert (
+        world.api(a, "PATCH", "/api/v1/webhooks/{webhook_id:int}", {"description": "d"}).status_code
+        == 200
+    )
     assert world.api(a, "POST", "/api/v1/webhooks/{webhook_id:int}/rotate").status_code == 200
     rotated_in_ui = world.ui(a, "POST", "/admin/webhooks/{webhook_id:int}/rotate", {})
     assert rotated_in_ui.status_code == 200 and "whsec_" in rotated_in_ui.text  # shown once, here
-    assert world.api(world.admin, "PATCH", "/api/v1/admin/users/{user_id:int}",
-                     {"password": "a-new-password-1"}, ids={"user_id": world.b.id}).status_code == 200
+    assert (
+        world.api(
+            world.admin,
+            "PATCH",
+            "/api/v1/admin/users/{user_id:int}",
+            {"password": "a-new-password-1"},
+            ids={"user_id": world.b.id},
+        ).status_code
+        == 200
+    )
     made = world.api(world.admin, "POST", "/api/v1/admin/users", {"email": "gen@example.com"})
     assert made.status_code == 201 and made.json()["password"]  # a generated password, shown once
     assert world.api(a, "POST", "/api/v1/generate", {"data": "hello"}).status_code == 200
@@ -333,11 +462,13 @@ def test_no_answer_carries_a_password_hash_or_a_stray_secret(world):
 
     hashes = [(who, m, r) for who, m, r, _, body in world.answers if b"$argon2" in body]
     assert hashes == []
-    secrets = [(who, m, r, s) for who, m, r, s, body in world.answers
-               if b"whsec_" in body and (m, r) not in SECRET_ANSWERS]
+    secrets = [
+        (who, m, r, s)
+        for who, m, r, s, body in world.answers
+        if b"whsec_" in body and (m, r) not in SECRET_ANSWERS
+    ]
     assert secrets == []
     # The walk covered every GET route for all three identities, and the secret answers were seen.
     walked = {(m, r) for _, m, r, _, _ in world.answers}
     assert {(m, r) for m, r in world.routes if m == "GET"} <= walked
     assert sum(1 for *_, r, s, body in world.answers if b"whsec_" in body) >= 5
-

@@ -27,14 +27,25 @@ EXAMPLES = int(os.environ.get("QRSTUDIO_FUZZ_EXAMPLES", "25"))
 
 @pytest.fixture(scope="module")
 def live(tmp_path_factory):
-    server = new_server(tmp_path_factory.mktemp("fuzz"), {
-        # Fuzzed webhook URLs must never leave the machine: only loopback targets can pass.
-        "webhooks": {"allow_http": True, "allow_private_targets": True},
-        "plans": {"pro": {"rank": 10, "monthly_quota": 1000000, "webhooks": True, "max_webhooks": 1000,
-                          "max_dynamic_qrs": 1000000, "api_rate_limit": 1000000},
-                  "free": {"rank": 0, "api_rate_limit": 1000000}},
-        "accounts": {"default_plan": "pro"},
-    })
+    server = new_server(
+        tmp_path_factory.mktemp("fuzz"),
+        {
+            # Fuzzed webhook URLs must never leave the machine: only loopback targets can pass.
+            "webhooks": {"allow_http": True, "allow_private_targets": True},
+            "plans": {
+                "pro": {
+                    "rank": 10,
+                    "monthly_quota": 1000000,
+                    "webhooks": True,
+                    "max_webhooks": 1000,
+                    "max_dynamic_qrs": 1000000,
+                    "api_rate_limit": 1000000,
+                },
+                "free": {"rank": 0, "api_rate_limit": 1000000},
+            },
+            "accounts": {"default_plan": "pro"},
+        },
+    )
     server.start()
     yield server
     server.stop()
@@ -50,7 +61,12 @@ def test_every_operation_survives_generated_input(live):
     for operation in operations:
 
         @given(case=operation.as_strategy())
-        @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=list(HealthCheck), database=None)
+        @settings(
+            max_examples=EXAMPLES,
+            deadline=None,
+            suppress_health_check=list(HealthCheck),
+            database=None,
+        )
         def survives(case):
             case.call_and_validate(headers=headers, checks=CHECKS, timeout=30)
 

@@ -89,9 +89,12 @@ def run_due(client, ctx) -> Callable[[], int]:
 
 @pytest.fixture
 def subscribe(client, dns) -> Callable[..., dict]:
-    def _subscribe(account, url: str, events: list[str] | None = None, description: str = "") -> dict:
+    def _subscribe(
+        account, url: str, events: list[str] | None = None, description: str = ""
+    ) -> dict:
         response = client.post(
-            "/api/v1/webhooks/", headers=account.headers,
+            "/api/v1/webhooks/",
+            headers=account.headers,
             json={"url": url, "events": events or ["scan.created"], "description": description},
         )
         assert response.status_code == 201, response.text

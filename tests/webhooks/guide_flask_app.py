@@ -8,6 +8,7 @@ import hmac, hashlib, os
 app = Flask(__name__)
 WEBHOOK_SECRET = os.environ["QRSTUDIO_WEBHOOK_SECRET"]
 
+
 @app.post("/qrstudio/webhook")
 def webhook():
     sig = request.headers.get("X-QRStudio-Signature", "")

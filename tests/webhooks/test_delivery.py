@@ -34,7 +34,10 @@ def test_guide_flask_app_accepts_our_deliveries_and_rejects_after_rotation(
         assert guide.statuses == [200]
     log = client.get(f"{path}deliveries/", headers=pro.headers).json()["results"]
     assert [(r["response_status"], r["error"]) for r in log] == [
-        (200, ""), (401, "HTTP 401: not a 2xx answer"), (200, "")]
+        (200, ""),
+        (401, "HTTP 401: not a 2xx answer"),
+        (200, ""),
+    ]
 
 
 def test_headers_body_and_standard_webhooks(client, pro, subscribe, emit, run_due, tls, sql):
@@ -63,8 +66,9 @@ def test_rotation_applies_to_queued_deliveries(client, pro, subscribe, emit, run
         hook = subscribe(pro, receiver.url)
         emit(pro.id)
         run_due()
-        new_secret = client.post(f"/api/v1/webhooks/{hook['id']}/rotate/",
-                                 headers=pro.headers).json()["secret"]
+        new_secret = client.post(
+            f"/api/v1/webhooks/{hook['id']}/rotate/", headers=pro.headers
+        ).json()["secret"]
         receiver.reply = Reply(200)
         fake_clock.advance(minutes=1)
         run_due()
@@ -128,10 +132,19 @@ def test_deliveries_log_filters_cursor_and_attempt_detail(
         rows = everything["results"]
         assert everything["next"] is None
         assert [(r["event"], r["response_status"], r["outcome"]) for r in rows] == [
-            ("scan.created", 200, "succeeded"), ("dynamic_qr.created", 500, "failed"),
-            ("scan.created", 200, "succeeded")]
+            ("scan.created", 200, "succeeded"),
+            ("dynamic_qr.created", 500, "failed"),
+            ("scan.created", 200, "succeeded"),
+        ]
         assert rows[0]["id"] > rows[1]["id"] > rows[2]["id"]
-        assert set(rows[0]) >= {"id", "event", "response_status", "duration_ms", "error", "created_at"}
+        assert set(rows[0]) >= {
+            "id",
+            "event",
+            "response_status",
+            "duration_ms",
+            "error",
+            "created_at",
+        }
         assert all(isinstance(r["duration_ms"], int) for r in rows)
 
         def ids(query):
@@ -146,8 +159,12 @@ def test_deliveries_log_filters_cursor_and_attempt_detail(
         assert [r["id"] for r in page1["results"]] == [rows[0]["id"], rows[1]["id"]]
         page2 = client.get(base + f"?limit=2&cursor={page1['next']}", headers=pro.headers).json()
         assert [r["id"] for r in page2["results"]] == [rows[2]["id"]] and page2["next"] is None
-        for bad, field in (("?event=nope", "event"), ("?outcome=meh", "outcome"),
-                           ("?cursor=zzz", "cursor"), ("?limit=0", "limit")):
+        for bad, field in (
+            ("?event=nope", "event"),
+            ("?outcome=meh", "outcome"),
+            ("?cursor=zzz", "cursor"),
+            ("?limit=0", "limit"),
+        ):
             response = client.get(base + bad, headers=pro.headers)
             assert response.status_code == 400 and response.json()["field"] == field
 
@@ -169,16 +186,32 @@ def test_test_trigger_sends_now_and_returns_the_attempt(client, pro, subscribe, 
         response = client.post(f"/api/v1/webhooks/{hook['id']}/test/", headers=pro.headers)
         assert response.status_code == 201, response.text
         attempt = response.json()
-        assert (attempt["outcome"], attempt["response_status"], attempt["event"], attempt["kind"]) == (
-            "succeeded", 200, "scan.created", "test")
+        assert (
+            attempt["outcome"],
+            attempt["response_status"],
+            attempt["event"],
+            attempt["kind"],
+        ) == ("succeeded", 200, "scan.created", "test")
         assert re.fullmatch(r"evt_[0-9A-Za-z]{16}", attempt["event_id"])
         [request] = receiver.requests
         payload = request.json()
         assert payload["type"] == "scan.created" and payload["id"] == attempt["event_id"]
         assert set(payload["data"]) == {
-            "short_id", "name", "owner_id", "destination_url", "scanned_at", "country", "city",
-            "device_family", "os_family", "browser_family", "referer", "user_agent", "is_bot",
-            "variant_label"}
+            "short_id",
+            "name",
+            "owner_id",
+            "destination_url",
+            "scanned_at",
+            "country",
+            "city",
+            "device_family",
+            "os_family",
+            "browser_family",
+            "referer",
+            "user_agent",
+            "is_bot",
+            "variant_label",
+        }
         assert payload["data"]["owner_id"] == pro.id
         standardwebhooks.Webhook(hook["secret"]).verify(request.body, request.headers)
         again = client.post(f"/api/v1/webhooks/{hook['id']}/test/", headers=pro.headers).json()
@@ -207,14 +240,19 @@ def test_redeliver_sends_the_same_event_again(client, pro, subscribe, emit, run_
         response = client.post(f"{base}{first['id']}/redeliver/", headers=pro.headers)
         assert response.status_code == 201, response.text
         again = response.json()
-        assert (again["event_id"], again["kind"], again["outcome"]) == (event.id, "redeliver", "succeeded")
+        assert (again["event_id"], again["kind"], again["outcome"]) == (
+            event.id,
+            "redeliver",
+            "succeeded",
+        )
         assert again["id"] != first["id"]
         assert [r.headers["webhook-id"] for r in receiver.requests] == [event.id, event.id]
         assert receiver.requests[1].body == event.body
 
 
-def test_recover_requeues_failed_deliveries_since(client, pro, subscribe, emit, run_due,
-                                                   fake_clock, sql):
+def test_recover_requeues_failed_deliveries_since(
+    client, pro, subscribe, emit, run_due, fake_clock, sql
+):
     with Receiver(status=500) as receiver:
         hook = subscribe(pro, receiver.url)
         started = fake_clock.now()
@@ -233,22 +271,38 @@ def test_recover_requeues_failed_deliveries_since(client, pro, subscribe, emit, 
         response = client.post(path, headers=pro.headers, json={"since": int(started.timestamp())})
         assert (response.status_code, response.json()) == (202, {"requeued": 1})
         run_due()
-        assert [tuple(r) for r in sql("SELECT status, attempts FROM deliveries")] == [("succeeded", 1)]
+        assert [tuple(r) for r in sql("SELECT status, attempts FROM deliveries")] == [
+            ("succeeded", 1)
+        ]
         assert len(receiver.requests) == 6
 
 
 def test_real_scan_and_qr_events_reach_the_guide_receiver(client, pro, subscribe, run_due, tls):
-    hook = subscribe(pro, "https://receiver.test/placeholder",
-                     ["scan.created", "dynamic_qr.created", "dynamic_qr.updated"])
+    hook = subscribe(
+        pro,
+        "https://receiver.test/placeholder",
+        ["scan.created", "dynamic_qr.created", "dynamic_qr.updated"],
+    )
     with GuideFlaskReceiver(hook["secret"], tls=tls) as guide, Receiver(tls=tls) as recorder:
-        client.patch(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers, json={"url": guide.url})
+        client.patch(
+            f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers, json={"url": guide.url}
+        )
         second = subscribe(pro, recorder.url_for("receiver.test"), ["scan.created"])
-        created = client.post("/api/v1/dynamic-qrs/", headers=pro.headers, json={
-            "name": "Spring 2026 menu", "destination_url": "https://example.com/menus/spring-2026"})
+        created = client.post(
+            "/api/v1/dynamic-qrs/",
+            headers=pro.headers,
+            json={
+                "name": "Spring 2026 menu",
+                "destination_url": "https://example.com/menus/spring-2026",
+            },
+        )
         assert created.status_code == 201, created.text
         short_id = created.json()["short_id"]
-        scan = client.get(f"/r/{short_id}", follow_redirects=False,
-                          headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"})
+        scan = client.get(
+            f"/r/{short_id}",
+            follow_redirects=False,
+            headers={"User-Agent": "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X)"},
+        )
         assert scan.status_code == 302
         run_due()
         assert guide.statuses == [200, 200]  # dynamic_qr.created, scan.created
@@ -257,6 +311,18 @@ def test_real_scan_and_qr_events_reach_the_guide_receiver(client, pro, subscribe
         assert payload["type"] == "scan.created"
         assert payload["data"]["short_id"] == short_id
         assert set(payload["data"]) >= {
-            "short_id", "name", "owner_id", "destination_url", "scanned_at", "country", "city",
-            "device_family", "os_family", "browser_family", "referer", "user_agent", "is_bot",
-            "variant_label"}
+            "short_id",
+            "name",
+            "owner_id",
+            "destination_url",
+            "scanned_at",
+            "country",
+            "city",
+            "device_family",
+            "os_family",
+            "browser_family",
+            "referer",
+            "user_agent",
+            "is_bot",
+            "variant_label",
+        }

@@ -29,20 +29,25 @@ def test_whole_schedule_counts_from_each_failure():
             break
         due = nxt
     s = timedelta(seconds=3)
-    assert times == [T0, T0 + s + MIN, T0 + 2 * s + 6 * MIN, T0 + 3 * s + 36 * MIN,
-                     T0 + 4 * s + 36 * MIN + 2 * H]
+    assert times == [
+        T0,
+        T0 + s + MIN,
+        T0 + 2 * s + 6 * MIN,
+        T0 + 3 * s + 36 * MIN,
+        T0 + 4 * s + 36 * MIN + 2 * H,
+    ]
 
 
 @pytest.mark.parametrize(
     "attempt, status, retry_after, expected",
     [
-        (1, 429, timedelta(seconds=10), 1 * MIN),        # table delay is longer: keep it
-        (1, 429, timedelta(minutes=10), 10 * MIN),       # at least Retry-After
-        (2, 429, timedelta(hours=5), 2 * H),             # capped at 2 h
+        (1, 429, timedelta(seconds=10), 1 * MIN),  # table delay is longer: keep it
+        (1, 429, timedelta(minutes=10), 10 * MIN),  # at least Retry-After
+        (2, 429, timedelta(hours=5), 2 * H),  # capped at 2 h
         (4, 429, timedelta(hours=5), 2 * H),
-        (1, 503, timedelta(minutes=10), 1 * MIN),        # only a 429's Retry-After counts
+        (1, 503, timedelta(minutes=10), 1 * MIN),  # only a 429's Retry-After counts
         (1, 429, None, 1 * MIN),
-        (5, 429, timedelta(seconds=1), None),            # the fifth failure ends it anyway
+        (5, 429, timedelta(seconds=1), None),  # the fifth failure ends it anyway
     ],
 )
 def test_retry_after(attempt, status, retry_after, expected):
@@ -68,8 +73,19 @@ def test_parse_retry_after(value, expected):
 
 
 @pytest.mark.parametrize(
-    "code, ok", [(200, True), (204, True), (299, True), (301, False), (302, False),
-                 (199, False), (400, False), (429, False), (500, False), (None, False)],
+    "code, ok",
+    [
+        (200, True),
+        (204, True),
+        (299, True),
+        (301, False),
+        (302, False),
+        (199, False),
+        (400, False),
+        (429, False),
+        (500, False),
+        (None, False),
+    ],
 )
 def test_is_success(code, ok):
     assert policy.is_success(code) is ok

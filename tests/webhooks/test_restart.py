@@ -13,30 +13,50 @@ from .receivers import Receiver, Reply
 
 def test_sigkill_with_pending_deliveries_then_restart_delivers_each(server_factory):
     with Receiver(delay=30.0) as receiver:  # hangs: deliveries stay in flight until the kill
-        server = server_factory(config={"webhooks": {
-            "allow_http": True, "allow_private_targets": True, "timeout_seconds": 20.0,
-            "max_per_endpoint": 3,
-        }}).start()
+        server = server_factory(
+            config={
+                "webhooks": {
+                    "allow_http": True,
+                    "allow_private_targets": True,
+                    "timeout_seconds": 20.0,
+                    "max_per_endpoint": 3,
+                }
+            }
+        ).start()
         admin = server.token()
-        created = httpx.post(f"{server.base_url}/api/v1/admin/users/", headers=admin, json={
-            "email": "pro@example.com", "password": MEMBER_PASSWORD, "plan": "pro"})
+        created = httpx.post(
+            f"{server.base_url}/api/v1/admin/users/",
+            headers=admin,
+            json={"email": "pro@example.com", "password": MEMBER_PASSWORD, "plan": "pro"},
+        )
         assert created.status_code == 201, created.text
         owner_id = created.json()["user"]["id"]
         headers = server.token("pro@example.com", MEMBER_PASSWORD)
-        hook = httpx.post(f"{server.base_url}/api/v1/webhooks/", headers=headers,
-                          json={"url": receiver.url, "events": ["scan.created"]})
+        hook = httpx.post(
+            f"{server.base_url}/api/v1/webhooks/",
+            headers=headers,
+            json={"url": receiver.url, "events": ["scan.created"]},
+        )
         assert hook.status_code == 201, hook.text
 
         # Events arrive while the server runs (another writer on the same WAL database).
         conn = connect_sync(server.database_path)
-        write_sync(conn, lambda tx: [events.emit(tx, owner_id, "scan.created", {"n": n})
-                                     for n in range(8)])
+        write_sync(
+            conn, lambda tx: [events.emit(tx, owner_id, "scan.created", {"n": n}) for n in range(8)]
+        )
         receiver.wait_for(3, timeout=20)  # the per-endpoint cap: 3 on the wire...
         rows = conn.execute("SELECT id, status FROM deliveries ORDER BY id").fetchall()
         assert len(rows) == 8 and {r["status"] for r in rows} == {"pending"}
         # ...3 more claimed and signed, waiting at the endpoint's gate (PREFETCH = 2), 2 unclaimed
-        wait_until(lambda: conn.execute("SELECT count(*) FROM deliveries WHERE lease_token IS NOT NULL"
-                                        ).fetchone()[0] == 6, what="6 leases")
+        wait_until(
+            lambda: (
+                conn.execute(
+                    "SELECT count(*) FROM deliveries WHERE lease_token IS NOT NULL"
+                ).fetchone()[0]
+                == 6
+            ),
+            what="6 leases",
+        )
         time.sleep(0.3)
         assert (len(receiver.requests), receiver.max_in_flight) == (3, 3)
         server.kill()

@@ -17,8 +17,12 @@ from .receivers import Receiver, Reply, refused_port
 
 
 def attempt_times(sql):
-    return [(r["attempt_number"], r["started_at"], r["outcome"])
-            for r in sql("SELECT attempt_number, started_at, outcome FROM delivery_attempts ORDER BY id")]
+    return [
+        (r["attempt_number"], r["started_at"], r["outcome"])
+        for r in sql(
+            "SELECT attempt_number, started_at, outcome FROM delivery_attempts ORDER BY id"
+        )
+    ]
 
 
 def health(client, account, hook):
@@ -26,8 +30,9 @@ def health(client, account, hook):
     return body["status"], body["consecutive_failures"]
 
 
-def test_whole_retry_table_with_exact_attempt_times(client, pro, subscribe, emit, run_due,
-                                                     fake_clock, sql):
+def test_whole_retry_table_with_exact_attempt_times(
+    client, pro, subscribe, emit, run_due, fake_clock, sql
+):
     t0 = fake_clock.now()
     with Receiver(status=503) as receiver:
         hook = subscribe(pro, receiver.url)
@@ -35,8 +40,12 @@ def test_whole_retry_table_with_exact_attempt_times(client, pro, subscribe, emit
         run_due()
         expected = [(1, iso_s(t0), "failed")]
         assert attempt_times(sql) == expected
-        for attempt, delay in ((2, timedelta(minutes=1)), (3, timedelta(minutes=5)),
-                               (4, timedelta(minutes=30)), (5, timedelta(hours=2))):
+        for attempt, delay in (
+            (2, timedelta(minutes=1)),
+            (3, timedelta(minutes=5)),
+            (4, timedelta(minutes=30)),
+            (5, timedelta(hours=2)),
+        ):
             fake_clock.advance(seconds=delay.total_seconds() - 1)
             run_due()
             assert attempt_times(sql) == expected, "nothing may go out a second early"
@@ -53,8 +62,9 @@ def test_whole_retry_table_with_exact_attempt_times(client, pro, subscribe, emit
         assert health(client, pro, hook) == ("degraded", 5)
 
 
-def test_retry_after_on_429_waits_at_least_that_long(client, pro, subscribe, emit, run_due,
-                                                     fake_clock, sql):
+def test_retry_after_on_429_waits_at_least_that_long(
+    client, pro, subscribe, emit, run_due, fake_clock, sql
+):
     t0 = fake_clock.now()
     with Receiver(status=429, headers={"Retry-After": "600"}) as receiver:
         subscribe(pro, receiver.url)
@@ -66,12 +76,19 @@ def test_retry_after_on_429_waits_at_least_that_long(client, pro, subscribe, emi
         fake_clock.advance(seconds=1)
         receiver.reply = Reply(429, headers={"Retry-After": "86400"})
         run_due()
-        assert [t for _, t, _ in attempt_times(sql)] == [iso_s(t0), iso_s(t0 + timedelta(minutes=10))]
+        assert [t for _, t, _ in attempt_times(sql)] == [
+            iso_s(t0),
+            iso_s(t0 + timedelta(minutes=10)),
+        ]
         # a day asked for: capped at 2 hours
         fake_clock.advance(hours=2)
         receiver.reply = Reply(200)
         run_due()
-        assert attempt_times(sql)[-1] == (3, iso_s(t0 + timedelta(hours=2, minutes=10)), "succeeded")
+        assert attempt_times(sql)[-1] == (
+            3,
+            iso_s(t0 + timedelta(hours=2, minutes=10)),
+            "succeeded",
+        )
 
 
 def test_success_resets_the_streak(client, pro, subscribe, emit, run_due, fake_clock):
@@ -89,8 +106,9 @@ def test_success_resets_the_streak(client, pro, subscribe, emit, run_due, fake_c
         assert got["failing_since"] is None and got["last_success_at"] == iso_s(fake_clock.now())
 
 
-def test_degraded_then_disabled_by_time_alone_then_reenabled(client, ctx, pro, subscribe, emit,
-                                                             run_due, fake_clock, sql):
+def test_degraded_then_disabled_by_time_alone_then_reenabled(
+    client, ctx, pro, subscribe, emit, run_due, fake_clock, sql
+):
     t0 = fake_clock.now()
     with Receiver(status=500) as receiver:
         hook = subscribe(pro, receiver.url)
@@ -121,8 +139,9 @@ def test_degraded_then_disabled_by_time_alone_then_reenabled(client, ctx, pro, s
         assert sql("SELECT count(*) FROM deliveries")[0][0] == 4
 
         receiver.reply = Reply(200)
-        reenabled = client.patch(f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers,
-                                 json={"status": "active"}).json()
+        reenabled = client.patch(
+            f"/api/v1/webhooks/{hook['id']}/", headers=pro.headers, json={"status": "active"}
+        ).json()
         assert (reenabled["status"], reenabled["consecutive_failures"]) == ("active", 0)
         emit(pro.id)
         run_due()
@@ -130,8 +149,9 @@ def test_degraded_then_disabled_by_time_alone_then_reenabled(client, ctx, pro, s
         assert receiver.requests[-1].json()["type"] == "scan.created"
 
 
-def test_a_failure_24h_into_the_streak_disables_at_once(client, pro, subscribe, emit, run_due,
-                                                         fake_clock, sql):
+def test_a_failure_24h_into_the_streak_disables_at_once(
+    client, pro, subscribe, emit, run_due, fake_clock, sql
+):
     with Receiver(status=500) as receiver:
         hook = subscribe(pro, receiver.url)
         emit(pro.id)
@@ -162,7 +182,9 @@ def test_overlapping_ticks_never_send_one_delivery_twice(client, ctx, pro, subsc
         client.blocking_portal.call(storm)
         ids = Counter(r.headers["x-qrstudio-delivery-id"] for r in receiver.requests)
         assert len(ids) == 24 and set(ids.values()) == {1}
-        assert tuple(sql("SELECT count(*), count(DISTINCT delivery_id) FROM delivery_attempts")[0]) == (24, 24)
+        assert tuple(
+            sql("SELECT count(*), count(DISTINCT delivery_id) FROM delivery_attempts")[0]
+        ) == (24, 24)
         assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 24
 
 
@@ -191,10 +213,13 @@ def test_deadline_and_refused_connection_are_logged(client, pro, subscribe, emit
         down_hook = subscribe(pro, f"http://127.0.0.1:{port}/hook")
         emit(pro.id)
         run_due()
-        for hook, error in ((slow_hook, "Read timed out (no answer within 1 s)"),
-                            (down_hook, f"Connection refused by 127.0.0.1:{port}")):
-            [row] = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/",
-                               headers=pro.headers).json()["results"]
+        for hook, error in (
+            (slow_hook, "Read timed out (no answer within 1 s)"),
+            (down_hook, f"Connection refused by 127.0.0.1:{port}"),
+        ):
+            [row] = client.get(
+                f"/api/v1/webhooks/{hook['id']}/deliveries/", headers=pro.headers
+            ).json()["results"]
             assert (row["response_status"], row["error"], row["outcome"]) == (None, error, "failed")
         assert len(sleepy.requests) == 1
 
@@ -205,8 +230,9 @@ def test_redirect_is_not_followed(client, pro, subscribe, emit, run_due, sql):
         hook = subscribe(pro, redirector.url)
         emit(pro.id)
         run_due()
-        [row] = client.get(f"/api/v1/webhooks/{hook['id']}/deliveries/",
-                           headers=pro.headers).json()["results"]
+        [row] = client.get(
+            f"/api/v1/webhooks/{hook['id']}/deliveries/", headers=pro.headers
+        ).json()["results"]
         assert (row["response_status"], row["outcome"]) == (307, "failed")
         assert row["error"] == f"Redirect not followed: HTTP 307 to {target.url}"
         assert target.requests == []
@@ -222,16 +248,21 @@ def no_private_config(config):
 def test_rebinding_at_send_time_is_refused(no_private_config, client, pro, dns, emit, run_due, sql):
     with Receiver() as receiver:
         dns.names["rebind.test"] = ["93.184.216.34"]  # public at subscription time
-        response = client.post("/api/v1/webhooks/", headers=pro.headers,
-                               json={"url": receiver.url_for("rebind.test"), "events": ["scan.created"]})
+        response = client.post(
+            "/api/v1/webhooks/",
+            headers=pro.headers,
+            json={"url": receiver.url_for("rebind.test"), "events": ["scan.created"]},
+        )
         assert response.status_code == 201, response.text
         dns.names["rebind.test"] = ["127.0.0.1"]  # loopback at send time
         emit(pro.id)
         run_due()
         assert receiver.requests == []
         error = sql("SELECT error FROM delivery_attempts")[0][0]
-        assert error == ("Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
-                         "address; webhook targets must be public")
+        assert error == (
+            "Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
+            "address; webhook targets must be public"
+        )
 
 
 def test_dispatch_and_health_jobs_are_scheduled(ctx):
@@ -275,8 +306,9 @@ def test_global_cap(global_cap_config, client, pro, subscribe, emit, run_due, sq
         assert sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 6
 
 
-def test_failing_endpoints_get_one_slot_each_within_their_shared_total(client, ctx, pro, subscribe, emit, sql,
-                                                                  monkeypatch):
+def test_failing_endpoints_get_one_slot_each_within_their_shared_total(
+    client, ctx, pro, subscribe, emit, sql, monkeypatch
+):
     """Endpoints that may hang to the deadline cannot take the slots healthy ones need."""
     from qrstudio_box.webhooks import outbox, store
 
@@ -288,18 +320,25 @@ def test_failing_endpoints_get_one_slot_each_within_their_shared_total(client, c
     for _ in range(6):
         emit(pro.id)  # six deliveries for each of the four endpoints
     with closing(sqlite3.connect(ctx.settings.database_path)) as conn, conn:
-        conn.execute(f"UPDATE webhooks SET consecutive_failures = 3 WHERE id IN "
-                     f"({','.join(str(hook['id']) for hook in failing)})")
+        conn.execute(
+            f"UPDATE webhooks SET consecutive_failures = 3 WHERE id IN "
+            f"({','.join(str(hook['id']) for hook in failing)})"
+        )
     now_ms = unix_ms(ctx.clock.now())
 
     async def claim():
-        return await ctx.db.write(lambda tx: store.claim_due(
-            tx, now_ms, now_ms + 60_000, "t", per_endpoint=4, limit=32, failing_total=2))
+        return await ctx.db.write(
+            lambda tx: store.claim_due(
+                tx, now_ms, now_ms + 60_000, "t", per_endpoint=4, limit=32, failing_total=2
+            )
+        )
 
     rows = client.blocking_portal.call(claim)
     per_endpoint = Counter(row["webhook_id"] for row in rows)
     assert per_endpoint[healthy["id"]] == 4  # its full per-endpoint cap
-    assert sum(per_endpoint[hook["id"]] for hook in failing) == 2  # failing_total (the dispatcher passes a quarter of max_concurrency)
+    assert (
+        sum(per_endpoint[hook["id"]] for hook in failing) == 2
+    )  # failing_total (the dispatcher passes a quarter of max_concurrency)
     assert all(per_endpoint[hook["id"]] <= 1 for hook in failing)
     # A second claim while those leases live adds nothing for failing endpoints.
     again = Counter(row["webhook_id"] for row in client.blocking_portal.call(claim))
@@ -313,7 +352,8 @@ def slow_pool_config(config):
 
 
 def test_a_send_that_hangs_hands_its_slot_on_and_its_endpoint_gets_one_at_a_time(
-        slow_pool_config, client, ctx, pro, subscribe, emit, sql):
+    slow_pool_config, client, ctx, pro, subscribe, emit, sql
+):
     """With one slot, held by a send that will hang to the deadline: the healthy endpoint's
     deliveries go out long before that deadline, and the hanging endpoint gets no second send
     while its first is unanswered (it is a suspect, claimed like an endpoint on a streak)."""
@@ -325,12 +365,22 @@ def test_a_send_that_hangs_hands_its_slot_on_and_its_endpoint_gets_one_at_a_time
         for _ in range(3):
             emit(pro.id)  # three more deliveries for each endpoint
         # All three recorded before the 3 s deadline of the hung send, which is still on the wire.
-        wait_until(lambda: sql("SELECT count(*) FROM delivery_attempts WHERE outcome = 'succeeded'")[0][0] == 3,
-                   2.5, "the healthy endpoint's three deliveries")
+        wait_until(
+            lambda: (
+                sql("SELECT count(*) FROM delivery_attempts WHERE outcome = 'succeeded'")[0][0] == 3
+            ),
+            2.5,
+            "the healthy endpoint's three deliveries",
+        )
         assert len(hanging.requests) == 1
-        outcomes = Counter((row["webhook_id"], row["outcome"]) for row in sql(
-            "SELECT webhook_id, outcome FROM delivery_attempts"))
-        assert outcomes == {(hanging_hook["id"], "sending"): 1, (healthy_hook["id"], "succeeded"): 3}
+        outcomes = Counter(
+            (row["webhook_id"], row["outcome"])
+            for row in sql("SELECT webhook_id, outcome FROM delivery_attempts")
+        )
+        assert outcomes == {
+            (hanging_hook["id"], "sending"): 1,
+            (healthy_hook["id"], "succeeded"): 3,
+        }
 
 
 def test_slow_means_slow_for_that_endpoint():
@@ -345,26 +395,33 @@ def test_slow_means_slow_for_that_endpoint():
     for seconds in (0.3, 0.3, 0.3):
         usual = policy.usual_answer_time(usual, seconds)
     assert usual == pytest.approx(0.3)
-    assert policy.usual_answer_time(0.3, 1.3) == pytest.approx(0.5)  # one long answer moves it by a fifth
+    assert policy.usual_answer_time(0.3, 1.3) == pytest.approx(
+        0.5
+    )  # one long answer moves it by a fifth
 
 
 @pytest.fixture
 def slow_receiver_config(config):
-    config["webhooks"].update(max_concurrency=8, max_per_endpoint=8, slow_send_seconds=0.05,
-                              timeout_seconds=3.0)
+    config["webhooks"].update(
+        max_concurrency=8, max_per_endpoint=8, slow_send_seconds=0.05, timeout_seconds=3.0
+    )
     return config
 
 
-def test_an_endpoint_that_is_always_slow_keeps_its_concurrency(slow_receiver_config, client, pro,
-                                                                subscribe, emit, sql):
+def test_an_endpoint_that_is_always_slow_keeps_its_concurrency(
+    slow_receiver_config, client, pro, subscribe, emit, sql
+):
     """Its usual answer time (0.3 s) puts its threshold at 1.2 s: four sends unanswered for 0.2 s
     (past the 0.05 s floor) do not make it a suspect, so four more are claimed and join them on
     the wire. Were it a suspect, nothing more would go out until those four answered (at 1 s)."""
     with Receiver(delay=0.3) as receiver:
         subscribe(pro, receiver.url)
         emit(pro.id)
-        wait_until(lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 1,
-                   5, "the first answer")
+        wait_until(
+            lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 1,
+            5,
+            "the first answer",
+        )
         receiver.reply = Reply(delay=1.0)
         for _ in range(4):
             emit(pro.id)
@@ -372,13 +429,17 @@ def test_an_endpoint_that_is_always_slow_keeps_its_concurrency(slow_receiver_con
         time.sleep(0.2)  # real time on the wire is the subject: four times the floor
         for _ in range(4):
             emit(pro.id)
-        wait_until(lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 9,
-                   10, "all nine answers")
+        wait_until(
+            lambda: sql("SELECT count(*) FROM deliveries WHERE status = 'succeeded'")[0][0] == 9,
+            10,
+            "all nine answers",
+        )
         assert receiver.max_in_flight == 8
 
 
-def test_slow_sends_on_the_wire_are_at_most_twice_max_concurrency(slow_pool_config, client, pro,
-                                                                  subscribe, emit):
+def test_slow_sends_on_the_wire_are_at_most_twice_max_concurrency(
+    slow_pool_config, client, pro, subscribe, emit
+):
     """One slot and a slow pool of one: of three endpoints that hang, two have a send on the
     wire; the third waits (the second slow send kept its slot, the pool being full)."""
     with Receiver(delay=30.0) as hanging:
@@ -393,13 +454,15 @@ def test_slow_sends_on_the_wire_are_at_most_twice_max_concurrency(slow_pool_conf
 
 @pytest.fixture
 def prefetch_config(config):
-    config["webhooks"].update(max_concurrency=4, max_per_endpoint=1, slow_send_seconds=5.0,
-                              timeout_seconds=3.0)
+    config["webhooks"].update(
+        max_concurrency=4, max_per_endpoint=1, slow_send_seconds=5.0, timeout_seconds=3.0
+    )
     return config
 
 
 def test_jobs_waiting_at_a_busy_endpoints_gate_leave_the_free_slots_to_others(
-        prefetch_config, client, pro, subscribe, emit, ctx):
+    prefetch_config, client, pro, subscribe, emit, ctx
+):
     """Two busy endpoints (0.2 s answers, ten deliveries each, one on the wire each, one more
     claimed behind it): two slots stay free, and a third endpoint's delivery takes one at once
     instead of waiting ~2 s for both backlogs to drain."""
@@ -419,5 +482,9 @@ def test_jobs_waiting_at_a_busy_endpoints_gate_leave_the_free_slots_to_others(
         dispatcher = ctx.webhooks.dispatcher
         wait_until(lambda: not dispatcher._in_flight, 5, "every send recorded")
         # The counters are back where they started.
-        assert (dispatcher._slow_sends, dispatcher._at_gates, dict(dispatcher._suspects)) == (0, 0, {})
+        assert (dispatcher._slow_sends, dispatcher._at_gates, dict(dispatcher._suspects)) == (
+            0,
+            0,
+            {},
+        )
         assert dispatcher._slots._value == 4

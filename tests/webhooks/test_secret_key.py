@@ -23,11 +23,15 @@ def test_restart_keeps_secrets_and_a_lost_key_only_stops_signing(settings, fake_
     with Receiver() as receiver:
         client = started(settings, fake_clock)
         admin = login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
-        client.post("/api/v1/admin/users/", headers=admin,
-                    json={"email": "p@example.com", "password": MEMBER_PASSWORD, "plan": "pro"})
+        client.post(
+            "/api/v1/admin/users/",
+            headers=admin,
+            json={"email": "p@example.com", "password": MEMBER_PASSWORD, "plan": "pro"},
+        )
         pro = login(client, "p@example.com", MEMBER_PASSWORD)
-        hook = client.post("/api/v1/webhooks/", headers=pro,
-                           json={"url": receiver.url, "events": ["scan.created"]}).json()
+        hook = client.post(
+            "/api/v1/webhooks/", headers=pro, json={"url": receiver.url, "events": ["scan.created"]}
+        ).json()
         client.__exit__(None, None, None)
 
         client = started(settings, fake_clock)  # same key file: the stored secret still signs
@@ -41,7 +45,8 @@ def test_restart_keeps_secrets_and_a_lost_key_only_stops_signing(settings, fake_
         assert f"{KEY_FILE_NAME} is missing" in caplog.text
         test = client.post(f"/api/v1/webhooks/{hook['id']}/test/", headers=pro).json()
         assert test["outcome"] == "failed" and test["error"].startswith(
-            "Not sent: the webhook secret does not decrypt")
+            "Not sent: the webhook secret does not decrypt"
+        )
         assert len(receiver.requests) == 1
         rotated = client.post(f"/api/v1/webhooks/{hook['id']}/rotate/", headers=pro).json()
         test = client.post(f"/api/v1/webhooks/{hook['id']}/test/", headers=pro).json()

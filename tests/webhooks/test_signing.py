@@ -115,5 +115,5 @@ def test_guide_copy_is_verbatim():
     )
     from_guide = text[start:end].strip()
     ours = Path(__file__).with_name("guide_flask_app.py").read_text()
-    ours_code = ours[ours.index("from flask import Flask"):].strip()
+    ours_code = ours[ours.index("from flask import Flask") :].strip()
     assert ours_code == from_guide

@@ -13,14 +13,20 @@ NOW = 1_800_000_000_000
 def db(tmp_path):
     conn = connect_sync(tmp_path / "q.db")
     migrate(conn)
-    conn.execute("INSERT INTO users (id, email, password_hash, role, plan, created_at)"
-                 " VALUES (1, 'a@x', 'h', 'member', 'pro', 't')")
-    conn.execute("INSERT INTO events (seq, id, owner_id, type, created_at, body)"
-                 " VALUES (1, 'evt_1', 1, 'scan.created', 't', x'7b7d')")
+    conn.execute(
+        "INSERT INTO users (id, email, password_hash, role, plan, created_at)"
+        " VALUES (1, 'a@x', 'h', 'member', 'pro', 't')"
+    )
+    conn.execute(
+        "INSERT INTO events (seq, id, owner_id, type, created_at, body)"
+        " VALUES (1, 'evt_1', 1, 'scan.created', 't', x'7b7d')"
+    )
     for webhook_id, status in ((1, "active"), (2, "degraded"), (3, "disabled")):
-        conn.execute("INSERT INTO webhooks (id, owner_id, url, events, secret_sealed, status,"
-                     " created_at, updated_at) VALUES (?, 1, 'https://x', '[]', 's', ?, 't', 't')",
-                     (webhook_id, status))
+        conn.execute(
+            "INSERT INTO webhooks (id, owner_id, url, events, secret_sealed, status,"
+            " created_at, updated_at) VALUES (?, 1, 'https://x', '[]', 's', ?, 't', 't')",
+            (webhook_id, status),
+        )
     yield conn
     conn.close()
 
@@ -43,17 +49,19 @@ def claim(conn, per_endpoint=2, limit=10):
 
 
 def test_claim_rules(db):
-    live = add(db, 1, NOW - 50, lease_until_ms=NOW + 1)      # in flight: counts toward the cap
-    expired = add(db, 1, NOW - 40, lease_until_ms=NOW - 1)   # its claimer died: claimable
+    live = add(db, 1, NOW - 50, lease_until_ms=NOW + 1)  # in flight: counts toward the cap
+    expired = add(db, 1, NOW - 40, lease_until_ms=NOW - 1)  # its claimer died: claimable
     a1 = add(db, 1, NOW - 30)
-    a2 = add(db, 1, NOW - 20)                                  # over endpoint 1's cap of 2
-    b1 = add(db, 2, NOW - 45)                                  # degraded still gets deliveries
-    add(db, 2, NOW + 1)                                        # not due yet
-    add(db, 3, NOW - 100)                                      # disabled endpoint: never
+    a2 = add(db, 1, NOW - 20)  # over endpoint 1's cap of 2
+    b1 = add(db, 2, NOW - 45)  # degraded still gets deliveries
+    add(db, 2, NOW + 1)  # not due yet
+    add(db, 3, NOW - 100)  # disabled endpoint: never
     assert claim(db) == [b1, expired]  # oldest due first; endpoint 1 had 1 slot left
-    assert claim(db) == []             # all slots taken now: a second tick gets nothing
-    db.execute("UPDATE deliveries SET status = 'succeeded', lease_until_ms = NULL"
-               " WHERE id IN (?, ?)", (live, expired))  # the two in flight on endpoint 1 finish
+    assert claim(db) == []  # all slots taken now: a second tick gets nothing
+    db.execute(
+        "UPDATE deliveries SET status = 'succeeded', lease_until_ms = NULL WHERE id IN (?, ?)",
+        (live, expired),
+    )  # the two in flight on endpoint 1 finish
     assert claim(db) == [a1, a2]
     assert claim(db, per_endpoint=10) == []
     leases = dict(db.execute("SELECT id, lease_token FROM deliveries WHERE id IN (?, ?)", (a1, b1)))
@@ -65,17 +73,24 @@ def test_global_limit(db):
     assert claim(db, per_endpoint=10, limit=3) == ids[:3]
 
 
-@pytest.mark.parametrize("query, index", [
-    (store._ENDPOINTS_WITH_DUE_WORK, "deliveries_pending_by_webhook"),
-    (store._IN_FLIGHT_BY_ENDPOINT, "deliveries_leased"),
-    (store._DUE_OF_ENDPOINT, "deliveries_pending_by_webhook"),
-])
+@pytest.mark.parametrize(
+    "query, index",
+    [
+        (store._ENDPOINTS_WITH_DUE_WORK, "deliveries_pending_by_webhook"),
+        (store._IN_FLIGHT_BY_ENDPOINT, "deliveries_leased"),
+        (store._DUE_OF_ENDPOINT, "deliveries_pending_by_webhook"),
+    ],
+)
 def test_claim_queries_stay_on_their_indexes(db, query, index):
     for n in range(2000):
         add(db, 1 + n % 3, NOW - n)
     db.execute("ANALYZE")
-    plan = " | ".join(row[3] for row in db.execute(
-        "EXPLAIN QUERY PLAN " + query, {"now": NOW, "webhook_id": 1, "free": 4, "only": None}))
+    plan = " | ".join(
+        row[3]
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN " + query, {"now": NOW, "webhook_id": 1, "free": 4, "only": None}
+        )
+    )
     assert index in plan
     assert "SCAN deliveries" not in plan and "SCAN d " not in plan
 
@@ -84,8 +99,12 @@ def test_the_one_endpoint_claim_looks_up_that_endpoint_only(db):
     for n in range(300):
         add(db, 1 + n % 3, NOW - n)
     db.execute("ANALYZE")
-    plan = " | ".join(row[3] for row in db.execute(
-        "EXPLAIN QUERY PLAN " + store._ENDPOINT_WITH_DUE_WORK, {"now": NOW, "only": 2}))
+    plan = " | ".join(
+        row[3]
+        for row in db.execute(
+            "EXPLAIN QUERY PLAN " + store._ENDPOINT_WITH_DUE_WORK, {"now": NOW, "only": 2}
+        )
+    )
     assert "SEARCH w USING INTEGER PRIMARY KEY" in plan
     assert "SCAN" not in plan
 

@@ -136,13 +136,16 @@ def test_retry_after_header_is_exposed():
 
 def send_many(urls_in_waves, *, ca_bundle=None):
     """Waves of concurrent POSTs through ONE client (keep-alive across them); their results."""
+
     async def go():
-        async with transport.build_client(policy=LOCAL, resolver=mapping_resolver({}),
-                                          ca_bundle=ca_bundle) as client:
+        async with transport.build_client(
+            policy=LOCAL, resolver=mapping_resolver({}), ca_bundle=ca_bundle
+        ) as client:
             results = []
             for wave in urls_in_waves:
-                results += await asyncio.gather(*(
-                    transport.post(client, url, b"{}", {}, deadline_seconds=5.0) for url in wave))
+                results += await asyncio.gather(
+                    *(transport.post(client, url, b"{}", {}, deadline_seconds=5.0) for url in wave)
+                )
             return results
 
     return asyncio.run(go())

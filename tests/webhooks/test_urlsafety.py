@@ -82,9 +82,9 @@ REFUSED = [
     ("https://[::ffff:169.254.169.254]/", "IPv6 form of 169.254.169.254, the link-local cloud"),
     ("https://mapped.test/", "IPv6 form of 10.1.2.3, a private"),
     ("https://[::127.0.0.1]/", "IPv6 form of 127.0.0.1"),
-    ("https://[2002:7f00:1::]/", "IPv6 form of 127.0.0.1"),          # 6to4
-    ("https://[2002:c0a8:101::1]/", "IPv6 form of 192.168.1.1"),      # 6to4
-    ("https://[64:ff9b::7f00:1]/", "IPv6 form of 127.0.0.1"),         # NAT64
+    ("https://[2002:7f00:1::]/", "IPv6 form of 127.0.0.1"),  # 6to4
+    ("https://[2002:c0a8:101::1]/", "IPv6 form of 192.168.1.1"),  # 6to4
+    ("https://[64:ff9b::7f00:1]/", "IPv6 form of 127.0.0.1"),  # NAT64
     ("https://[64:ff9b::a9fe:a9fe]/", "IPv6 form of 169.254.169.254"),
     ("https://[2001:0:4136:e378:8000:63bf:80ff:fffe]/", "IPv6 form of 127.0.0.1"),  # Teredo
     # numeric tricks and trailing dots
@@ -123,7 +123,11 @@ def test_corpus_is_large_enough():
         ("https://example.com/hook", "example.com", 443),
         ("https://HOOKS.example.com:8443/a?b=c", "hooks.example.com", 8443),
         ("https://93.184.216.34/x", "93.184.216.34", 443),
-        ("https://[2606:2800:220:1:248:1893:25c8:1946]/", "2606:2800:220:1:248:1893:25c8:1946", 443),
+        (
+            "https://[2606:2800:220:1:248:1893:25c8:1946]/",
+            "2606:2800:220:1:248:1893:25c8:1946",
+            443,
+        ),
         ("https://bücher.de/hook", "xn--bcher-kva.de", 443),
         ("https://[::ffff:93.184.216.34]/", "::ffff:93.184.216.34", 443),
     ],
@@ -140,7 +144,7 @@ def test_allowed(url, host, port):
         ("https://localhost/hook", True),
         ("https://internal.test/", True),
         ("https://169.254.169.254/", True),
-        ("https://0.0.0.0/", False),          # never a real destination
+        ("https://0.0.0.0/", False),  # never a real destination
         ("https://224.0.0.1/", False),
         ("https://user:pw@127.0.0.1/", False),
         ("https://2130706433/", False),
