@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= qrstudio.toml
 
-.PHONY: run test install install-test bench dist lint clean
+.PHONY: run test install install-test bench dist lint fmt clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -25,8 +25,8 @@ install-test: $(VENV)/.installed-test
 run: install
 	$(VENV)/bin/qrstudio-box run --config $(CONFIG)
 
-## Install with the test extras and run every test.
-test: install-test
+## Install with the test extras, run the linters (as `make lint`), then every test.
+test: lint
 	$(PY) -m pytest
 
 ## Run every benchmark (bench/, each bounded in time): tables on screen, JSON in bench/results/.
@@ -35,8 +35,15 @@ test: install-test
 bench: install
 	$(PY) -m bench.run_all $(BENCH_ARGS)
 
+## ruff check and ruff format --check; `make test` runs this first.
 lint: install-test
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+## Format the tree and apply ruff's safe fixes (import order and the like).
+fmt: install-test
+	$(VENV)/bin/ruff check --fix .
+	$(VENV)/bin/ruff format .
 
 clean:
 	rm -rf $(VENV) build dist test-artifacts .pytest_cache

@@ -1,4 +1,4 @@
-"""The baseline: a bare Litestar app answering the same 302 as GET /r/{short_id}, doing nothing else.
+"""The baseline: a bare Litestar app answering the same 302 as GET /r/{short_id}, and nothing else.
 
 Served by uvicorn with exactly the settings `qrstudio-box run` uses (qrstudio_box/cli.py,
 cmd_run): one process, lifespan on, no proxy headers, no server header, no access log, no

@@ -44,7 +44,7 @@ def scan_like_data(n: int) -> dict:
 
 
 def emit_events(database_path, owner_id: int, count: int) -> float:
-    """Store `count` scan.created events (and their deliveries) in one transaction; seconds taken."""
+    """Store `count` scan.created events (and deliveries) in one transaction; seconds taken."""
     h.import_app()
     from qrstudio_box.db import connect_sync, write_sync
     from qrstudio_box.events import emit
@@ -164,7 +164,8 @@ def main(argv: list[str] | None = None) -> int:
     # dispatcher: claim, sign, send, record). Less sensitive than wall time to a busy machine.
     print(h.table(f"Delivery ({count:,} scan.created events, one keep-alive receiver)", rows))
     print(
-        f"events + deliveries stored in {emit_seconds:.2f} s; last delivery {drained:.2f} s after the commit; "
+        f"events + deliveries stored in {emit_seconds:.2f} s; "
+        f"last delivery {drained:.2f} s after the commit; "
         f"plain loop {plain_seconds:.2f} s; server RSS {memory['rss_mb']} MiB"
     )
     complete = app_stats["by_prefix"].get("/hook", 0) >= count

@@ -67,7 +67,8 @@ def timeline(
         return bins[n] if 0 <= n < len(bins) else None
 
     for webhook_id, started, duration_ms, answered in app.sql(
-        "SELECT webhook_id, started_ms, duration_ms, response_status IS NOT NULL FROM delivery_attempts "
+        "SELECT webhook_id, started_ms, duration_ms, response_status IS NOT NULL "
+        "FROM delivery_attempts "
         "WHERE started_ms >= ?",
         (since_ms,),
     ):
@@ -188,8 +189,8 @@ def main(argv: list[str] | None = None) -> int:
     healthy_rate = round(rate * (endpoints - failing) / endpoints * 0.5)  # sends per half second
     # The half seconds where something happened besides the steady healthy flow.
     eventful = {
-        "title": f"Timeline of '{failing_label}', the half seconds other than {healthy_rate} healthy "
-        f"sends and nothing else",
+        "title": f"Timeline of '{failing_label}', the half seconds other than "
+        f"{healthy_rate} healthy sends and nothing else",
         "rows": [
             row
             for row in timelines[failing_label]
@@ -201,7 +202,8 @@ def main(argv: list[str] | None = None) -> int:
     }
     print(h.table(eventful["title"], eventful["rows"]))
     print(
-        f"setup ({endpoints} owners, QRs, webhooks) took {setup_seconds:.1f} s; server RSS {memory['rss_mb']} MiB"
+        f"setup ({endpoints} owners, QRs, webhooks) took {setup_seconds:.1f} s; "
+        f"server RSS {memory['rss_mb']} MiB"
     )
     base, failed = rows[0]["p99 ms"], rows[1]["p99 ms"]
     ratio = round(failed / base, 2) if base else None

@@ -484,7 +484,7 @@ class FeatureMissing(RuntimeError):
 
 
 def skipped(args: argparse.Namespace, name: str, reason: str) -> int:
-    """Record that a bench could not run, say why, and exit 3 (run_all and the smoke test know it)."""
+    """Record that a bench could not run, say why, exit 3 (run_all and the smoke test know it)."""
     print(f"SKIPPED {name}: {reason}")
     write_result(args, name, {"skipped": reason})
     return 3
@@ -583,11 +583,15 @@ local threads = {}
 function setup(thread) table.insert(threads, thread) end
 function init(args) s302 = 0; s2xx = 0; sother = 0 end
 function response(status, headers, body)
-  if status == 302 then s302 = s302 + 1 elseif status < 300 then s2xx = s2xx + 1 else sother = sother + 1 end
+  if status == 302 then s302 = s302 + 1
+  elseif status < 300 then s2xx = s2xx + 1
+  else sother = sother + 1 end
 end
 function done(summary, latency, requests)
   local a, b, c = 0, 0, 0
-  for _, t in ipairs(threads) do a = a + t:get("s302"); b = b + t:get("s2xx"); c = c + t:get("sother") end
+  for _, t in ipairs(threads) do
+    a = a + t:get("s302"); b = b + t:get("s2xx"); c = c + t:get("sother")
+  end
   io.write(string.format("BENCH status_302 %d\n", a))
   io.write(string.format("BENCH status_2xx %d\n", b))
   io.write(string.format("BENCH status_other %d\n", c))

@@ -8,8 +8,9 @@ library would cost more CPU per request than the server under test. Prints one J
 Several URLs are used round-robin. In open-loop mode latency counts from the moment a request
 was DUE, not when a free connection sent it, so a stalled server cannot hide its stall
 (no coordinated omission), and each request slower than 15 ms is listed in "slow" with its due
-time in unix ms, so a bench can line stalls up with what the server did. `--mark-referer` gives every request a unique Referer
-`https://bench.invalid/m/<n>` and reports, per n, when its answer arrived (time.monotonic(),
+time in unix ms, so a bench can line stalls up with what the server did. `--mark-referer`
+gives every request a unique Referer `https://bench.invalid/m/<n>` and reports, per n, when
+its answer arrived (time.monotonic(),
 CLOCK_MONOTONIC: the same clock in every process of the machine).
 """
 

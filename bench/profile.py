@@ -140,7 +140,8 @@ def main(argv: list[str] | None = None) -> int:
                 load = h.paced([url], args.rate, args.seconds - 1, 32)
                 spy.wait()
                 print(
-                    f"{load['status_302']} scans answered, {receiver.stats()['count']} deliveries arrived"
+                    f"{load['status_302']} scans answered, "
+                    f"{receiver.stats()['count']} deliveries arrived"
                 )
             else:
                 from .stats import load_scans

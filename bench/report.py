@@ -38,8 +38,9 @@ def main(argv: list[str] | None = None) -> int:
         data = json.loads(summary.read_text())
         machine = data["machine"]
         print(
-            f"Run finished {data['finished_at']} at revision `{data['git']}`; {machine['cpus']} CPUs, "
-            f"load average at the end {machine['loadavg_1_5_15']}; load tool: {machine['load_tool']}.\n"
+            f"Run finished {data['finished_at']} at revision `{data['git']}`; "
+            f"{machine['cpus']} CPUs, load average at the end {machine['loadavg_1_5_15']}; "
+            f"load tool: {machine['load_tool']}.\n"
         )
         print("### Targets\n")
         print(markdown(data["targets"], ["bench", "target", "value", "limit", "met"]))
@@ -53,7 +54,8 @@ def main(argv: list[str] | None = None) -> int:
             print(f"Skipped: {data['skipped']}\n")
             continue
         print(
-            f"Load average (1, 5, 15 min) when it started: {data['machine'].get('loadavg_at_start')}, "
+            "Load average (1, 5, 15 min) when it started: "
+            f"{data['machine'].get('loadavg_at_start')}, "
             f"when it finished: {data['machine']['loadavg_1_5_15']}.\n"
         )
         print(markdown(data["rows"]))

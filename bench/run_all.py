@@ -36,14 +36,16 @@ def main(argv: list[str] | None = None) -> int:
     chosen = [b for b in BENCHES if not args.only or b[0] in args.only.split(",")]
     info = h.machine()
     print(
-        f"machine: {info['cpus']} cpus, load average {info['loadavg_1_5_15']}, python {info['python']}"
+        f"machine: {info['cpus']} cpus, load average {info['loadavg_1_5_15']}, "
+        f"python {info['python']}"
     )
     if h.WRK:
         print(f"load tool: wrk ({h.WRK})")
     else:
         print(
-            "load tool: wrk is NOT installed (apt-get install wrk); falling back to bench.loadgen, a Python "
-            "load generator, which costs more CPU per request: req/s figures will be lower than with wrk"
+            "load tool: wrk is NOT installed (apt-get install wrk); "
+            "falling back to bench.loadgen, a Python load generator, "
+            "which costs more CPU per request: req/s figures will be lower than with wrk"
         )
     outcome = {}
     for name, bound in chosen:
@@ -53,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         cmd += ["--quick"] if args.quick else []
         cmd += ["--keep"] if args.keep else []
         started = time.monotonic()
-        # Its own process group, so a bench that runs out of time goes with every process it started.
+        # Its own process group, so a bench that runs out of time takes every process it started.
         proc = subprocess.Popen(cmd, cwd=h.REPO_ROOT, env=h.child_env(), start_new_session=True)
         try:
             code = proc.wait(timeout=bound)

@@ -180,7 +180,8 @@ def main(argv: list[str] | None = None) -> int:
 
     print(h.table(f"Stats over {stored:,} scans of one QR ({args.days} days)", rows))
     print(
-        f"\nloaded {count:,} scans in {load_seconds:.1f} s ({count / load_seconds:,.0f} rows/s with "
+        f"\nloaded {count:,} scans in {load_seconds:.1f} s "
+        f"({count / load_seconds:,.0f} rows/s with "
         f"the rollups); {rollup_rows:,} rollup rows; database {database_bytes / 1e6:.1f} MB; "
         f"server RSS {rss_before['rss_mb']} MiB before, {memory['rss_mb']} MiB after "
         f"(peak {memory['peak_rss_mb']} MiB)"

@@ -23,20 +23,20 @@ from . import __version__
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
-from .admin import domain as admin
-from .links import domain as links
-from .links import fastpath as redirect_fast_path
-from .qr import domain as qr
-from .webhooks import domain as webhooks
 from .accounts.tokens import build_jwt_auth, load_or_create_key
+from .admin import domain as admin
 from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
+from .links import domain as links
+from .links import fastpath as redirect_fast_path
 from .openapi import document_errors
 from .ops import domain as ops
+from .qr import domain as qr
 from .web import error_page, static_router, template_config
+from .webhooks import domain as webhooks
 
 log = logging.getLogger("qrstudio_box")
 

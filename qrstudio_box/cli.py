@@ -74,7 +74,8 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"QRStudio Box {__version__} on {base}\n"
         f"  admin UI  {base}/admin/   (sign in with the admin account)\n"
-        f"  API       {base}/api/v1/  (POST /api/v1/auth/token/ for a bearer token; schema at /schema)\n"
+        f"  API       {base}/api/v1/  "
+        "(POST /api/v1/auth/token/ for a bearer token; schema at /schema)\n"
         f"  data      {settings.data_dir.resolve()}",
         flush=True,
     )
@@ -166,12 +167,14 @@ def cmd_users_set_active(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
     print(
-        f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} {'max hooks':>9} {'max QRs':>8} {'req/min':>8}"
+        f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} "
+        f"{'max hooks':>9} {'max QRs':>8} {'req/min':>8}"
     )
     for name, plan in sorted(settings.plans.items(), key=lambda item: item[1].rank):
         default = "  (default)" if name == settings.accounts.default_plan else ""
         print(
-            f"{name:<12} {plan.rank:>4} {plan.monthly_quota:>12} {'yes' if plan.webhooks else 'no':>9} "
+            f"{name:<12} {plan.rank:>4} {plan.monthly_quota:>12} "
+            f"{'yes' if plan.webhooks else 'no':>9} "
             f"{plan.max_webhooks:>9} {plan.max_dynamic_qrs:>8} {plan.api_rate_limit:>8}{default}"
         )
     return 0

@@ -160,7 +160,7 @@ class Settings(_Section):
         )
 
     def plan(self, name: str) -> PlanSettings:
-        """The plan of that name; a user whose plan was removed from config falls back to the default."""
+        """The plan of that name; a user whose plan left the config falls back to the default."""
         return self.plans.get(name) or self.plans[self.accounts.default_plan]
 
 
@@ -270,7 +270,7 @@ def settings_from_mapping(raw: Mapping[str, Any], env: Mapping[str, str] | None 
 def load_settings(
     path: str | os.PathLike[str] | None = None, env: Mapping[str, str] | None = None
 ) -> Settings:
-    """Settings from `path` (or $QRSTUDIO_CONFIG; none means built-in defaults) plus env overrides."""
+    """Settings from `path` (or $QRSTUDIO_CONFIG; none: built-in defaults) plus env overrides."""
     env = os.environ if env is None else env
     path = path or env.get("QRSTUDIO_CONFIG") or None
     raw: dict[str, Any] = {}

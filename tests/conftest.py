@@ -74,7 +74,7 @@ def app(settings: Settings, fake_clock: FakeClock):
 
 @pytest.fixture
 def client(app) -> Iterator[TestClient]:
-    """The app over HTTP on its own event loop; `client.blocking_portal.call(f)` runs f on that loop."""
+    """The app over HTTP on its own event loop; `client.blocking_portal.call(f)` runs f there."""
     with TestClient(app, base_url="http://testserver.local") as test_client:
         yield test_client
 
@@ -287,7 +287,7 @@ def server(server_factory) -> ServerProcess:
 
 
 def wait_until(predicate, timeout=30.0, what="condition"):
-    """Poll until predicate() holds (for work another thread or process does); fail after timeout."""
+    """Poll until predicate() holds (work another thread or process does); fail after timeout."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if predicate():

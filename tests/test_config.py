@@ -44,7 +44,8 @@ def test_every_key_in_the_shipped_toml_is_commented():
         ({"plans": {"gold": {"rnk": 1}}}, "config error: plans.gold.rnk: unknown key"),
         (
             {"accounts": {"default_plan": "gold"}},
-            "config error: accounts.default_plan: 'gold' is not one of the plans (business, free, pro)",
+            "config error: accounts.default_plan: 'gold' is not one of the plans"
+            " (business, free, pro)",
         ),
         (
             {"server": {"trusted_proxies": ["10.0.0.0/33"]}},

@@ -314,5 +314,6 @@ def test_foreign_keys_are_enforced(tmp_path):
     migrate(conn)
     with pytest.raises(sqlite3.IntegrityError):
         conn.execute(
-            "INSERT INTO events (id, owner_id, type, created_at, body) VALUES ('evt_x', 999, 't', 'now', x'00')"
+            "INSERT INTO events (id, owner_id, type, created_at, body)"
+            " VALUES ('evt_x', 999, 't', 'now', x'00')"
         )

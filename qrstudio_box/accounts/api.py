@@ -9,8 +9,8 @@ from litestar.params import Parameter
 
 from ..context import AppContext
 from ..errors import ApiError
-from ..params import RowId
 from ..pagination import check_limit, decode_cursor, encode_cursor
+from ..params import RowId
 from . import service, store
 from .guards import admin_only
 from .schemas import (

@@ -29,7 +29,8 @@ async def bootstrap(ctx: AppContext) -> None:
     if new.generated_password:
         print(
             f"\n  First start: created admin {user.email} with password {new.generated_password}\n"
-            f"  (shown only now; change it with: qrstudio-box users set-password --email {user.email})\n",
+            "  (shown only now; change it with: "
+            f"qrstudio-box users set-password --email {user.email})\n",
             file=sys.stdout,
             flush=True,
         )

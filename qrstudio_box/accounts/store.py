@@ -13,7 +13,8 @@ def insert_user(
     tx: Tx, email: str, password_hash: str, role: str, plan: str, created_at: str
 ) -> int:
     cursor = tx.execute(
-        "INSERT INTO users (email, password_hash, role, plan, is_active, created_at) VALUES (?, ?, ?, ?, 1, ?)",
+        "INSERT INTO users (email, password_hash, role, plan, is_active, created_at) "
+        "VALUES (?, ?, ?, ?, 1, ?)",
         (email, password_hash, role, plan, created_at),
     )
     return cursor.lastrowid

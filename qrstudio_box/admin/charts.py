@@ -151,7 +151,8 @@ def series_chart(
         for (x, y), (label, _), value in zip(coords, points, values, strict=True):
             tip = f"{escape(_short_day(label))}: {format_count(value)} {escape(unit)}"
             out.append(
-                f'<circle class="chart-dot" cx="{x:.1f}" cy="{y:.1f}" r="3"><title>{tip}</title></circle>'
+                f'<circle class="chart-dot" cx="{x:.1f}" cy="{y:.1f}" r="3">'
+                f"<title>{tip}</title></circle>"
             )
     out.append("</svg>")
     return Markup("".join(out))

@@ -9,8 +9,8 @@ from litestar import Controller, Request, get, post
 from litestar.exceptions import NotFoundException
 
 from ..accounts import service as accounts
-from ..accounts.passwords import generate_password
 from ..accounts import store as accounts_store
+from ..accounts.passwords import generate_password
 from ..accounts.schemas import UserPatch, user_from_row
 from ..errors import ApiError
 from ..pagination import decode_cursor, encode_cursor

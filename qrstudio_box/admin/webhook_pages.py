@@ -16,8 +16,8 @@ from litestar.exceptions import NotFoundException
 from ..errors import ApiError
 from ..events import EVENT_TYPES
 from ..webhooks import service as webhooks
-from ..webhooks.service import OUTCOMES
 from ..webhooks.schemas import WebhookCreate, WebhookPatch
+from ..webhooks.service import OUTCOMES
 from .ui import app_ctx, current_user, errors_of, flash, go, page
 
 PAGE_SIZE = 20

@@ -47,7 +47,8 @@ def insert_qr(
 def replace_variants(tx: Tx, qr_id: int, variants: Sequence[tuple[str, str, int]]) -> None:
     tx.execute("DELETE FROM variants WHERE qr_id = ?", (qr_id,))
     tx.executemany(
-        "INSERT INTO variants (qr_id, position, label, destination_url, weight) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO variants (qr_id, position, label, destination_url, weight) "
+        "VALUES (?, ?, ?, ?, ?)",
         [
             (qr_id, position, label, url, weight)
             for position, (label, url, weight) in enumerate(variants)
@@ -129,7 +130,8 @@ def variants_of(conn: sqlite3.Connection, qr_ids: Iterable[int]) -> dict[int, li
 def all_qrs_for_redirect(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every QR, deleted ones too (they answer 410), to fill the redirect cache at start."""
     return conn.execute(
-        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at FROM dynamic_qrs"
+        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at "
+        "FROM dynamic_qrs"
     ).fetchall()
 
 
@@ -173,13 +175,15 @@ _NEW = "FROM scans WHERE id > :mark AND id <= :top"
 _REFERER_ORIGIN = """CASE
     WHEN instr(referer, '://') = 0 THEN referer
     WHEN instr(substr(referer, instr(referer, '://') + 3), '/') = 0 THEN referer || '/'
-    ELSE substr(referer, 1, instr(referer, '://') + 2 + instr(substr(referer, instr(referer, '://') + 3), '/'))
+    ELSE substr(referer, 1,
+        instr(referer, '://') + 2 + instr(substr(referer, instr(referer, '://') + 3), '/'))
 END"""
 # `WHERE true` before GROUP BY: SQLite's documented way to parse INSERT ... SELECT ... ON CONFLICT.
 _ROLL_UP = [
     f"""INSERT INTO scan_rollups (qr_id, day, is_bot, dimension, value, scans)
 SELECT qr_id, day, is_bot, dimension, value, count(*) FROM (
-    SELECT qr_id, scanned_at / 86400000 AS day, is_bot, 'country' AS dimension, country AS value {_NEW}
+    SELECT qr_id, scanned_at / 86400000 AS day, is_bot, 'country' AS dimension, country AS value
+        {_NEW}
     UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'city', country || char(9) || city {_NEW}
     UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'device', device_family {_NEW}
     UNION ALL SELECT qr_id, scanned_at / 86400000, is_bot, 'os', os_family {_NEW}

@@ -19,7 +19,8 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
     rows = sum(report.row_counts.values())
     print(f"backup of {settings.data_dir.resolve()} written to {report.directory.resolve()}")
     print(
-        f"  {report.database.name}: {report.database_bytes} bytes, {len(report.row_counts)} tables, "
+        f"  {report.database.name}: {report.database_bytes} bytes, "
+        f"{len(report.row_counts)} tables, "
         f"{rows} rows, integrity_check ok"
     )
     if report.other_files:

@@ -52,7 +52,8 @@ def prune_finished_deliveries(tx: Tx, cutoff_ms: int, limit: int) -> int:
         return 0
     return tx.execute(
         "DELETE FROM deliveries WHERE id IN "
-        "(SELECT id FROM deliveries WHERE status != 'pending' AND created_ms < ? ORDER BY id LIMIT ?)",
+        "(SELECT id FROM deliveries WHERE status != 'pending' AND created_ms < ? "
+        "ORDER BY id LIMIT ?)",
         (cutoff_ms, limit),
     ).rowcount
 
@@ -72,7 +73,8 @@ def prune_events(tx: Tx, cutoff_iso: str, limit: int) -> int:
     )
     return tx.execute(
         "DELETE FROM events WHERE seq IN "
-        f"(SELECT seq FROM events e WHERE created_at < ?{still_needed} ORDER BY created_at LIMIT ?)",
+        f"(SELECT seq FROM events e WHERE created_at < ?{still_needed} "
+        "ORDER BY created_at LIMIT ?)",
         (cutoff_iso, limit),
     ).rowcount
 

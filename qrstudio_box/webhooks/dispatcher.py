@@ -8,9 +8,9 @@
   endpoint, so one slow endpoint cannot starve the others. A healthy endpoint may hold twice that
   many leases (counted in SQL from live leases): the extra ones are claimed, signed jobs waiting
   for the endpoint's gate, so its next send starts as soon as one ends (they count against no
-  slot while they wait there, so busy endpoints leave free slots to others). An endpoint on a failure
-  streak gets one lease at a time, and all of those together a quarter of ``max_concurrency``,
-  so endpoints that hang to the deadline cannot fill every slot.
+  slot while they wait there, so busy endpoints leave free slots to others). An endpoint on a
+  failure streak gets one lease at a time, and all of those together a quarter of
+  ``max_concurrency``, so endpoints that hang to the deadline cannot fill every slot.
 * Slow sends: a send still unanswered after ``policy.slow_after`` (``slow_send_seconds``, or four
   times its endpoint's usual answer time) hands its slot on, into a slow pool of at most
   ``max_concurrency`` more, and its endpoint is claimed like one on a failure streak until that

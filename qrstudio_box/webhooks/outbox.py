@@ -7,8 +7,8 @@ starts at once instead of on the next 1-second tick.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from ..clock import iso_s, unix_ms
 from . import store

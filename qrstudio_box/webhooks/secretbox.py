@@ -63,7 +63,8 @@ class SecretBox:
             plain = self._aead.decrypt(blob[:NONCE_BYTES], blob[NONCE_BYTES:], ASSOCIATED_DATA)
         except InvalidTag:
             raise SecretKeyError(
-                f"the webhook secret does not decrypt with {KEY_FILE_NAME} (wrong or replaced key): "
+                f"the webhook secret does not decrypt with {KEY_FILE_NAME} "
+                "(wrong or replaced key): "
                 "restore the key file, or rotate the secret"
             ) from None
         return plain.decode("utf-8")

@@ -255,7 +255,7 @@ async def delete_webhook(ctx: AppContext, user: User, webhook_id: int) -> None:
 
 
 async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> WebhookWithSecret:
-    """A new secret; the old one stops signing at once (queued deliveries are signed when claimed)."""
+    """A new secret; the old one stops signing at once (queued deliveries sign when claimed)."""
     await _owned(ctx, user, webhook_id)
     secret = new_secret()
     sealed = _runtime(ctx).secret_box.seal(secret)

@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-
 import sqlite3
-from typing import Any
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 from ..db import Tx
 
@@ -256,8 +255,8 @@ def claim_due(
     Due and unclaimed (or claim expired), endpoint not disabled, at most `per_endpoint` in
     flight per endpoint counting live claims, at most `limit` in all, oldest due first.
     `suspects` are endpoints counted as failing though not on a streak (a send of theirs is
-    taking long). `only_webhook` restricts the claim to one endpoint. `capped`, when given, receives the ids of
-    the endpoints that may have due work left behind by their own cap.
+    taking long). `only_webhook` restricts the claim to one endpoint. `capped`, when given,
+    receives the ids of the endpoints that may have due work left behind by their own cap.
     """
     in_flight: dict[int, int] = {}
     failing_in_flight = 0
@@ -452,7 +451,8 @@ def list_attempts(
         where.append("a.outcome = ?")
         params.append(outcome)
     return conn.execute(
-        f"SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts a JOIN deliveries d ON d.id = a.delivery_id"
+        f"SELECT {ATTEMPT_COLUMNS} FROM delivery_attempts a"
+        " JOIN deliveries d ON d.id = a.delivery_id"
         f" WHERE {' AND '.join(where)} ORDER BY a.id DESC LIMIT ?",
         (*params, limit),
     ).fetchall()

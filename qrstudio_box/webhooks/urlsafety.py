@@ -17,8 +17,8 @@ import asyncio
 import ipaddress
 import re
 import socket
-from dataclasses import dataclass
 from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
 from urllib.parse import urlsplit
 
 import httpx

@@ -12,7 +12,7 @@ from playwright.sync_api import expect
 
 from tests.qr.qr_images import decode_png
 
-from .helpers import make_user, sign_in, MEMBER_PASSWORD
+from .helpers import MEMBER_PASSWORD, make_user, sign_in
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "

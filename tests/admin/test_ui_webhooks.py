@@ -8,7 +8,6 @@ import re
 import time
 
 import httpx
-
 import pytest
 
 from tests.webhooks.receivers import Receiver

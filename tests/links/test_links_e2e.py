@@ -86,7 +86,8 @@ def test_redirect_behind_a_trusted_proxy(server_factory, mmdb):
 
     rows = read_db(
         server.database_path,
-        "SELECT device_family, os_family, browser_family, is_bot, country, city FROM scans ORDER BY id",
+        "SELECT device_family, os_family, browser_family, is_bot, country, city "
+        "FROM scans ORDER BY id",
     )
     assert [tuple(row) for row in rows] == [expected for _, _, expected in cases]
     everything = " ".join(

@@ -51,7 +51,8 @@ CREATE TABLE IF NOT EXISTS deliveries (
     finished_at TEXT);
 CREATE INDEX IF NOT EXISTS deliveries_event ON deliveries (event_seq);
 CREATE TABLE IF NOT EXISTS delivery_attempts (
-    id INTEGER PRIMARY KEY, delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
+    id INTEGER PRIMARY KEY,
+    delivery_id INTEGER NOT NULL REFERENCES deliveries (id) ON DELETE CASCADE,
     webhook_id INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
     event_id TEXT NOT NULL, event_type TEXT NOT NULL, attempt_number INTEGER NOT NULL,
     outcome TEXT NOT NULL DEFAULT 'sending', response_status INTEGER, duration_ms INTEGER,
@@ -74,8 +75,9 @@ class Rows:
 
     def dynamic_qr(self, owner_id: int, scan_count: int = 0, deleted: bool = False) -> int:
         qr_id = self._insert(
-            "INSERT INTO dynamic_qrs (short_id, owner_id, name, destination_url, created_at, updated_at,"
-            " deleted_at) VALUES (hex(randomblob(4)), ?, 'qr', 'https://example.com/', 'x', 'x', ?)",
+            "INSERT INTO dynamic_qrs (short_id, owner_id, name, destination_url,"
+            " created_at, updated_at, deleted_at)"
+            " VALUES (hex(randomblob(4)), ?, 'qr', 'https://example.com/', 'x', 'x', ?)",
             (owner_id, "x" if deleted else None),
         )
         # Set the counter as the scans' roll-up would have left it, whatever scans follow.
@@ -104,8 +106,10 @@ class Rows:
 
     def webhook(self, owner_id: int, status: str = "active") -> int:
         return self._insert(
-            "INSERT INTO webhooks (owner_id, url, events, secret_sealed, status, created_at, updated_at)"
-            " VALUES (?, 'https://hooks.example.com/', '[\"scan.created\"]', 'sealed', ?, 'x', 'x')",
+            "INSERT INTO webhooks"
+            " (owner_id, url, events, secret_sealed, status, created_at, updated_at)"
+            " VALUES (?, 'https://hooks.example.com/', '[\"scan.created\"]', 'sealed', ?,"
+            " 'x', 'x')",
             (owner_id, status),
         )
 

@@ -76,11 +76,13 @@ def test_events_prune_without_the_webhooks_tables(tmp_path):
     conn.execute("DROP TABLE IF EXISTS delivery_attempts")
     conn.execute("DROP TABLE IF EXISTS deliveries")
     conn.execute(
-        "INSERT INTO users (email, password_hash, role, plan, created_at) VALUES ('a@x', 'h', 'admin', 'free', 'x')"
+        "INSERT INTO users (email, password_hash, role, plan, created_at)"
+        " VALUES ('a@x', 'h', 'admin', 'free', 'x')"
     )
     for days_old in (40, 31, 29):
         conn.execute(
-            "INSERT INTO events (id, owner_id, type, created_at, body) VALUES (?, 1, 't', ?, x'00')",
+            "INSERT INTO events (id, owner_id, type, created_at, body)"
+            " VALUES (?, 1, 't', ?, x'00')",
             (f"evt_{days_old}", iso_s(NOW - timedelta(days=days_old))),
         )
     assert write_sync(conn, store.prune_events, iso_s(NOW - timedelta(days=30)), 100) == 2

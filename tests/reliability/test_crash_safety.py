@@ -263,14 +263,16 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         scan_events = Counter(
             row[0]
             for row in conn.execute(
-                "SELECT json_extract(CAST(body AS TEXT), '$.data.user_agent') FROM events WHERE type = 'scan.created'"
+                "SELECT json_extract(CAST(body AS TEXT), '$.data.user_agent') FROM events"
+                " WHERE type = 'scan.created'"
             )
         )
         assert scan_events == stored
         renames = Counter(
             row[0]
             for row in conn.execute(
-                "SELECT json_extract(CAST(body AS TEXT), '$.data.name') FROM events WHERE type = 'dynamic_qr.updated'"
+                "SELECT json_extract(CAST(body AS TEXT), '$.data.name') FROM events"
+                " WHERE type = 'dynamic_qr.updated'"
             )
         )
         assert [name for name in burst.renamed if renames[name] != 1] == []
@@ -327,8 +329,8 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         }
         # Every delivery of the live endpoints ended well; the log shows the crash honestly.
         left = conn.execute(
-            "SELECT status, count(*) FROM deliveries WHERE webhook_id != ? AND status != 'succeeded'"
-            " GROUP BY status",
+            "SELECT status, count(*) FROM deliveries"
+            " WHERE webhook_id != ? AND status != 'succeeded' GROUP BY status",
             (hooks["off"],),
         ).fetchall()
         assert [tuple(row) for row in left] == []
@@ -342,8 +344,9 @@ def test_sigkill_mid_burst_loses_no_scan_and_no_delivery(server_factory):
         assert check.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         check.close()
         print(
-            f"answered {len(burst.answered)}, unanswered {len(burst.unanswered)}, stored {len(stored)},"
-            f" renames {len(burst.renamed)}, waited {time.monotonic() - killed_at:.0f}s after the kill"
+            f"answered {len(burst.answered)}, unanswered {len(burst.unanswered)},"
+            f" stored {len(stored)}, renames {len(burst.renamed)},"
+            f" waited {time.monotonic() - killed_at:.0f}s after the kill"
         )
     finally:
         for receiver in (flaky_a, flaky_b, quiet, off):

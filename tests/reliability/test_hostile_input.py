@@ -118,7 +118,8 @@ def test_static_files_refuse_path_traversal(shared_server, path):
 LIMIT = 65_536  # [server] max_body_bytes
 QR = "/api/v1/dynamic-qrs/"
 HOOKS = "/api/v1/webhooks/"
-# Webhooks made here listen to an event no test fires: no delivery changes rows behind a test's back.
+# Webhooks made here listen to an event no test fires: no delivery changes rows behind a
+# test's back.
 QUIET = ["quota.threshold_100"]
 
 

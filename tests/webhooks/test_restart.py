@@ -1,4 +1,5 @@
-"""A real `qrstudio-box run` SIGKILLed with deliveries in flight and queued delivers each after restart."""
+"""A real `qrstudio-box run` SIGKILLed with deliveries in flight and queued delivers each after
+restart."""
 
 import time
 

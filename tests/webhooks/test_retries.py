@@ -3,8 +3,8 @@
 import asyncio
 import sqlite3
 import time
-from contextlib import closing
 from collections import Counter
+from contextlib import closing
 from datetime import timedelta
 
 import pytest

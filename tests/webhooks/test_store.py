@@ -34,8 +34,8 @@ def db(tmp_path):
 def add(conn, webhook_id, due_ms, lease_until_ms=None):
     return conn.execute(
         "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, next_attempt_ms,"
-        " lease_until_ms, lease_token, created_at, created_ms) VALUES (?, 1, 'evt_1', 'scan.created',"
-        " ?, ?, ?, 't', 0)",
+        " lease_until_ms, lease_token, created_at, created_ms)"
+        " VALUES (?, 1, 'evt_1', 'scan.created', ?, ?, ?, 't', 0)",
         (webhook_id, due_ms, lease_until_ms, "old" if lease_until_ms else None),
     ).lastrowid
 
