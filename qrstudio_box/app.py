@@ -31,7 +31,6 @@ from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body
 from .links import domain as links
-from .links import fastpath as redirect_fast_path
 from .openapi import document_errors
 from .ops import domain as ops
 from .qr import domain as qr
@@ -44,7 +43,8 @@ log = logging.getLogger("qrstudio_box")
 # pattern against "/", which is indeed public. /api/v1/* stays guarded (tests prove it).
 warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
-# Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`.
+# Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`, and
+# optionally `wrap_app(app, ctx, on_crash)` to answer some requests in front of the router.
 # Order matters for start: accounts first (bootstrap admin), the rest after.
 DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops, admin]
 
@@ -260,6 +260,7 @@ def create_app(
         logging_config=None,
     )
     app.state.ctx = ctx
-    # Scans of live QRs are answered before the router and middleware stack (links/fastpath.py).
-    redirect_fast_path.install(app, ctx, handle_crash)
+    for domain in DOMAINS:
+        if hasattr(domain, "wrap_app"):  # links: the redirect's fast path
+            domain.wrap_app(app, ctx, handle_crash)
     return app

@@ -17,6 +17,7 @@ from ..qr.render import OptionsError, parse_options, render
 from ..web import error_page
 from . import service
 from .period import parse_scan_bound, parse_stats_day
+from .redirect import ScanRedirect
 from .rules import InputError, as_location
 from .schemas import QrCreate, QrOut, QrPage, QrPatch, ScanPage, StatsOut
 
@@ -211,7 +212,7 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
     qr = links.lookup(short_id)
     if qr is None:
         return error_page(request, 404, UNKNOWN_TITLE, UNKNOWN_MESSAGE)
-    if qr.deleted or not qr.is_active:
+    if not qr.is_live:
         return error_page(request, 410, GONE_TITLE, GONE_MESSAGE)
     headers = request.headers
     client = request.client
@@ -223,12 +224,7 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
         headers.get("user-agent"),
         headers.get("referer"),
     )
-    return Response(
-        b"",
-        status_code=302,
-        media_type=MediaType.TEXT,
-        headers={"Location": as_location(variant.destination_url), **NO_STORE},
-    )
+    return ScanRedirect(variant.destination_url)  # the fast path's very answer (redirect.py)
 
 
 @head(
@@ -244,7 +240,7 @@ async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Res
     qr = links.lookup(short_id)
     if qr is None:
         return Response(None, status_code=404, headers=NO_STORE)
-    if qr.deleted or not qr.is_active:
+    if not qr.is_live:
         return Response(None, status_code=410, headers=NO_STORE)
     client = request.client
     variant = links.preview(

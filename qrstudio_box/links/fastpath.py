@@ -6,7 +6,8 @@ around the handler: the exception and middleware wrappers (bearer auth and the A
 which both let ``/r/`` through untouched), routing, dependency injection, signature parsing and
 the Response object. None of them does anything for a 302, so ``install`` puts a small ASGI
 function in front of them that answers exactly that case: GET of a known, active QR. It runs
-the same ``LinksService.record_scan`` as the Litestar handler and sends the same headers.
+the same ``LinksService.record_scan`` as the Litestar handler and sends the same 302
+(``redirect.py`` builds it for both). ``links/domain.py`` installs it (``wrap_app``).
 
 Everything else falls through to the Litestar handlers in ``links/api.py``, which stay the
 documented route (OpenAPI) and keep their behaviour: unknown and inactive codes (HTML pages),
@@ -20,7 +21,7 @@ from typing import TYPE_CHECKING
 from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from .rules import as_location
+from .redirect import redirect_headers, send_redirect
 
 if TYPE_CHECKING:
     from litestar import Litestar
@@ -28,12 +29,6 @@ if TYPE_CHECKING:
     from ..context import AppContext
 
 PREFIX = "/r/"
-# What the Litestar handler's Response(b"", status_code=302, media_type=TEXT) sends, plus Location.
-_FIXED_HEADERS = [
-    (b"cache-control", b"no-store"),
-    (b"content-type", b"text/plain; charset=utf-8"),
-    (b"content-length", b"0"),
-]
 
 
 def install(app: Litestar, ctx: AppContext, on_crash) -> None:
@@ -41,11 +36,11 @@ def install(app: Litestar, ctx: AppContext, on_crash) -> None:
     inner: ASGIApp = app.asgi_handler
 
     async def asgi(scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["method"] == "GET" and ctx.links is not None:
+        if scope["type"] == "http" and scope["method"] == "GET":
             path = scope["path"]
             if path.startswith(PREFIX):
                 qr = ctx.links.lookup(path[len(PREFIX) :])
-                if qr is not None and qr.is_active and not qr.deleted:
+                if qr is not None and qr.is_live:
                     await _scan(ctx, qr, scope, receive, send, on_crash)
                     return
         await inner(scope, receive, send)
@@ -70,17 +65,10 @@ async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send,
         variant = await ctx.links.record_scan(
             qr, client[0] if client else None, forwarded_for, user_agent, referer
         )
-        location = as_location(variant.destination_url).encode("latin-1")
+        headers = redirect_headers(variant.destination_url)
     except Exception as error:  # the same 500 (logged, HTML or JSON) as any other route's
         request: Request = Request(scope, receive)
         response = on_crash(request, error).to_asgi_response(app=None, request=request)
         await response(scope, receive, send)
         return
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 302,
-            "headers": [(b"location", location), *_FIXED_HEADERS],
-        }
-    )
-    await send({"type": "http.response.body", "body": b""})
+    await send_redirect(send, headers)

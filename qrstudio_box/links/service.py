@@ -80,6 +80,11 @@ class CachedQr:
     deleted: bool
     variants: tuple[Variant, ...]
 
+    @property
+    def is_live(self) -> bool:
+        """A scan of it is recorded and redirected: switched on and not deleted (else 410)."""
+        return self.is_active and not self.deleted
+
 
 def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
     variants = tuple(
