@@ -144,6 +144,10 @@ async def healthz(ctx: AppContext) -> Response[dict[str, str]]:
     database = "ok"
     try:
         await ctx.db.fetchone("SELECT 1")
+        # Reads alone would say ok while every scan fails with "database or disk is full".
+        problem = await ctx.db.write_problem()
+        if problem:
+            database = f"cannot write: {problem}"
     except Exception as error:  # noqa: BLE001 - any failure means "down", reported by name
         database = f"error: {error}"
     scheduler = "running" if ctx.scheduler is not None and ctx.scheduler.running else "stopped"

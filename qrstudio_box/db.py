@@ -19,6 +19,7 @@ import logging
 import re
 import sqlite3
 from collections.abc import Callable, Iterable, Sequence
+from datetime import datetime, timedelta
 from importlib import resources
 from itertools import cycle
 from pathlib import Path
@@ -48,6 +49,22 @@ MAX_BATCH = 512
 # after the batch's foreground calls (scans): a burst of finished deliveries then costs a scan
 # at most this much extra work ahead of it, instead of the whole burst.
 MAX_BACKGROUND = 16
+# /healthz asks whether the database can be written. The outcome of the last write transaction
+# answers while it is younger than this; after that a small probe write does (so at most one
+# probe per interval, and none at all while scans or other writes keep coming).
+WRITE_CHECK_INTERVAL = timedelta(seconds=5)
+# SQLite's primary result codes that mean the file cannot take a write: full (disk or
+# max_page_count), I/O error, read-only, gone, corrupt, not a database.
+_STORAGE_CODES = frozenset(
+    {
+        sqlite3.SQLITE_FULL,
+        sqlite3.SQLITE_IOERR,
+        sqlite3.SQLITE_READONLY,
+        sqlite3.SQLITE_CANTOPEN,
+        sqlite3.SQLITE_CORRUPT,
+        sqlite3.SQLITE_NOTADB,
+    }
+)
 
 
 class SchemaTooNew(RuntimeError):
@@ -110,6 +127,29 @@ def _run_callbacks(callbacks: list[Callable[[], Any]]) -> None:
             log.exception("on_commit callback failed")
 
 
+def storage_problem(error: BaseException) -> str | None:
+    """The reason when `error` says the database file cannot be written, else None."""
+    code = getattr(error, "sqlite_errorcode", None)
+    if isinstance(error, sqlite3.Error) and code is not None and code & 0xFF in _STORAGE_CODES:
+        return str(error)
+    return None
+
+
+def probe_write(tx: Tx) -> None:
+    """A write that needs a fresh page, undone before COMMIT: nobody ever sees the row, but a
+    database file that cannot grow (or a WAL that cannot take the frames) refuses it.
+
+    schema_migrations is this module's own tiny table; version -1 is never a migration.
+    """
+    page_size = tx.fetchone("PRAGMA page_size")[0]
+    tx.execute(
+        "INSERT INTO schema_migrations (version, name, applied_at)"
+        " VALUES (-1, 'write check', zeroblob(?))",
+        (page_size,),
+    )
+    tx.execute("DELETE FROM schema_migrations WHERE version = -1")
+
+
 def apply_pragmas(conn: sqlite3.Connection) -> None:
     for pragma in PRAGMAS:
         conn.execute(pragma)
@@ -142,7 +182,10 @@ def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
         _run_before_commit([tx])
         tx.conn.execute("COMMIT")
     except BaseException:
-        tx.conn.execute("ROLLBACK")
+        # Some errors (disk full, I/O) end the transaction already: a ROLLBACK then would raise
+        # "no transaction is active" in place of the real error.
+        if tx.conn.in_transaction:
+            tx.conn.execute("ROLLBACK")
         raise
     return result
 
@@ -232,6 +275,8 @@ class Database:
         self._pending: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._background: list[tuple[Callable[..., Any], tuple[Any, ...], asyncio.Future[Any]]] = []
         self._drainer: asyncio.Task[None] | None = None
+        # (when, why not) of the last write transaction's outcome; None for "it committed"
+        self._last_write: tuple[datetime, str | None] | None = None
 
     async def open(self) -> list[str]:
         """Connect, set pragmas, migrate; returns the migrations applied now."""
@@ -261,7 +306,14 @@ class Database:
         """Run `fn(tx, *args)` in one BEGIN IMMEDIATE transaction; re-raise after rollback."""
         writer = self._require_writer()
         tx = Tx(writer._conn, self.clock, self.settings)
-        result = await writer._execute(_run_one, tx, fn, args)
+        try:
+            result = await writer._execute(_run_one, tx, fn, args)
+        except BaseException as error:
+            problem = storage_problem(error)
+            if problem:  # other errors (a 4xx rolling back its work) say nothing of the disk
+                self._note_write(problem)
+            raise
+        self._note_write(None)
         _run_callbacks(tx._on_commit)
         return result
 
@@ -290,10 +342,14 @@ class Database:
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)
             except BaseException as error:  # the COMMIT itself failed: nobody's work is durable
+                self._note_write(storage_problem(error) or self._last_problem())
                 for _, _, future in batch:
                     if not future.done():
                         future.set_exception(error)
                 continue
+            # The batch committed, but a call that failed for want of space says the disk is full.
+            problems = [storage_problem(value) for ok, value in outcomes if not ok]
+            self._note_write(next((problem for problem in problems if problem), None))
             for (tx, _, _), (_, _, future), (ok, value) in zip(calls, batch, outcomes, strict=True):
                 if ok:
                     _run_callbacks(tx._on_commit)
@@ -330,6 +386,32 @@ class Database:
                 conn.execute("ROLLBACK")
             raise
         return outcomes
+
+    # -- is it writable? ---------------------------------------------------------------------
+
+    def _note_write(self, problem: str | None) -> None:
+        self._last_write = (self.clock.now(), problem)
+
+    def _last_problem(self) -> str | None:
+        return self._last_write[1] if self._last_write else None
+
+    async def write_problem(self) -> str | None:
+        """Why the database cannot be written now ("database or disk is full"), or None.
+
+        The last write's outcome answers while it is recent (WRITE_CHECK_INTERVAL); otherwise a
+        probe write does. So the answer recovers by itself once space returns.
+        """
+        if self._last_write is not None:
+            at, problem = self._last_write
+            if timedelta(0) <= self.clock.now() - at < WRITE_CHECK_INTERVAL:
+                return problem
+        try:
+            await self.write(probe_write)
+        except sqlite3.Error as error:
+            problem = storage_problem(error) or str(error)
+            self._note_write(problem)
+            return problem
+        return None
 
     # -- reads ----------------------------------------------------------------------------
 

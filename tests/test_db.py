@@ -317,3 +317,29 @@ def test_foreign_keys_are_enforced(tmp_path):
             "INSERT INTO events (id, owner_id, type, created_at, body)"
             " VALUES ('evt_x', 999, 't', 'now', x'00')"
         )
+
+
+def test_a_write_that_fills_the_disk_raises_the_disk_error_not_the_rollbacks(tmp_path):
+    # SQLite rolls back by itself after SQLITE_FULL; a ROLLBACK then raised "cannot rollback -
+    # no transaction is active", which is what the log showed instead of the real error.
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        await db.write(lambda tx: tx.execute("CREATE TABLE filler (b BLOB)"))
+        pages = (await db.write(lambda tx: tx.fetchone("PRAGMA page_count")))[0]
+        # A full disk without root's reserved blocks: the file may not grow past its size.
+        await db.write(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
+
+        def fill(tx):
+            for _ in range(100):
+                tx.execute("INSERT INTO filler VALUES (zeroblob(3000))")
+
+        with pytest.raises(sqlite3.OperationalError) as raised:
+            await db.write(fill)
+        after = await db.write(lambda tx: tx.fetchone("SELECT count(*) FROM filler")[0])
+        await db.close()
+        return str(raised.value), after
+
+    error, rows = run(go())
+    assert error == "database or disk is full"
+    assert rows == 0
