@@ -19,6 +19,7 @@ from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
 from .links.geoip import GeoIPError
 from .ops import cli as ops_cli
+from .preflight import StartupError, listen_socket, prepare_data_dir
 
 
 class CliError(Exception):
@@ -62,8 +63,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     if args.port:
         settings.server.port = args.port
     configure_logging(settings)
-    # Check what can be checked before serving, so a too-new database or a GeoIP file that is
-    # not one stops the start with one clear line instead of a traceback from the lifespan.
+    # Check what can be checked before serving, so a busy port, an unusable data_dir, a
+    # too-new database or a GeoIP file that is not one stops the start with one clear line
+    # instead of a traceback from the lifespan. The port is bound first: the lifespan creates
+    # the first admin and prints its password, which a failed start must not have done.
+    listener = listen_socket(settings.server.host, settings.server.port)
+    prepare_data_dir(settings.data_dir)
     open_database(settings).close()
     if settings.geoip.database:
         from .links.geoip import GeoIP
@@ -99,12 +104,12 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # re-raises the signal. Finding quiet ones makes a requested stop exit 0, not -15.
     for stop_signal in (signal.SIGINT, signal.SIGTERM):
         signal.signal(stop_signal, lambda *_: None)
-    server.run()
+    server.run(sockets=[listener])
     return 0 if server.started else 1
 
 
 def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    prepare_data_dir(settings.data_dir)
     conn = connect_sync(settings.database_path)
     applied = migrate(conn)
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
@@ -261,9 +266,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings(getattr(args, "config_sub", None) or args.config)
         return args.func(args, settings)
-    except (ConfigError, SchemaTooNew, CliError, GeoIPError) as error:
+    except (ConfigError, StartupError, SchemaTooNew, CliError, GeoIPError) as error:
         print(f"qrstudio-box: {error}", file=sys.stderr)
-        return 2 if isinstance(error, ConfigError) else 1
+        return 2 if isinstance(error, (ConfigError, StartupError)) else 1
     except ApiError as error:
         print(f"qrstudio-box: {error.detail}", file=sys.stderr)
         return 1

@@ -7,11 +7,12 @@ a test keeps it equal to the defaults below.
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -187,22 +188,66 @@ def _env_value(raw: str) -> Any:
         return raw
 
 
-def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
-    defaults = msgspec.to_builtins(Settings())
-    for section, keys in defaults.items():
+# Every QRSTUDIO_* variable that is not a config key, with what reads it. Any other
+# QRSTUDIO_* name must be a config key (QRSTUDIO_<SECTION>_<KEY>) or the start stops: a
+# misspelt override would otherwise be ignored without a word. docs/operations.md lists these.
+PROCESS_ENV: dict[str, str] = {
+    "QRSTUDIO_CONFIG": "path to qrstudio.toml when --config is not given",
+    "QRSTUDIO_ADMIN_EMAIL": "email of the admin created on the first start (empty database)",
+    "QRSTUDIO_ADMIN_PASSWORD": "password of that admin (else one is generated and printed once)",
+    "QRSTUDIO_WEBHOOK_SECRET": "not read by the appliance: the name the webhooks guide gives "
+    "a receiver's secret (allowed so a receiver on the same host does not stop the start)",
+    "QRSTUDIO_CHROMIUM": "tests: the Chromium the admin UI tests drive (default /usr/bin/chromium)",
+    "QRSTUDIO_SKIP_BINARY_TEST": "tests: 1 skips building and testing the one-file binary",
+    "QRSTUDIO_FUZZ_EXAMPLES": "tests: examples per operation in the API fuzz test (default 25)",
+}
+
+
+def config_env_names(plan_names: Iterable[str]) -> dict[str, tuple[str, ...]]:
+    """Every QRSTUDIO_<SECTION>_<KEY> name -> its path in the config, for these plans."""
+    names: dict[str, tuple[str, ...]] = {}
+    defaults = Settings()
+    for section in Settings.__struct_fields__:
         if section == "plans":
-            plans = raw.get("plans", defaults["plans"])
-            for plan_name in plans:
+            for plan_name in plan_names:
                 for key in PlanSettings.__struct_fields__:
-                    name = f"QRSTUDIO_PLANS_{plan_name}_{key}".upper()
-                    if name in env:
-                        raw.setdefault("plans", {k: dict(v) for k, v in plans.items()})
-                        raw["plans"].setdefault(plan_name, {})[key] = _env_value(env[name])
+                    names[f"QRSTUDIO_PLANS_{plan_name}_{key}".upper()] = ("plans", plan_name, key)
             continue
-        for key in keys:
-            name = f"QRSTUDIO_{section}_{key}".upper()
-            if name in env:
-                raw.setdefault(section, {})[key] = _env_value(env[name])
+        for key in type(getattr(defaults, section)).__struct_fields__:
+            names[f"QRSTUDIO_{section}_{key}".upper()] = (section, key)
+    return names
+
+
+def _unknown_variable(name: str, known: Iterable[str], plan_names: Iterable[str]) -> ConfigError:
+    for key in PlanSettings.__struct_fields__:
+        suffix = f"_{key}".upper()
+        if name.startswith("QRSTUDIO_PLANS_") and name.endswith(suffix):
+            plan = name.removeprefix("QRSTUDIO_PLANS_").removesuffix(suffix).lower()
+            return ConfigError(
+                f"config error: {name}: there is no plan {plan!r} (plans: "
+                f"{', '.join(sorted(plan_names))}); add a [plans.{plan}] table to the config file"
+            )
+    # Compared without the common prefix, which would make every name look alike.
+    tails = {candidate.removeprefix("QRSTUDIO_"): candidate for candidate in known}
+    close = difflib.get_close_matches(name.removeprefix("QRSTUDIO_"), list(tails), n=1)
+    hint = f"did you mean {tails[close[0]]}?" if close else "see docs/operations.md for the names"
+    return ConfigError(f"config error: {name}: unknown variable; {hint}")
+
+
+def _apply_env(raw: dict[str, Any], env: Mapping[str, str]) -> None:
+    plans = raw.get("plans", msgspec.to_builtins(_default_plans()))
+    known = config_env_names(plans if isinstance(plans, Mapping) else ())
+    for name in sorted(env):
+        if not name.startswith("QRSTUDIO_") or name in PROCESS_ENV:
+            continue
+        path = known.get(name)
+        if path is None:
+            raise _unknown_variable(name, [*known, *PROCESS_ENV], plans)
+        if path[0] == "plans":
+            table = raw.setdefault("plans", {k: dict(v) for k, v in plans.items()})
+            table[path[1]] = {**table[path[1]], path[2]: _env_value(env[name])}
+        else:
+            raw.setdefault(path[0], {})[path[1]] = _env_value(env[name])
 
 
 def _check(settings: Settings) -> None:

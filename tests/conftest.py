@@ -191,10 +191,7 @@ class ServerProcess:
         return result
 
     def start(self, wait: bool = True) -> ServerProcess:
-        if not self.port:
-            self.port = free_port()
-            self.config.setdefault("server", {})["port"] = self.port
-        self.write_config()
+        self._prepare()
         log = self.root / f"server-{len(self.logs)}.log"
         self.logs.append(log)
         with open(log, "wb") as out:
@@ -208,6 +205,36 @@ class ServerProcess:
         if wait:
             self.wait_healthy()
         return self
+
+    def _prepare(self) -> None:
+        if not self.port:
+            self.port = free_port()
+            self.config.setdefault("server", {})["port"] = self.port
+        self.write_config()
+
+    def run_until_exit(
+        self, timeout: float = 60.0, wrapper: tuple[str, ...] = ()
+    ) -> subprocess.CompletedProcess:
+        """`qrstudio-box run` expected to stop by itself: its exit code, stdout and stderr apart.
+
+        `wrapper` is a command line put in front (e.g. `unshare -m ...`)."""
+        self._prepare()
+        return subprocess.run(
+            [
+                *wrapper,
+                sys.executable,
+                "-m",
+                "qrstudio_box",
+                "run",
+                "--config",
+                str(self.config_path),
+            ],
+            capture_output=True,
+            text=True,
+            env=self.env,
+            cwd=self.root,
+            timeout=timeout,
+        )
 
     def wait_healthy(self, timeout: float = 30.0) -> None:
         deadline = time.monotonic() + timeout

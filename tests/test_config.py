@@ -1,10 +1,24 @@
+import re
 import subprocess
 import sys
+from functools import reduce
+from operator import getitem
 from pathlib import Path
 
+import msgspec
 import pytest
 
-from qrstudio_box.config import ConfigError, Settings, load_settings, settings_from_mapping
+from qrstudio_box.config import (
+    PROCESS_ENV,
+    AccountsSettings,
+    ConfigError,
+    PlanSettings,
+    Settings,
+    WebhooksSettings,
+    config_env_names,
+    load_settings,
+    settings_from_mapping,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -101,6 +115,81 @@ def test_env_override_with_a_bad_value_names_the_key():
         ConfigError, match=r"^config error: server.port: Expected `int`, got `str`$"
     ):
         settings_from_mapping({}, env={"QRSTUDIO_SERVER_PORT": "eighty"})
+
+
+@pytest.mark.parametrize(
+    ("variable", "message"),
+    [
+        ("QRSTUDIO_WEBHOOK_ALLOW_HTTP", "did you mean QRSTUDIO_WEBHOOKS_ALLOW_HTTP?"),
+        ("QRSTUDIO_WEBHOOKS_ALLOWHTTP", "did you mean QRSTUDIO_WEBHOOKS_ALLOW_HTTP?"),
+        ("QRSTUDIO_SERVER_PROT", "did you mean QRSTUDIO_SERVER_PORT?"),
+        ("QRSTUDIO_DATA_DIR", "did you mean QRSTUDIO_STORAGE_DATA_DIR?"),
+        ("QRSTUDIO_PUBLIC_URL", "did you mean QRSTUDIO_SERVER_PUBLIC_URL?"),
+        ("QRSTUDIO_ADMIN_PASWORD", "did you mean QRSTUDIO_ADMIN_PASSWORD?"),
+        ("QRSTUDIO_PLANS_PRO_MONTHLYQUOTA", "did you mean QRSTUDIO_PLANS_PRO_MONTHLY_QUOTA?"),
+        ("QRSTUDIO_ZZZ", "see docs/operations.md for the names"),
+    ],
+)
+def test_an_unknown_variable_is_refused_naming_the_closest_known_one(variable, message):
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({}, env={variable: "true", "QRSTUDIO_SERVER_PORT": "9001"})
+    assert str(caught.value) == f"config error: {variable}: unknown variable; {message}"
+
+
+def test_a_variable_for_a_plan_that_is_not_configured_says_how_to_add_it():
+    with pytest.raises(ConfigError) as caught:
+        settings_from_mapping({}, env={"QRSTUDIO_PLANS_GOLD_RANK": "3"})
+    assert str(caught.value) == (
+        "config error: QRSTUDIO_PLANS_GOLD_RANK: there is no plan 'gold' (plans: business, "
+        "free, pro); add a [plans.gold] table to the config file"
+    )
+
+
+def test_every_config_key_stays_settable_from_the_environment():
+    """Each QRSTUDIO_<SECTION>_<KEY> (plans included, underscores in keys and plan names)."""
+    expected = msgspec.structs.replace(
+        Settings(),
+        plans={"pro_plus": PlanSettings(rank=3, webhooks=True, max_dynamic_qrs=7)},
+        accounts=AccountsSettings(default_plan="pro_plus", token_ttl_minutes=5),
+        webhooks=WebhooksSettings(allow_private_targets=True, egress_ip_ranges=["10.0.0.0/8"]),
+    )
+    values = msgspec.to_builtins(expected)
+    names = config_env_names(["pro_plus"])
+    assert "QRSTUDIO_PLANS_PRO_PLUS_MAX_DYNAMIC_QRS" in names
+    # JSON renders these values (bool, int, float, string, list of strings) as valid TOML.
+    env = {
+        name: msgspec.json.encode(reduce(getitem, path, values)).decode()
+        for name, path in names.items()
+    }
+    settings = settings_from_mapping({"plans": {"pro_plus": {"rank": 1}}}, env=env)
+    assert settings == expected
+
+
+def test_the_variables_that_are_not_config_keys_are_accepted():
+    assert settings_from_mapping({}, env=dict.fromkeys(PROCESS_ENV, "x")) == Settings()
+
+
+# Reads of a QRSTUDIO_* variable in code: os.environ["..."], environ.get("..."), env.get("...").
+ENV_READ = re.compile(r"""env(?:iron)?(?:\.get\(|\[)\s*["'](QRSTUDIO_[A-Z0-9_]+)["']""")
+
+
+def test_every_variable_the_code_or_tests_read_is_listed_in_one_place():
+    files = [
+        path
+        for folder in ("qrstudio_box", "bench", "tests", "packaging", "contrib")
+        for path in (REPO / folder).rglob("*")
+        if path.suffix in (".py", ".spec", ".sh", "")
+        and path.is_file()
+        and "__pycache__" not in path.parts
+    ]
+    read = {name for path in files for name in ENV_READ.findall(path.read_text(errors="ignore"))}
+    assert {"QRSTUDIO_CHROMIUM", "QRSTUDIO_ADMIN_EMAIL", "QRSTUDIO_CONFIG"} <= read
+    known = set(config_env_names(Settings().plans)) | set(PROCESS_ENV)
+    assert sorted(read - known) == []
+    shell = "\n".join(
+        (REPO / name).read_text() for name in ("Makefile", "Containerfile", ".ci/run")
+    )
+    assert sorted(set(re.findall(r"QRSTUDIO_[A-Z0-9_]*[A-Z0-9]", shell)) - known) == []
 
 
 def test_public_url_defaults_to_host_and_port():
