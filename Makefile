@@ -4,7 +4,7 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 CONFIG ?= qrstudio.toml
 
-.PHONY: run test install install-test bench dist lint fmt clean
+.PHONY: run test install install-test bench dist lint fmt clean system-packages
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,11 +26,16 @@ run: install
 	$(VENV)/bin/qrstudio-box run --config $(CONFIG)
 
 ## Install with the test extras, run the linters (as `make lint`), then every test.
-test: lint
+## Installs Chromium for the browser tests when it is missing (apt-get, as root), or stops at
+## once with the one command to run; .ci/system-packages lists every system package tests use.
+test: system-packages lint
 	$(PY) -m pytest
 
+system-packages:
+	.ci/system-packages chromium
+
 ## Run every benchmark (bench/, each bounded in time): tables on screen, JSON in bench/results/.
-## Uses wrk when installed (apt-get install wrk), else a Python load generator, and says so.
+## Uses wrk when installed (.ci/system-packages wrk installs it), else a Python load generator, and says so.
 ## BENCH_ARGS="--quick" for a fast check, BENCH_ARGS="--only redirect,stats" for some.
 bench: install
 	$(PY) -m bench.run_all $(BENCH_ARGS)

@@ -43,7 +43,7 @@ def browser() -> Iterator[Browser]:
     if not Path(CHROMIUM).exists():
         pytest.fail(
             f"chromium not found at {CHROMIUM}: install Debian's chromium package "
-            "(.ci/run does) or set QRSTUDIO_CHROMIUM"
+            "(make test does: .ci/system-packages chromium) or set QRSTUDIO_CHROMIUM"
         )
     with sync_playwright() as pw:
         b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
