@@ -64,7 +64,14 @@ def backup_data_dir(data_dir: Path, database: Path, destination: Path) -> Backup
 
 
 def copy_database(source: Path, target: Path) -> None:
-    """SQLite online backup of `source` into a new file `target`, in one step."""
+    """SQLite online backup of `source` into a new file `target` (0600), in one step."""
+    # The copy holds what the keys protect (password hashes, sealed secrets): owner-only like
+    # them, from its first byte (sqlite3 would create it with the umask's 0644).
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        os.fchmod(fd, 0o600)  # whatever the umask
+    finally:
+        os.close(fd)
     src = sqlite3.connect(source, timeout=30)
     try:
         src.execute("PRAGMA busy_timeout=30000")

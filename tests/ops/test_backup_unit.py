@@ -87,6 +87,19 @@ def test_wal_and_shm_of_the_live_db_are_not_copied(tmp_path):
     assert report.row_counts == {"order_lines": 0, "orders": 1}
 
 
+def test_the_database_copy_is_owner_only_like_the_keys(tmp_path):
+    data_dir = tmp_path / "data"
+    data_dir.mkdir()
+    db = _make_live_db(data_dir)
+    previous = os.umask(0o022)  # the usual umask: new files would be 0644
+    try:
+        report = backup_data_dir(data_dir, db, tmp_path / "backup")
+    finally:
+        os.umask(previous)
+    assert stat.S_IMODE(report.database.stat().st_mode) == 0o600
+    assert stat.S_IMODE((tmp_path / "backup" / "jwt.key").stat().st_mode) == 0o600
+
+
 @pytest.mark.parametrize("case", ["not_empty", "is_a_file", "no_database"])
 def test_refuses_a_destination_it_could_damage(tmp_path, case):
     data_dir = tmp_path / "data"
