@@ -85,8 +85,14 @@ def embedded_ipv4(ip: ipaddress.IPv6Address) -> ipaddress.IPv4Address | None:
     return None
 
 
-def address_problem(ip: IPAddress, *, allow_private: bool = False) -> str | None:
-    """Why `ip` may not be a webhook target, or None when it may."""
+def address_problem(
+    ip: IPAddress, *, allow_private: bool = False, name_inner: bool = True
+) -> str | None:
+    """Why `ip` may not be a webhook target, or None when it may.
+
+    `name_inner=False` leaves out the IPv4 address an IPv6 form embeds (for an address the
+    owner did not type but a name resolved to).
+    """
     if ip.is_unspecified:
         return "an unspecified address"
     if ip.is_multicast:
@@ -97,7 +103,13 @@ def address_problem(ip: IPAddress, *, allow_private: bool = False) -> str | None
         inner = embedded_ipv4(ip)
         if inner is not None:
             problem = address_problem(inner)
-            return f"an IPv6 form of {inner}, {problem}" if problem else None
+            if problem is None:
+                return None
+            return (
+                f"an IPv6 form of {inner}, {problem}"
+                if name_inner
+                else f"an IPv6 form of {problem}"
+            )
     if ip.is_loopback:
         return "a loopback address"
     if ip == METADATA:
@@ -178,7 +190,9 @@ async def vet_host(host: str, port: int, policy: UrlPolicy, resolver: Resolver) 
     literal = host.strip("[]").split("%", 1)[0]
     try:
         addresses = [str(ipaddress.ip_address(literal))]
+        typed = True  # the owner wrote the address: naming it tells them nothing new
     except ValueError:
+        typed = False
         try:
             addresses = await resolver(host, port)
         except (UnresolvableHost, OSError):
@@ -189,11 +203,17 @@ async def vet_host(host: str, port: int, policy: UrlPolicy, resolver: Resolver) 
         try:
             ip = ipaddress.ip_address(text.split("%", 1)[0])
         except ValueError:
-            raise UnsafeUrl(f"url: host {host} resolves to an invalid address {text!r}") from None
-        problem = address_problem(ip, allow_private=policy.allow_private_targets)
+            raise UnsafeUrl(f"url: host {host} resolves to an invalid address") from None
+        problem = address_problem(ip, allow_private=policy.allow_private_targets, name_inner=typed)
+        if problem and typed:
+            raise UnsafeUrl(f"url: {ip} is {problem}; webhook targets must be public")
         if problem:
-            where = f"{host} resolves to {ip}," if str(ip) != literal else f"{ip} is"
-            raise UnsafeUrl(f"url: {where} {problem}; webhook targets must be public")
+            # Never the address itself: the answer would map the internal DNS for whoever can
+            # create a webhook. The rule that refused it is enough to act on.
+            raise UnsafeUrl(
+                f"url: {host} resolves to a non-public address ({problem}); "
+                "webhook targets must be public"
+            )
     return addresses
 
 

@@ -162,7 +162,8 @@ def test_ssrf_rules_apply_on_patch_too(strict_config, client, pro, dns):
     )
     assert response.status_code == 400
     assert response.json()["detail"] == (
-        "url: internal.test resolves to 10.1.1.1, a private address; webhook targets must be public"
+        "url: internal.test resolves to a non-public address (a private address); "
+        "webhook targets must be public"
     )
     got = client.get(f"/api/v1/webhooks/{webhook_id}/", headers=pro.headers).json()
     assert got["url"] == "https://hooks.example.com/x"

@@ -260,8 +260,8 @@ def test_rebinding_at_send_time_is_refused(no_private_config, client, pro, dns, 
         assert receiver.requests == []
         error = sql("SELECT error FROM delivery_attempts")[0][0]
         assert error == (
-            "Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback "
-            "address; webhook targets must be public"
+            "Refused at connect time: rebind.test resolves to a non-public address "
+            "(a loopback address); webhook targets must be public"
         )
 
 

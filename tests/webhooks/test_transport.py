@@ -89,8 +89,8 @@ def test_dns_rebinding_public_then_private_is_refused_at_connect():
         result = send(url, policy=policy, resolver=rebinding)
         assert result.status_code is None
         assert result.error == (
-            "Refused at connect time: rebind.test resolves to 127.0.0.1, a loopback address; "
-            "webhook targets must be public"
+            "Refused at connect time: rebind.test resolves to a non-public address "
+            "(a loopback address); webhook targets must be public"
         )
         assert receiver.requests == []
 

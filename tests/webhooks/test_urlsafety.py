@@ -49,7 +49,7 @@ REFUSED = [
     ("https://user@example.com/hook", "credentials"),
     ("https://example.com:99999/", "port must be a number"),
     # loopback
-    ("https://localhost/hook", "127.0.0.1, a loopback address"),
+    ("https://localhost/hook", "localhost resolves to a non-public address (a loopback address)"),
     ("https://127.0.0.1/hook", "127.0.0.1 is a loopback address"),
     ("https://127.8.9.10/", "loopback"),
     ("https://[::1]/", "loopback"),
@@ -58,7 +58,7 @@ REFUSED = [
     ("https://172.16.3.4/", "a private address"),
     ("https://192.168.1.1/", "a private address"),
     ("https://[fc00::1]/", "a private address"),
-    ("https://internal.test/", "192.168.0.10, a private address"),
+    ("https://internal.test/", "a non-public address (a private address)"),
     ("https://169.254.169.254/latest/meta-data/", "cloud metadata"),
     ("https://metadata.test/", "cloud metadata"),
     ("https://169.254.10.10/", "link-local"),
@@ -80,7 +80,7 @@ REFUSED = [
     ("https://[::ffff:127.0.0.1]/", "IPv6 form of 127.0.0.1, a loopback"),
     ("https://[::ffff:7f00:1]/", "IPv6 form of 127.0.0.1"),
     ("https://[::ffff:169.254.169.254]/", "IPv6 form of 169.254.169.254, the link-local cloud"),
-    ("https://mapped.test/", "IPv6 form of 10.1.2.3, a private"),
+    ("https://mapped.test/", "a non-public address (an IPv6 form of a private address)"),
     ("https://[::127.0.0.1]/", "IPv6 form of 127.0.0.1"),
     ("https://[2002:7f00:1::]/", "IPv6 form of 127.0.0.1"),  # 6to4
     ("https://[2002:c0a8:101::1]/", "IPv6 form of 192.168.1.1"),  # 6to4
@@ -100,7 +100,7 @@ REFUSED = [
     ("https://localhost./", "must not end with a dot"),
     # resolution
     ("https://no-such-host.invalid/hook", "does not resolve"),
-    ("https://mixed.test/hook", "10.0.0.1, a private address"),
+    ("https://mixed.test/hook", "a non-public address (a private address)"),
 ]
 
 
@@ -111,6 +111,20 @@ def test_refused(url, message):
     text = str(refused.value)
     assert text.startswith("url: ")
     assert message in text
+
+
+NON_PUBLIC_NAMES = ["localhost", "internal.test", "metadata.test", "mixed.test", "cgnat.test"]
+
+
+@pytest.mark.parametrize("name", [*NON_PUBLIC_NAMES, "mapped.test"])
+def test_a_refused_name_never_shows_the_address_it_resolves_to(name):
+    # The message names the rule, not the address: it would map the internal DNS.
+    with pytest.raises(UnsafeUrl) as refused:
+        vet(f"https://{name}/hook")
+    text = str(refused.value)
+    assert f"url: {name} resolves to a non-public address (" in text
+    for address in [*DNS[name], "10.1.2.3", "::1"]:
+        assert address not in text.replace(name, "")
 
 
 def test_corpus_is_large_enough():
