@@ -15,8 +15,21 @@ _hasher = PasswordHasher()
 _DUMMY_HASH = _hasher.hash("not-a-real-password")
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+class PasswordHash(str):
+    """An argon2 hash that does not show itself in a repr.
+
+    Log lines that print a call's arguments (aiosqlite's DEBUG lines print every function it
+    runs, arguments included) or a container holding one get `<password hash>` instead.
+    """
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "<password hash>"
+
+
+def hash_password(password: str) -> PasswordHash:
+    return PasswordHash(_hasher.hash(password))
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:

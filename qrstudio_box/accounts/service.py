@@ -6,14 +6,20 @@ from __future__ import annotations
 import asyncio
 import re
 import sqlite3
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
 from ..errors import ApiError, bad_request
 from . import store
-from .passwords import generate_password, hash_password, password_problem, verify_password
+from .passwords import (
+    PasswordHash,
+    generate_password,
+    hash_password,
+    password_problem,
+    verify_password,
+)
 from .schemas import User, UserPatch, user_from_row
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}$")
@@ -23,10 +29,11 @@ BOOTSTRAP_EMAIL = "admin@localhost"
 @dataclass(frozen=True)
 class NewUser:
     email: str
-    password_hash: str
+    password_hash: PasswordHash
     role: str
     plan: str
-    generated_password: str | None
+    # Shown once to whoever created the user; never in a repr (debug logs print arguments).
+    generated_password: str | None = field(repr=False)
 
 
 def normalize_email(email: str) -> str:

@@ -135,3 +135,58 @@ def test_the_real_server_logs_json_lines(server_factory):
         e["logger"] == "uvicorn.error" and e["message"].startswith("Application startup")
         for e in entries
     )
+
+
+def test_no_password_or_hash_reaches_the_log_even_at_debug(server_factory):
+    """aiosqlite logs every call it runs at DEBUG, arguments included: a user being created or
+    a password being changed passed its hash (and a generated password) through there."""
+    import re
+    import sqlite3
+
+    import httpx
+
+    server = server_factory({"logging": {"level": "debug", "access_log": True}}).start()
+    base = server.base_url
+    admin = server.token()
+    typed = "typed-password-42"
+    created = httpx.post(
+        f"{base}/api/v1/admin/users/",
+        headers=admin,
+        json={"email": "typed@example.com", "password": typed},
+    )
+    assert created.status_code == 201, created.text
+    generated = httpx.post(
+        f"{base}/api/v1/admin/users/", headers=admin, json={"email": "generated@example.com"}
+    )
+    assert generated.status_code == 201, generated.text
+    changed = "changed-password-42"
+    patched = httpx.patch(
+        f"{base}/api/v1/admin/users/{created.json()['user']['id']}/",
+        headers=admin,
+        json={"password": changed},
+    )
+    assert patched.status_code == 200, patched.text
+    assert server.token("typed@example.com", changed)
+    wrong = httpx.post(
+        f"{base}/api/v1/auth/token/", json={"email": "typed@example.com", "password": typed}
+    )
+    assert wrong.status_code == 401
+    with httpx.Client(base_url=base) as browser:
+        form = browser.get("/admin/login")
+        csrf = re.search(r'name="csrf_token" value="([^"]+)"', form.text)
+        fields = {"email": "typed@example.com", "password": changed}
+        signed_in = browser.post(
+            "/admin/login", data={**fields, **({"csrf_token": csrf[1]} if csrf else {})}
+        )
+        assert signed_in.status_code in (302, 303), signed_in.text
+    assert server.stop() == 0
+
+    log = server.output()
+    assert "aiosqlite" in log and "DEBUG" in log  # the debug lines are really there
+    with sqlite3.connect(server.database_path) as conn:
+        hashes = [row[0] for row in conn.execute("SELECT password_hash FROM users")]
+    assert len(hashes) == 3
+    secrets = [*hashes, typed, changed, generated.json()["password"]]
+    for secret in secrets:
+        assert secret not in log
+    assert "$argon2" not in log
