@@ -3,8 +3,10 @@
 Two views. In process: `qr.render` (segno behind the bounded LRU cache) called in a loop,
 uncached (every call a new short link, so every call renders) and cached (the same options
 again). Over HTTP: GET /api/v1/dynamic-qrs/{short_id}/image of the real appliance, driven by
-bench.loadgen at 4 connections: cached (one URL) and uncached (600 URLs that differ in their
-colour, more than the cache's 512 entries, cycled, so every request renders).
+bench.loadgen at 2 connections, as many as the render pool's workers (`[qr]
+render_concurrency`; one more uncached request at once would get 503 at once): cached (one
+URL) and uncached (600 URLs that differ in their colour, more than the cache's 512 entries,
+cycled, so every request renders).
 
     python -m bench.render [--seconds 3] [--quick]
 """
@@ -18,6 +20,7 @@ from . import harness as h
 
 NAME = "render"
 SIZES = {"png": {"scale": 10}, "svg": {"scale": 10}}
+HTTP_CONNECTIONS = 2  # the default render_concurrency
 
 
 def in_process(seconds: float) -> list[dict]:
@@ -73,7 +76,7 @@ def over_http(seconds: float, keep: bool) -> list[dict]:
                     urls = [f"{base}?format={fmt}&scale=10"]
                 else:
                     urls = [f"{base}?format={fmt}&scale=10&dark=%23{n:06x}" for n in range(1, 601)]
-                result = h.load_urls(urls, 4, seconds, headers=headers)
+                result = h.load_urls(urls, HTTP_CONNECTIONS, seconds, headers=headers)
                 rows.append(
                     {
                         "path": "HTTP GET .../image",

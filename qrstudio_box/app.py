@@ -109,10 +109,13 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
             410: "Gone",
             413: "Too large",
             429: "Slow down",
+            503: "Busy",
         }
-        return error_page(
+        page = error_page(
             request, status, titles.get(status, "Something went wrong"), body["detail"]
         )
+        page.headers.update(error.headers or {})  # Retry-After and RateLimit-* too
+        return page
     return Response(
         content=body, status_code=status, headers=error.headers, media_type=MediaType.JSON
     )

@@ -134,6 +134,13 @@ class MetricsSettings(_Section):
     token: str = ""
 
 
+class QrSettings(_Section):
+    # Images rendered at once (each a worker thread); one more uncached render is refused with
+    # 503 + Retry-After instead of waiting. Rendering is CPU-bound Python: more threads than
+    # cores only add redirect latency.
+    render_concurrency: Annotated[int, Meta(ge=1, le=64)] = 2
+
+
 class Settings(_Section):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -145,6 +152,7 @@ class Settings(_Section):
     retention: RetentionSettings = msgspec.field(default_factory=RetentionSettings)
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
+    qr: QrSettings = msgspec.field(default_factory=QrSettings)
 
     @property
     def data_dir(self) -> Path:

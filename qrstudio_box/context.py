@@ -29,3 +29,5 @@ class AppContext:
     links: Any = None
     webhooks: Any = None
     quotas: Any = None
+    # The render pool (qr/pool.py): every image is rendered through it.
+    renders: Any = None

@@ -6,7 +6,6 @@ dynamic QR through links.service.create_qr and opens its page.
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any
 
@@ -17,7 +16,7 @@ from ..errors import ApiError
 from ..links import service as links
 from ..links.rules import InputError, check_destination
 from ..links.schemas import QrCreate
-from ..qr.render import OptionsError, parse_options, render
+from ..qr.render import OptionsError, parse_options
 from .forms import checkbox
 from .ui import app_ctx, current_user, errors_of, go, page
 
@@ -103,7 +102,7 @@ async def generate_submit(request: Request) -> object:
         return go(request, f"/admin/qrs/{created.qr.short_id}", ("success", "Dynamic QR created."))
 
     try:
-        rendered = await asyncio.to_thread(render, options)
+        rendered = await ctx.renders.render(options)
         await ctx.db.write(
             lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
         )

@@ -6,7 +6,6 @@ its inputs and its answers into pages.
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, time, timedelta
 from typing import Any
@@ -21,7 +20,7 @@ from ..clock import unix_ms
 from ..errors import ApiError
 from ..links import service as links
 from ..links.schemas import QrCreate, QrPatch, VariantIn
-from ..qr.render import OptionsError, parse_options, render
+from ..qr.render import OptionsError, parse_options
 from . import charts
 from .forms import checkbox, parse_variants
 from .ui import app_ctx, current_user, errors_of, go, page
@@ -254,7 +253,7 @@ class QrPages(Controller):
     async def preview(self, request: Request, short_id: str) -> Response:
         qr = await _owned(request, short_id)
         options = parse_options({"data": qr.short_url, "format": "svg", "size": PREVIEW_SIZE})
-        rendered = await asyncio.to_thread(render, options)
+        rendered = await app_ctx(request).renders.render(options)
         return Response(
             rendered.content,
             media_type=rendered.media_type,
@@ -282,7 +281,7 @@ class QrPages(Controller):
         }
         try:
             options = parse_options(values, from_query=True)
-            rendered = await asyncio.to_thread(render, options)
+            rendered = await app_ctx(request).renders.render(options)
         except OptionsError as error:
             return go(
                 request, f"/admin/qrs/{short_id}", ("error", f"Download failed: {error.detail}")

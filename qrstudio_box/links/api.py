@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from typing import Annotated, Any, Literal
 
 from litestar import Controller, MediaType, Request, Response, delete, get, head, patch, post
@@ -13,7 +12,7 @@ from litestar.response import Stream
 from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import ApiError
-from ..qr.render import OptionsError, parse_options, render
+from ..qr.render import OptionsError, parse_options
 from ..web import error_page
 from . import service
 from .period import parse_scan_bound, parse_stats_day
@@ -113,7 +112,7 @@ class DynamicQrController(Controller):
         values = {key: value for key, value in given.items() if value is not None}
         try:
             options = parse_options({"data": qr.short_url, **values})
-            rendered = await asyncio.to_thread(render, options)
+            rendered = await ctx.renders.render(options)
         except OptionsError as error:
             raise ApiError(400, error.detail, field=error.field) from None
         return Response(

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import base64
 from typing import Any, Literal
 
@@ -16,7 +15,8 @@ from ..errors import ApiError
 from ..links import service as links
 from ..links.rules import InputError, check_destination
 from ..links.schemas import GenerateOut, QrCreate
-from .render import RENDER_FIELDS, OptionsError, Rendered, parse_options, render
+from ..links.shortid import LENGTH as SHORT_ID_LENGTH
+from .render import RENDER_FIELDS, OptionsError, Rendered, RenderOptions, parse_options
 
 
 class GenerateBody(msgspec.Struct, forbid_unknown_fields=True):
@@ -98,12 +98,20 @@ async def generate(
         raise ApiError(400, error.detail, field=error.field) from None
 
     if body.data_type == "dynamic":
-        # Exactly POST /dynamic-qrs/: checks, plan limit, one generation, the event.
-        created = await links.create_qr(
-            ctx, user, QrCreate(destination_url=body.data, name=body.name), destination_field="data"
-        )
-        options = msgspec.structs.replace(options, data=created.qr.short_url)
-        rendered = await asyncio.to_thread(render, options)
+        # Exactly POST /dynamic-qrs/: checks, plan limit, one generation, the event; but only
+        # once the image is known to fit and a render worker is ours, so a refusal (400, 503)
+        # creates and charges nothing. Any short id gives the size: they are all as long.
+        stand_in = links.short_url(ctx, "x" * SHORT_ID_LENGTH)
+        await _check_size(ctx, msgspec.structs.replace(options, data=stand_in))
+        async with ctx.renders.reserve() as slot:
+            created = await links.create_qr(
+                ctx,
+                user,
+                QrCreate(destination_url=body.data, name=body.name),
+                destination_field="data",
+            )
+            options = msgspec.structs.replace(options, data=created.qr.short_url)
+            rendered = await slot.render(options)
         return _answer(
             request,
             rendered,
@@ -115,11 +123,20 @@ async def generate(
             created.qr.short_url,
         )
 
+    await _check_size(ctx, options)
     try:
-        rendered = await asyncio.to_thread(render, options)
+        rendered = await ctx.renders.render(options)
     except OptionsError as error:  # data too long for any QR: still a 400, still not charged
         raise ApiError(400, error.detail, field=error.field) from None
     charge = await ctx.db.write(
         lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
     )
     return _answer(request, rendered, body, body.data, dict(charge.headers), 200)
+
+
+async def _check_size(ctx: AppContext, options: RenderOptions) -> None:
+    """400 naming the field when the image would be too large, before anything else is done."""
+    try:
+        await ctx.renders.check_size(options)
+    except OptionsError as error:
+        raise ApiError(400, error.detail, field=error.field) from None

@@ -1,7 +1,7 @@
 """QR rendering with segno: options validated into a Struct, images cached by their options.
 
-Pure and synchronous: no settings, no I/O beyond memory. `render(options)` is what
-`POST /api/v1/generate/` and the dynamic-QR image endpoint call.
+Pure and synchronous: no settings, no I/O beyond memory. Routes render through the app's
+render pool (`ctx.renders`, qr/pool.py), which owns a RenderCache and runs it in its workers.
 """
 
 from __future__ import annotations
@@ -149,12 +149,18 @@ class RenderCache:
         self._entries: OrderedDict[RenderOptions, Rendered] = OrderedDict()
         self._lock = threading.Lock()
 
-    def render(self, options: RenderOptions) -> Rendered:
+    def get(self, options: RenderOptions) -> Rendered | None:
+        """The cached image, or None (then `render` would render it)."""
         with self._lock:
             hit = self._entries.get(options)
             if hit is not None:
                 self._entries.move_to_end(options)
-                return hit
+            return hit
+
+    def render(self, options: RenderOptions) -> Rendered:
+        hit = self.get(options)
+        if hit is not None:
+            return hit
         rendered = _render_uncached(options)
         with self._lock:
             self.renders += 1
@@ -179,10 +185,3 @@ class RenderCache:
         with self._lock:
             self._entries.clear()
             self._bytes = 0
-
-
-default_cache = RenderCache()
-
-
-def render(options: RenderOptions) -> Rendered:
-    return default_cache.render(options)

@@ -8,7 +8,6 @@ import pytest
 
 from qrstudio_box.accounts import quota
 from qrstudio_box.errors import ApiError
-from qrstudio_box.qr.render import default_cache
 from tests.links.helpers import QR_CREATED_FIELDS, assert_exact_fields, stored_events
 from tests.qr.qr_images import decode_png, decode_svg
 
@@ -118,13 +117,14 @@ def test_json_answer_carries_a_data_uri_and_metadata(shared, shared_user):
 
 def test_same_parameters_are_not_rendered_twice(shared, shared_user):
     body = {"data": "render me once", "scale": 7, "dark": "#123456"}
+    cache = shared.client.app.state.ctx.renders.cache
     shared.client.post(URL, headers=shared_user.headers, json=body)
-    renders = default_cache.renders
+    renders = cache.renders
     again = shared.client.post(URL, headers=shared_user.headers, json=body)
     assert again.status_code == 200
-    assert default_cache.renders == renders
+    assert cache.renders == renders
     shared.client.post(URL, headers=shared_user.headers, json={**body, "scale": 8})
-    assert default_cache.renders == renders + 1
+    assert cache.renders == renders + 1
 
 
 @pytest.mark.parametrize(
