@@ -23,6 +23,8 @@ from .schemas import QrCreate, QrOut, QrPage, QrPatch, ScanPage, StatsOut
 UserRequest = Request[User, Any, Any]
 GONE_TITLE = "This code is no longer active"
 GONE_MESSAGE = "Its owner switched this QR code off. If you expected something here, ask them."
+ENDED_TITLE = "This code has ended"
+ENDED_MESSAGE = "This QR code's campaign is over (or has not started yet). Thank you for scanning."
 UNKNOWN_TITLE = "Unknown code"
 UNKNOWN_MESSAGE = "No QR code goes by this link. Check that it was copied whole."
 
@@ -192,16 +194,31 @@ REDIRECT_RESPONSES = {
     ),
     410: ResponseSpec(
         data_container=None,
-        description="The QR is inactive (an HTML page)",
+        description=(
+            "The QR is inactive, or outside its lifecycle (before active_from, after"
+            " active_until, past max_scans) with no expired_url (an HTML page)"
+        ),
         media_type=MediaType.HTML,
     ),
 }
+
+
+def ended_page(request: Request) -> Response:
+    """The 410 a scan outside its code's lifecycle gets when the code has no expired_url."""
+    return error_page(request, 410, ENDED_TITLE, ENDED_MESSAGE)
 
 
 @get(
     "/r/{short_id:str}",
     tags=["redirect"],
     summary="Scan: record it and redirect (302)",
+    description=(
+        "The destination is, in order: `expired_url` (or a 410 page) outside the lifecycle"
+        " (`active_from`, `active_until`, `max_scans`), recorded with the label `(expired)`;"
+        " the first rule whose `when` matches; the weighted variant pick (sticky per"
+        " scanner); the destination. The QR's `utm` is appended without overriding the"
+        " destination's own parameters, and with `forward_query` the scan's query string too."
+    ),
     status_code=302,
     security=[{}],
     responses=REDIRECT_RESPONSES,
@@ -216,14 +233,18 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
     headers = request.headers
     client = request.client
     # No quota is consulted here: a printed code must keep working.
-    variant = await links.record_scan(
+    routed = await links.record_scan(
         qr,
         client.host if client else None,
         headers.getall("x-forwarded-for", []),
         headers.get("user-agent"),
         headers.get("referer"),
+        headers.get("accept-language"),
+        request.scope.get("query_string", b""),
     )
-    return ScanRedirect(variant.destination_url)  # the fast path's very answer (redirect.py)
+    if not routed.destination_url:
+        return ended_page(request)
+    return ScanRedirect(routed.destination_url)  # the fast path's very answer (redirect.py)
 
 
 @head(
@@ -242,14 +263,18 @@ async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Res
     if not qr.is_live:
         return Response(None, status_code=410, headers=NO_STORE)
     client = request.client
-    variant = links.preview(
+    routed = links.preview(
         qr,
         client.host if client else None,
         request.headers.getall("x-forwarded-for", []),
         request.headers.get("user-agent"),
+        request.headers.get("accept-language"),
+        request.scope.get("query_string", b""),
     )
+    if not routed.destination_url:
+        return Response(None, status_code=410, headers=NO_STORE)
     return Response(
         None,
         status_code=302,
-        headers={"Location": as_location(variant.destination_url), **NO_STORE},
+        headers={"Location": as_location(routed.destination_url), **NO_STORE},
     )

@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 from litestar import Request
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from .api import ended_page
 from .redirect import redirect_headers, send_redirect
 
 if TYPE_CHECKING:
@@ -50,7 +51,7 @@ def install(app: Litestar, ctx: AppContext, on_crash) -> None:
 
 async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send, on_crash) -> None:
     forwarded_for: list[str] = []
-    user_agent = referer = None
+    user_agent = referer = accept_language = None
     for name, value in scope["headers"]:  # a repeated header: the first, as request.headers.get
         if name == b"user-agent":
             if user_agent is None:
@@ -60,15 +61,29 @@ async def _scan(ctx: AppContext, qr, scope: Scope, receive: Receive, send: Send,
                 referer = value.decode("latin-1")
         elif name == b"x-forwarded-for":
             forwarded_for.append(value.decode("latin-1"))
+        elif name == b"accept-language" and qr.rules:  # only rules may ask for it
+            if accept_language is None:
+                accept_language = value.decode("latin-1")
     client = scope.get("client")
     try:
-        variant = await ctx.links.record_scan(
-            qr, client[0] if client else None, forwarded_for, user_agent, referer
+        routed = await ctx.links.record_scan(
+            qr,
+            client[0] if client else None,
+            forwarded_for,
+            user_agent,
+            referer,
+            accept_language,
+            scope.get("query_string", b""),
         )
-        headers = redirect_headers(variant.destination_url)
+        # "": outside its lifecycle without an expired_url, the 410 page (recorded all the same)
+        headers = redirect_headers(routed.destination_url) if routed.destination_url else None
     except Exception as error:  # the same 500 (logged, HTML or JSON) as any other route's
         request: Request = Request(scope, receive)
         response = on_crash(request, error).to_asgi_response(app=None, request=request)
         await response(scope, receive, send)
+        return
+    if headers is None:
+        request = Request(scope, receive)
+        await ended_page(request).to_asgi_response(app=None, request=request)(scope, receive, send)
         return
     await send_redirect(send, headers)

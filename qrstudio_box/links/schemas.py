@@ -21,10 +21,71 @@ class VariantOut(Struct):
     weight: int
 
 
+class HoursIn(Struct, forbid_unknown_fields=True):
+    """Local time of day in an IANA zone; `to` before `from` runs past midnight."""
+
+    from_: str = field(default="", name="from")  # "09:00"
+    to: str = ""  # "17:00" (exclusive; "24:00" is the end of the day)
+    tz: str = ""  # "Europe/Paris"
+
+
+class BetweenIn(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """ISO 8601 instants with an offset: `from` inclusive, `to` exclusive, either optional."""
+
+    from_: str | None = field(default=None, name="from")
+    to: str | None = None
+
+
+class When(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """A rule's conditions: all given must hold; an unknown value (no GeoIP database, no
+    Accept-Language) never matches a condition on it. `{}` matches every scan."""
+
+    country: list[str] | None = None  # ISO 3166-1 alpha-2 ("CA"), from the GeoIP database
+    device: list[str] | None = None  # ua-parser device families, as scans record them ("iPhone")
+    os: list[str] | None = None  # ua-parser OS families ("iOS", "Android")
+    browser: list[str] | None = None  # ua-parser browser families ("Chrome Mobile")
+    language: list[str] | None = None  # primary tags from Accept-Language ("fr")
+    weekdays: list[str] | None = None  # "mon" ... "sun", in hours.tz (UTC without hours)
+    hours: HoursIn | None = None
+    between: BetweenIn | None = None
+    bots: bool | None = None  # true: only bots; false: only people
+
+
+class RuleIn(Struct, forbid_unknown_fields=True):
+    # Defaults only so that our rules name a missing field with its path (rules[0].label).
+    label: str = ""
+    destination_url: str = ""
+    when: When = field(default_factory=When)
+
+
+class RuleOut(Struct):
+    label: str
+    destination_url: str
+    when: When
+
+
+class Utm(Struct, forbid_unknown_fields=True, omit_defaults=True):
+    """Appended as utm_source=... to the chosen destination, never over its own parameters."""
+
+    source: str | None = None
+    medium: str | None = None
+    campaign: str | None = None
+    term: str | None = None
+    content: str | None = None
+
+
 class QrCreate(Struct, forbid_unknown_fields=True):
     destination_url: str
     name: str = ""
     variants: list[VariantIn] | None = None
+    rules: list[RuleIn] | None = None
+    active_from: str | None = None  # ISO 8601 instant; before it, scans go to expired_url
+    active_until: str | None = None  # ISO 8601 instant (exclusive)
+    max_scans: int | None = None  # non-bot scans redirected; then the code has ended
+    expired_url: str = ""  # where scans go outside the lifecycle ("": a 410 page)
+    # Left out: the owner's UTM defaults (GET /api/v1/settings/utm/); {} for none.
+    utm: Utm | UnsetType = UNSET
+    forward_query: bool = False  # pass the scan URL's own query string on
 
 
 class QrPatch(Struct, forbid_unknown_fields=True):
@@ -34,6 +95,16 @@ class QrPatch(Struct, forbid_unknown_fields=True):
     destination_url: str | UnsetType = UNSET
     is_active: bool | UnsetType = UNSET
     variants: list[VariantIn] | None | UnsetType = UNSET
+    rules: list[RuleIn] | None | UnsetType = UNSET
+    active_from: str | None | UnsetType = UNSET
+    active_until: str | None | UnsetType = UNSET
+    max_scans: int | None | UnsetType = UNSET
+    expired_url: str | None | UnsetType = UNSET
+    utm: Utm | None | UnsetType = UNSET
+    forward_query: bool | UnsetType = UNSET
+
+
+QrStatus = Literal["live", "not_started", "ended", "capped", "inactive"]
 
 
 class QrOut(Struct):
@@ -46,6 +117,15 @@ class QrOut(Struct):
     scan_count: int
     created_at: str
     updated_at: str
+    rules: list[RuleOut]
+    active_from: str | None
+    active_until: str | None
+    max_scans: int | None
+    expired_url: str
+    utm: Utm
+    forward_query: bool
+    # live; not_started / ended / capped (scans go to expired_url or a 410 page); inactive
+    status: QrStatus
 
 
 class QrPage(Struct):
@@ -117,6 +197,35 @@ class StatsOut(Struct):
     browser_families: list[Count]
     referers: list[Count]
     variants: list[VariantCount]
+
+
+class UtmDefaults(Struct):
+    """The owner's UTM values for new codes (a workspace's, once workspaces exist)."""
+
+    utm: Utm
+
+
+PreviewOutcome = Literal[
+    "rule", "variants", "destination", "not_started", "ended", "capped", "inactive"
+]
+
+
+class PreviewVariant(Struct):
+    label: str
+    destination_url: str
+    weight: int
+
+
+class PreviewOut(Struct):
+    """Which destination a scan like the one described would get, and why (nothing recorded)."""
+
+    outcome: PreviewOutcome
+    status_code: int  # 302, or 410 when the code has ended with no expired_url / is inactive
+    label: str  # the rule's or variant's label the scan would record
+    destination_url: str  # with UTM; "" for a 410; the first variant's when outcome is variants
+    reason: str  # in plain words
+    rule_index: int | None = None
+    variants: list[PreviewVariant] = field(default_factory=list)  # the weighted pick's options
 
 
 class GenerateOut(Struct):

@@ -17,22 +17,33 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import msgspec
 from msgspec import UNSET
 
 from ..accounts import quota
 from ..accounts.schemas import User
-from ..clock import iso_ms, iso_s, parse_iso, unix_ms
+from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
 from ..events import emit
 from ..keyfiles import read_or_create
 from ..pagination import check_limit, decode_cursor, encode_cursor
-from . import store
+from . import routing, store
 from .clientip import client_ip, parse_networks
 from .geoip import GeoIP
 from .period import day_from_number, day_number, stats_range
-from .rules import InputError, check_destination, check_name, check_variants
+from .routing import CAPPED, LIVE, Rule, ScanFacts
+from .rules import (
+    InputError,
+    check_destination,
+    check_instant,
+    check_lifecycle,
+    check_name,
+    check_rules,
+    check_utm,
+    check_variants,
+)
 from .schemas import (
     CityCount,
     Count,
@@ -41,10 +52,13 @@ from .schemas import (
     QrOut,
     QrPage,
     QrPatch,
+    RuleIn,
+    RuleOut,
     ScanOut,
     ScanPage,
     StatsOut,
     Totals,
+    Utm,
     VariantCount,
     VariantIn,
     VariantOut,
@@ -52,7 +66,7 @@ from .schemas import (
 from .shortid import looks_like_short_id, new_short_id
 from .sketch import estimate_unique
 from .useragent import cut_user_agent, parse_user_agent
-from .variants import DEFAULT_LABEL, StickyVariants, Variant, scanner_hash
+from .variants import DEFAULT_LABEL, EXPIRED_LABEL, StickyVariants, Variant, scanner_hash
 
 SALT_FILE = "scanner.salt"
 MAX_REFERER_CHARS = 1024
@@ -69,7 +83,8 @@ def as_api_error(error: InputError) -> ApiError:
 
 @dataclass(frozen=True, slots=True)
 class CachedQr:
-    """All the redirect needs, with variants ready for the pick (never empty)."""
+    """All the redirect needs, compiled once per QR write: variants ready for the pick (never
+    empty) and rules ready to match, their destinations with the QR's UTM already appended."""
 
     id: int
     short_id: str
@@ -79,6 +94,13 @@ class CachedQr:
     is_active: bool
     deleted: bool
     variants: tuple[Variant, ...]
+    rules: tuple[Rule, ...] = ()
+    active_from_ms: int | None = None
+    active_until_ms: int | None = None
+    max_scans: int | None = None
+    expired_url: str = ""
+    forward_query: bool = False
+    ended: bool = False  # dynamic_qr.updated has said it ended (ended_at is set)
 
     @property
     def is_live(self) -> bool:
@@ -87,9 +109,18 @@ class CachedQr:
 
 
 def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
+    pairs = routing.utm_pairs(msgspec.json.decode(row["utm"]))
+
+    def tagged(url: str) -> str:
+        return routing.add_query(url, pairs) if pairs else url
+
     variants = tuple(
-        Variant(v["label"], v["destination_url"], v["weight"]) for v in variant_rows
-    ) or (Variant(DEFAULT_LABEL, row["destination_url"], 1),)
+        Variant(v["label"], tagged(v["destination_url"]), v["weight"]) for v in variant_rows
+    ) or (Variant(DEFAULT_LABEL, tagged(row["destination_url"]), 1),)
+    rules = tuple(
+        Rule(rule.label, tagged(rule.destination_url), rule.when)
+        for rule in routing.compile_rules(msgspec.json.decode(row["rules"]))
+    )
     return CachedQr(
         id=row["id"],
         short_id=row["short_id"],
@@ -99,7 +130,24 @@ def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
         is_active=bool(row["is_active"]),
         deleted=row["deleted_at"] is not None,
         variants=variants,
+        rules=rules,
+        active_from_ms=row["active_from_ms"],
+        active_until_ms=row["active_until_ms"],
+        max_scans=row["max_scans"],
+        expired_url=row["expired_url"],
+        forward_query=bool(row["forward_query"]),
+        ended=row["ended_at"] is not None,
     )
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where one scan goes: `destination_url` "" means the 410 "this code has ended" page."""
+
+    label: str
+    destination_url: str
+    state: str = LIVE  # routing.LIVE, NOT_STARTED, ENDED or CAPPED
+    rule_index: int | None = None
 
 
 def load_or_create_salt(data_dir: Path) -> bytes:
@@ -121,14 +169,19 @@ class LinksService:
         self.geoip = GeoIP(ctx.settings.geoip.database or None)
         self.salt = load_or_create_salt(ctx.settings.data_dir)
         self.trusted = parse_networks(ctx.settings.server.trusted_proxies)
+        # Non-bot scans redirected per QR id (max_scans compares with it). Counted here when a
+        # scan is routed, before its write is awaited, so concurrent scans of a capped code
+        # cannot all see the last free place; loaded from the rollups at start.
+        self.served: dict[int, int] = {}
 
     async def load(self) -> None:
-        def read_all(conn: sqlite3.Connection) -> dict[str, CachedQr]:
+        def read_all(conn: sqlite3.Connection) -> tuple[dict[str, CachedQr], dict[int, int]]:
             rows = store.all_qrs_for_redirect(conn)
             variants = store.variants_of(conn, [row["id"] for row in rows])
-            return {row["short_id"]: cached_qr(row, variants[row["id"]]) for row in rows}
+            qrs = {row["short_id"]: cached_qr(row, variants[row["id"]]) for row in rows}
+            return qrs, store.served_counts(conn)
 
-        self.qrs = await self.ctx.db.read(read_all)
+        self.qrs, self.served = await self.ctx.db.read(read_all)
 
     def close(self) -> None:
         self.geoip.close()
@@ -142,14 +195,75 @@ class LinksService:
         if qr.deleted:
             self.sticky.forget_qr(qr.id)
 
+    def state(self, qr: CachedQr, now_ms: int) -> str:
+        """The code's lifecycle state now (LIVE, NOT_STARTED, ENDED or CAPPED)."""
+        return routing.lifecycle_state(
+            now_ms,
+            qr.active_from_ms,
+            qr.active_until_ms,
+            qr.max_scans,
+            self.served.get(qr.id, 0),
+        )
+
+    def route(self, qr: CachedQr, facts: ScanFacts) -> Routed | None:
+        """Lifecycle, then the first matching rule; None: the variants (or destination) pick."""
+        state = self.state(qr, facts.now_ms)
+        if state != LIVE:
+            return Routed(EXPIRED_LABEL, qr.expired_url, state)
+        if qr.rules:
+            found = routing.first_match(qr.rules, facts)
+            if found is not None:
+                index, rule = found
+                return Routed(rule.label, rule.destination_url, LIVE, index)
+        return None
+
     def preview(
-        self, qr: CachedQr, peer: str | None, forwarded_for: Sequence[str], user_agent: str | None
-    ) -> Variant:
-        """The variant this scanner would get, recording and remembering nothing (HEAD)."""
+        self,
+        qr: CachedQr,
+        peer: str | None,
+        forwarded_for: Sequence[str],
+        user_agent: str | None,
+        accept_language: str | None = None,
+        query_string: bytes = b"",
+    ) -> Routed:
+        """Where this scanner would go, recording and remembering nothing (HEAD)."""
         ip = client_ip(peer, forwarded_for, self.trusted)
-        scanner = scanner_hash(self.salt, ip, cut_user_agent(user_agent))
-        now = self.ctx.clock.now().timestamp()
-        return self.sticky.peek(qr.id, qr.short_id, qr.variants, scanner, now)
+        agent = cut_user_agent(user_agent)
+        now = self.ctx.clock.now()
+        facts = self._facts(qr, ip, agent, accept_language, unix_ms(now))
+        routed = self.route(qr, facts)
+        if routed is None:
+            scanner = scanner_hash(self.salt, ip, agent)
+            variant = self.sticky.peek(qr.id, qr.short_id, qr.variants, scanner, now.timestamp())
+            routed = Routed(variant.label, variant.destination_url)
+        return self._forward(qr, routed, query_string)
+
+    def _facts(
+        self, qr: CachedQr, ip: str, agent: str, accept_language: str | None, now_ms: int
+    ) -> ScanFacts:
+        family = parse_user_agent(agent)  # LRU-cached; the scan record needs it anyway
+        return ScanFacts(
+            now_ms=now_ms,
+            # Geolocated only when a rule may ask (record_scan has it already otherwise).
+            country=self.geoip.locate(ip).country if qr.rules else "",
+            device=family.device_family,
+            os=family.os_family,
+            browser=family.browser_family,
+            is_bot=family.is_bot,
+            accept_language=accept_language,
+        )
+
+    @staticmethod
+    def _forward(qr: CachedQr, routed: Routed, query_string: bytes) -> Routed:
+        if not (qr.forward_query and query_string and routed.destination_url):
+            return routed
+        if routed.state != LIVE:
+            return routed
+        pairs = routing.forwarded_pairs(query_string)
+        if not pairs:
+            return routed
+        url = routing.add_query(routed.destination_url, pairs)
+        return Routed(routed.label, url, routed.state, routed.rule_index)
 
     async def record_scan(
         self,
@@ -158,21 +272,45 @@ class LinksService:
         forwarded_for: Sequence[str],
         user_agent: str | None,
         referer: str | None,
-    ) -> Variant:
-        """Pick the variant, record the scan and its event; returns once they committed."""
+        accept_language: str | None = None,
+        query_string: bytes = b"",
+    ) -> Routed:
+        """Route the scan (lifecycle, rules, variants), record it and its event; returns once
+        they committed. A scan outside the lifecycle is recorded with the label (expired)."""
         ip = client_ip(peer, forwarded_for, self.trusted)
         location = self.geoip.locate(ip)  # geolocate first; the IP itself is never stored
         agent = cut_user_agent(user_agent)
         family = parse_user_agent(agent)
         scanner = scanner_hash(self.salt, ip, agent)
         now = self.ctx.clock.now()
-        variant = self.sticky.choose(qr.id, qr.short_id, qr.variants, scanner, now.timestamp())
+        now_ms = unix_ms(now)
+        routed = None
+        if qr.rules or qr.active_from_ms or qr.active_until_ms or qr.max_scans is not None:
+            facts = ScanFacts(
+                now_ms,
+                location.country,
+                family.device_family,
+                family.os_family,
+                family.browser_family,
+                family.is_bot,
+                accept_language,
+            )
+            routed = self.route(qr, facts)
+        if routed is None:
+            variant = self.sticky.choose(qr.id, qr.short_id, qr.variants, scanner, now.timestamp())
+            routed = Routed(variant.label, variant.destination_url)
+        routed = self._forward(qr, routed, query_string)
+        ends_by_cap = False
+        counted = routed.state == LIVE and not family.is_bot
+        if counted:
+            served = self.served[qr.id] = self.served.get(qr.id, 0) + 1
+            ends_by_cap = qr.max_scans is not None and served == qr.max_scans
         referer = (referer or "")[:MAX_REFERER_CHARS]
         row = (
             qr.id,
-            unix_ms(now),
-            variant.destination_url,
-            variant.label,
+            now_ms,
+            routed.destination_url,
+            routed.label,
             location.country,
             location.city,
             family.device_family,
@@ -188,7 +326,7 @@ class LinksService:
             "short_id": qr.short_id,
             "name": qr.name,
             "owner_id": qr.owner_id,
-            "destination_url": variant.destination_url,
+            "destination_url": routed.destination_url,
             "scanned_at": iso_ms(now),
             "country": location.country,
             "city": location.city,
@@ -198,18 +336,65 @@ class LinksService:
             "referer": referer,
             "user_agent": agent,
             "is_bot": family.is_bot,
-            "variant_label": variant.label,
+            "variant_label": routed.label,
         }
-        await self.ctx.db.write_batched(write_scan, row, qr.owner_id, data, now)
-        return variant
+        ending = (self.ctx, qr.id, "cap") if ends_by_cap else None
+        try:
+            await self.ctx.db.write_batched(write_scan, row, qr.owner_id, data, now, ending)
+        except BaseException:
+            if counted:  # not recorded, so not served
+                self.served[qr.id] -= 1
+            raise
+        return routed
+
+    async def end_due(self) -> int:
+        """Say "ended" (dynamic_qr.updated, once) for every code past its end or its cap that
+        has not said so yet; the lifecycle job runs this every minute. Returns how many."""
+        now_ms = unix_ms(self.ctx.clock.now())
+        capped = [
+            qr.id
+            for qr in self.qrs.values()
+            if not qr.ended and not qr.deleted and self.state(qr, now_ms) == CAPPED
+        ]
+        ctx = self.ctx
+
+        def end(tx: Tx) -> int:
+            endings = [(qr_id, "time") for qr_id in store.qrs_past_end(tx.conn, now_ms)]
+            endings += [(qr_id, "cap") for qr_id in capped]
+            return sum(end_qr(ctx, qr_id, ended_by, tx=tx) for qr_id, ended_by in endings)
+
+        return await ctx.db.write(end)
 
 
 def write_scan(
-    tx: Tx, row: Sequence[Any], owner_id: int, data: dict[str, Any], now: datetime
+    tx: Tx,
+    row: Sequence[Any],
+    owner_id: int,
+    data: dict[str, Any],
+    now: datetime,
+    ending: tuple[AppContext, int, str] | None = None,
 ) -> None:
-    """One scan and its event, inside the group-commit transaction; the rollups follow at commit."""
+    """One scan and its event, inside the group-commit transaction; the rollups follow at commit.
+    `ending` (ctx, qr id, "cap"): this scan reached the code's cap, so the code's end is said
+    in the same commit."""
     store.insert_scan(tx, row)
     emit(tx, owner_id, "scan.created", data, created_at=now)
+    if ending is not None:
+        end_qr(*ending, tx=tx)
+
+
+def end_qr(ctx: AppContext, qr_id: int, ended_by: str, *, tx: Tx) -> bool:
+    """Mark the code ended and fire dynamic_qr.updated with `changed: ["status"]`, once: the
+    UPDATE only takes a code that has not ended, whatever restarts or batches did before."""
+    if not store.mark_ended(tx, qr_id, ended_by, iso_s(tx.clock.now())):
+        return False
+    row = store.get_qr_by_id(tx.conn, qr_id)
+    variant_rows = store.variants_of(tx.conn, [qr_id])[qr_id]
+    data = _updated_data(row, variant_rows, ["status"])
+    data["status"] = "capped" if ended_by == "cap" else "ended"
+    emit(tx, row["owner_id"], "dynamic_qr.updated", data)
+    _after_commit_remember(ctx, tx, qr_id)
+    return True
 
 
 def links(ctx: AppContext) -> LinksService:
@@ -225,6 +410,20 @@ def short_url(ctx: AppContext, short_id: str) -> str:
     return f"{ctx.settings.public_url}/r/{short_id}"
 
 
+def _iso_or_none(millis: int | None) -> str | None:
+    return None if millis is None else iso_s(from_unix_ms(millis))
+
+
+def qr_status(ctx: AppContext, row: Any) -> str:
+    if not row["is_active"]:
+        return "inactive"
+    served = ctx.links.served.get(row["id"], 0) if ctx.links is not None else 0
+    now_ms = unix_ms(ctx.clock.now())
+    return routing.lifecycle_state(
+        now_ms, row["active_from_ms"], row["active_until_ms"], row["max_scans"], served
+    )
+
+
 def qr_out(ctx: AppContext, row: Any, variant_rows: Sequence[Any]) -> QrOut:
     return QrOut(
         short_id=row["short_id"],
@@ -236,7 +435,67 @@ def qr_out(ctx: AppContext, row: Any, variant_rows: Sequence[Any]) -> QrOut:
         scan_count=row["scan_count"],
         created_at=row["created_at"],
         updated_at=row["updated_at"],
+        rules=msgspec.json.decode(row["rules"], type=list[RuleOut]),
+        active_from=_iso_or_none(row["active_from_ms"]),
+        active_until=_iso_or_none(row["active_until_ms"]),
+        max_scans=row["max_scans"],
+        expired_url=row["expired_url"],
+        utm=msgspec.json.decode(row["utm"], type=Utm),
+        forward_query=bool(row["forward_query"]),
+        status=qr_status(ctx, row),  # type: ignore[arg-type]
     )
+
+
+# API field -> dynamic_qrs column, for the routing fields (migration 0007).
+ROUTING_FIELDS = {
+    "rules": "rules",
+    "active_from": "active_from_ms",
+    "active_until": "active_until_ms",
+    "max_scans": "max_scans",
+    "expired_url": "expired_url",
+    "utm": "utm",
+    "forward_query": "forward_query",
+}
+LIFECYCLE_COLUMNS = ("active_from_ms", "active_until_ms", "max_scans")
+
+
+def _rules_json(rules: list[RuleIn] | None) -> list[dict[str, Any]]:
+    """The rules as plain data (hours.from, not from_), for the pure checks."""
+    return msgspec.to_builtins(rules or [])
+
+
+def _check_routing(given: dict[str, Any]) -> dict[str, Any]:
+    """The routing fields given (API names; None clears) as column values, each checked on
+    its own; the checks across fields (labels, start before end) run in `_check_together`."""
+    columns: dict[str, Any] = {}
+    for name, value in given.items():
+        if name == "rules":
+            columns["rules"] = msgspec.json.encode(
+                check_rules("rules", _rules_json(value))
+            ).decode()
+        elif name in ("active_from", "active_until"):
+            columns[ROUTING_FIELDS[name]] = (
+                None if value is None else unix_ms(check_instant(name, value))
+            )
+        elif name == "max_scans":
+            check_lifecycle(None, None, value)
+            columns["max_scans"] = value
+        elif name == "expired_url":
+            columns["expired_url"] = check_destination(name, value) if value else ""
+        elif name == "utm":
+            utm = check_utm("utm", msgspec.to_builtins(value) if value is not None else {})
+            columns["utm"] = msgspec.json.encode(utm).decode()
+        elif name == "forward_query":
+            columns["forward_query"] = int(bool(value))
+    return columns
+
+
+def _check_together(columns: dict[str, Any], variant_labels: Sequence[str]) -> None:
+    """The whole QR after the change: rule labels unlike variant labels, start before end."""
+    start, end = columns.get("active_from_ms"), columns.get("active_until_ms")
+    if start is not None and end is not None and start >= end:
+        raise InputError("active_from", "must be before active_until")
+    check_rules("rules", msgspec.json.decode(columns.get("rules") or "[]"), variant_labels)
 
 
 def _variant_triples(field: str, variants: list[VariantIn] | None) -> list[tuple[str, str, int]]:
@@ -251,6 +510,18 @@ def _event_data(row: Any) -> dict[str, Any]:
         "destination_url": row["destination_url"],
         "owner_id": row["owner_id"],
     }
+
+
+def _updated_data(row: Any, variant_rows: Sequence[Any], changed: list[str]) -> dict[str, Any]:
+    """dynamic_qr.updated data: the created fields, is_active, every variant, what changed."""
+    data = _event_data(row)
+    data["is_active"] = bool(row["is_active"])
+    data["variants"] = [
+        {"label": v["label"], "destination_url": v["destination_url"], "weight": v["weight"]}
+        for v in variant_rows
+    ]
+    data["changed"] = changed
+    return data
 
 
 def _read_owned(conn: sqlite3.Connection, owner_id: int, short_id: str) -> tuple[Any, list[Any]]:
@@ -279,15 +550,28 @@ class Created:
 
 def check_create(
     data: QrCreate, *, destination_field: str = "destination_url"
-) -> tuple[str, str, list]:
-    """Validate everything before anything is charged or written (a 400 never counts)."""
+) -> tuple[str, str, list, dict[str, Any]]:
+    """Validate everything before anything is charged or written (a 400 never counts).
+    The routing columns leave out `utm` when the body did: the owner's defaults apply."""
+    given: dict[str, Any] = {
+        "rules": data.rules,
+        "active_from": data.active_from,
+        "active_until": data.active_until,
+        "max_scans": data.max_scans,
+        "expired_url": data.expired_url,
+        "forward_query": data.forward_query,
+    }
+    if data.utm is not UNSET:
+        given["utm"] = data.utm
     try:
         name = check_name("name", data.name)
         destination = check_destination(destination_field, data.destination_url)
         variants = _variant_triples("variants", data.variants)
+        routing_columns = _check_routing(given)
+        _check_together(routing_columns, [label for label, _, _ in variants])
     except InputError as error:
         raise as_api_error(error) from None
-    return name, destination, variants
+    return name, destination, variants, routing_columns
 
 
 async def create_qr(
@@ -295,7 +579,9 @@ async def create_qr(
 ) -> Created:
     """Create a dynamic QR for `user`: plan limit, one generation charged, dynamic_qr.created,
     all in one transaction. Raises ApiError 400 (field named), 403/429 from the quota rules."""
-    name, destination, variants = check_create(data, destination_field=destination_field)
+    name, destination, variants, routing_columns = check_create(
+        data, destination_field=destination_field
+    )
     settings = ctx.settings
 
     def create(tx: Tx) -> tuple[Any, list[Any], dict[str, str]]:
@@ -314,6 +600,10 @@ async def create_qr(
         else:
             raise ApiError(503, "Could not allocate a short id; please retry")
         store.replace_variants(tx, qr_id, variants)
+        columns = dict(routing_columns)
+        if "utm" not in columns:
+            columns["utm"] = store.get_utm_defaults(tx.conn, user.id) or "{}"
+        store.update_qr(tx, qr_id, columns, now)
         row = store.get_qr_by_id(tx.conn, qr_id)
         emit(tx, user.id, "dynamic_qr.created", _event_data(row))
         _after_commit_remember(ctx, tx, qr_id)
@@ -357,7 +647,8 @@ async def list_qrs(
 
 
 async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatch) -> QrOut:
-    """Apply the given fields; a real change fires dynamic_qr.updated (a no-op fires nothing)."""
+    """Apply the given fields; a real change fires dynamic_qr.updated (a no-op fires nothing).
+    A change to the start, end or cap lets a code that had ended end again (and say so)."""
     checked: dict[str, Any] = {}
     try:
         if patch.name is not UNSET:
@@ -368,8 +659,15 @@ async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatc
             checked["is_active"] = bool(patch.is_active)
         if patch.variants is not UNSET:
             checked["variants"] = _variant_triples("variants", patch.variants)
+        given = {
+            name: getattr(patch, name)
+            for name in ROUTING_FIELDS
+            if getattr(patch, name) is not UNSET
+        }
+        routing_columns = _check_routing(given)
     except InputError as error:
         raise as_api_error(error) from None
+    by_column = {column: name for name, column in ROUTING_FIELDS.items()}
 
     def update(tx: Tx) -> tuple[Any, list[Any]]:
         row, variant_rows = _read_owned(tx.conn, owner_id, short_id)
@@ -380,26 +678,33 @@ async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatc
             "variants": [(v["label"], v["destination_url"], v["weight"]) for v in variant_rows],
         }
         changed = [field for field, value in checked.items() if current[field] != value]
+        changed += [
+            by_column[column] for column, value in routing_columns.items() if row[column] != value
+        ]
         if not changed:
             return row, variant_rows
+        after = {column: row[column] for column in ROUTING_FIELDS.values()}
+        after.update(routing_columns)
+        variants_after = checked.get("variants", current["variants"])
+        try:
+            _check_together(after, [label for label, _, _ in variants_after])
+        except InputError as error:
+            raise as_api_error(error) from None
         columns = {
             f: int(checked[f]) if f == "is_active" else checked[f]
             for f in changed
-            if f != "variants"
+            if f in ("name", "destination_url", "is_active")
         }
+        columns.update(routing_columns)
+        if any(column in routing_columns for column in LIFECYCLE_COLUMNS):
+            columns["ended_at"] = None  # re-judged by the lifecycle job or the next scan
+            columns["ended_by"] = ""
         store.update_qr(tx, row["id"], columns, iso_s(tx.clock.now()))
         if "variants" in changed:
             store.replace_variants(tx, row["id"], checked["variants"])
         row = store.get_qr_by_id(tx.conn, row["id"])
         variant_rows = store.variants_of(tx.conn, [row["id"]])[row["id"]]
-        data = _event_data(row)
-        data["is_active"] = bool(row["is_active"])
-        data["variants"] = [
-            {"label": v["label"], "destination_url": v["destination_url"], "weight": v["weight"]}
-            for v in variant_rows
-        ]
-        data["changed"] = changed
-        emit(tx, owner_id, "dynamic_qr.updated", data)
+        emit(tx, owner_id, "dynamic_qr.updated", _updated_data(row, variant_rows, changed))
         _after_commit_remember(ctx, tx, row["id"])
         return row, variant_rows
 

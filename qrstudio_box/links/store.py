@@ -10,10 +10,16 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..db import Tx
+from .variants import EXPIRED_LABEL
 
+# The routing columns (migration 0007): rules, lifecycle, UTM, query forwarding.
+ROUTING_COLUMNS = (
+    "rules, active_from_ms, active_until_ms, max_scans, expired_url, utm, forward_query, "
+    "ended_at, ended_by"
+)
 QR_COLUMNS = (
     "id, short_id, owner_id, name, destination_url, is_active, scan_count, created_at, "
-    "updated_at, deleted_at"
+    f"updated_at, deleted_at, {ROUTING_COLUMNS}"
 )
 SCAN_COLUMNS = (
     "id, scanned_at, destination_url, variant_label, country, city, device_family, os_family, "
@@ -57,7 +63,7 @@ def replace_variants(tx: Tx, qr_id: int, variants: Sequence[tuple[str, str, int]
 
 
 def update_qr(tx: Tx, qr_id: int, changes: dict[str, Any], now: str) -> None:
-    allowed = {"name", "destination_url", "is_active"}
+    allowed = {"name", "destination_url", "is_active", *ROUTING_COLUMNS.split(", ")}
     assert set(changes) <= allowed, changes
     assignments = ", ".join(f"{column} = ?" for column in changes)
     tx.execute(
@@ -130,9 +136,62 @@ def variants_of(conn: sqlite3.Connection, qr_ids: Iterable[int]) -> dict[int, li
 def all_qrs_for_redirect(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every QR, deleted ones too (they answer 410), to fill the redirect cache at start."""
     return conn.execute(
-        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at "
-        "FROM dynamic_qrs"
+        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at, "
+        f"{ROUTING_COLUMNS} FROM dynamic_qrs"
     ).fetchall()
+
+
+# -- lifecycle and UTM defaults (migration 0007) ------------------------------------------------
+
+
+def served_counts(conn: sqlite3.Connection, qr_id: int | None = None) -> dict[int, int]:
+    """Non-bot scans redirected (not expired) per QR, from the rollups (they outlive
+    retention): what max_scans is compared with."""
+    sql = (
+        "SELECT qr_id, sum(scans) FROM scan_rollups WHERE dimension = 'variant' AND is_bot = 0"
+        " AND value != ?"
+    )
+    params: list[Any] = [EXPIRED_LABEL]
+    if qr_id is not None:
+        sql += " AND qr_id = ?"
+        params.append(qr_id)
+    return dict(conn.execute(sql + " GROUP BY qr_id", params).fetchall())
+
+
+def mark_ended(tx: Tx, qr_id: int, ended_by: str, now: str) -> bool:
+    """Record that the code ended; False when it already had (so its event fires once)."""
+    cursor = tx.execute(
+        "UPDATE dynamic_qrs SET ended_at = ?, ended_by = ?"
+        " WHERE id = ? AND ended_at IS NULL AND deleted_at IS NULL",
+        (now, ended_by, qr_id),
+    )
+    return cursor.rowcount == 1
+
+
+def qrs_past_end(conn: sqlite3.Connection, now_ms: int) -> list[int]:
+    """Live codes whose active_until has passed and that have not said they ended."""
+    return [
+        row[0]
+        for row in conn.execute(
+            "SELECT id FROM dynamic_qrs WHERE active_until_ms <= ? AND ended_at IS NULL"
+            " AND active_until_ms IS NOT NULL AND deleted_at IS NULL",
+            (now_ms,),
+        )
+    ]
+
+
+def get_utm_defaults(conn: sqlite3.Connection, owner_id: int) -> str | None:
+    row = conn.execute("SELECT utm FROM utm_defaults WHERE owner_id = ?", (owner_id,)).fetchone()
+    return row[0] if row else None
+
+
+def put_utm_defaults(tx: Tx, owner_id: int, utm_json: str, now: str) -> None:
+    tx.execute(
+        "INSERT INTO utm_defaults (owner_id, utm, updated_at) VALUES (?, ?, ?)"
+        " ON CONFLICT (owner_id) DO UPDATE"
+        " SET utm = excluded.utm, updated_at = excluded.updated_at",
+        (owner_id, utm_json, now),
+    )
 
 
 def count_live_qrs(conn: sqlite3.Connection, owner_id: int) -> int:

@@ -26,6 +26,8 @@ from itertools import accumulate
 import msgspec
 
 DEFAULT_LABEL = "(default)"
+# A scan outside its code's lifecycle (not started, ended, capped) is recorded with this label.
+EXPIRED_LABEL = "(expired)"
 STICKY_SECONDS = 24 * 60 * 60
 DRAW_RANGE = 2**64
 

@@ -38,7 +38,28 @@ def test_create_answers_201_with_every_field_and_fires_the_event(client, make_us
         "scan_count",
         "created_at",
         "updated_at",
+        # smart routing (issue 18), with defaults that mean "as before"
+        "rules",
+        "active_from",
+        "active_until",
+        "max_scans",
+        "expired_url",
+        "utm",
+        "forward_query",
+        "status",
     }
+    assert (body["rules"], body["active_from"], body["active_until"], body["max_scans"]) == (
+        [],
+        None,
+        None,
+        None,
+    )
+    assert (body["expired_url"], body["utm"], body["forward_query"], body["status"]) == (
+        "",
+        {},
+        False,
+        "live",
+    )
     assert re.fullmatch(r"[0-9A-Za-z]{8}", body["short_id"])
     assert body["short_url"] == f"http://127.0.0.1:8080/r/{body['short_id']}"
     assert body["name"] == "Spring 2026 menu"

@@ -198,7 +198,7 @@ def test_upgrading_from_the_trigger_counts_old_scans_once(tmp_path):
     conn.executemany(store.INSERT_SCAN, [_scan() for _ in range(2)])  # counted by the 0002 trigger
     conn.commit()
     assert _counts(conn) == (2, 2, 2)
-    assert migrate(conn) == ["0005_rollups_per_transaction"]
+    assert migrate(conn)[0] == "0005_rollups_per_transaction"  # and any later ones
     write_sync(conn, store.insert_scan, _scan())
     assert _counts(conn) == (3, 3, 3)
     assert (
