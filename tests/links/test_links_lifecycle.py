@@ -1,0 +1,154 @@
+"""A code's lifecycle over HTTP on the injected clock: start, end, cap (bots not counting),
+expired_url or the 410 page, scans outside recorded as (expired), and "ended" said once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from qrstudio_box.clock import iso_s
+from tests.links.helpers import (
+    GOOGLEBOT,
+    IPHONE_SAFARI,
+    SCAN_CREATED_FIELDS,
+    assert_exact_fields,
+    create_qr,
+    stored_events,
+)
+
+BASE = "/api/v1/dynamic-qrs/"
+
+
+def scan(client, short_id, user_agent=IPHONE_SAFARI):
+    return client.get(f"/r/{short_id}", headers={"User-Agent": user_agent}, follow_redirects=False)
+
+
+def labels(sql, short_id):
+    return [
+        (row[0], row[1])
+        for row in sql(
+            "SELECT s.variant_label, s.destination_url FROM scans s"
+            " JOIN dynamic_qrs q ON q.id = s.qr_id WHERE q.short_id = ? ORDER BY s.id",
+            (short_id,),
+        )
+    ]
+
+
+def status(client, user, short_id):
+    return client.get(f"{BASE}{short_id}/", headers=user.headers).json()["status"]
+
+
+def ended_events(sql, short_id):
+    return [
+        event["data"]
+        for event in stored_events(sql, "dynamic_qr.updated")
+        if event["data"]["short_id"] == short_id and event["data"]["changed"] == ["status"]
+    ]
+
+
+def test_before_the_start_a_scan_gets_the_410_page_and_is_recorded_expired(
+    client, make_user, sql, fake_clock
+):
+    user = make_user()
+    start = fake_clock.now() + timedelta(hours=1)
+    qr = create_qr(client, user.headers, active_from=iso_s(start))
+    short_id = qr["short_id"]
+    assert qr["status"] == "not_started"
+
+    fake_clock.advance(seconds=3599)
+    answer = scan(client, short_id)
+    assert answer.status_code == 410
+    assert "This code has ended" in answer.text
+    fake_clock.advance(seconds=1)  # exactly the start: live
+    answer = scan(client, short_id)
+    assert (answer.status_code, answer.headers["location"]) == (302, "https://example.com/menu")
+    assert labels(sql, short_id) == [("(expired)", ""), ("(default)", "https://example.com/menu")]
+    event = stored_events(sql, "scan.created")[-2]["data"]
+    assert_exact_fields(event, SCAN_CREATED_FIELDS)
+    assert (event["variant_label"], event["destination_url"]) == ("(expired)", "")
+    assert status(client, user, short_id) == "live"
+    assert ended_events(sql, short_id) == []  # not started is not ended
+
+
+def test_at_the_end_scans_go_to_expired_url_and_the_end_is_said_once(
+    client, ctx, make_user, sql, fake_clock
+):
+    user = make_user()
+    end = fake_clock.now() + timedelta(hours=1)
+    qr = create_qr(
+        client,
+        user.headers,
+        active_until=iso_s(end),
+        expired_url="https://example.com/see-you-next-year",
+        utm={"source": "flyer"},
+    )
+    short_id = qr["short_id"]
+    fake_clock.advance(minutes=59, seconds=59)
+    answer = scan(client, short_id)
+    assert answer.headers["location"] == "https://example.com/menu?utm_source=flyer"
+    assert client.blocking_portal.call(ctx.links.end_due) == 0  # not yet
+    fake_clock.advance(seconds=1)  # the end is exclusive
+    answer = scan(client, short_id)
+    assert (answer.status_code, answer.headers["location"]) == (
+        302,
+        "https://example.com/see-you-next-year",
+    )
+    assert status(client, user, short_id) == "ended"
+    assert ended_events(sql, short_id) == []  # the job says it
+    assert client.blocking_portal.call(ctx.links.end_due) == 1
+    assert client.blocking_portal.call(ctx.links.end_due) == 0  # once
+    (data,) = ended_events(sql, short_id)
+    assert data["status"] == "ended" and data["is_active"] is True
+    # A new end revives it; passing that end is said again (once).
+    url = f"{BASE}{short_id}/"
+    new_end = iso_s(fake_clock.now() + timedelta(days=1))
+    assert (
+        client.patch(url, headers=user.headers, json={"active_until": new_end}).json()["status"]
+        == "live"
+    )
+    assert scan(client, short_id).headers["location"].endswith("/menu?utm_source=flyer")
+    fake_clock.advance(days=1)
+    assert client.blocking_portal.call(ctx.links.end_due) == 1
+    assert len(ended_events(sql, short_id)) == 2
+
+
+def test_the_cap_counts_people_not_bots_and_ends_in_the_scan_that_reaches_it(
+    client, ctx, make_user, sql, fake_clock
+):
+    user = make_user()
+    qr = create_qr(client, user.headers, max_scans=2)
+    short_id = qr["short_id"]
+    assert scan(client, short_id, GOOGLEBOT).status_code == 302  # a bot: served, not counted
+    assert scan(client, short_id).status_code == 302
+    assert ended_events(sql, short_id) == []
+    assert scan(client, short_id).status_code == 302  # the second person: the cap
+    (data,) = ended_events(sql, short_id)  # said in that scan's commit
+    assert data["status"] == "capped"
+    assert scan(client, short_id).status_code == 410
+    assert scan(client, short_id, GOOGLEBOT).status_code == 410  # past the cap, bots too
+    assert [label for label, _ in labels(sql, short_id)] == [
+        "(default)",
+        "(default)",
+        "(default)",
+        "(expired)",
+        "(expired)",
+    ]
+    assert client.blocking_portal.call(ctx.links.end_due) == 0  # said already
+    assert status(client, user, short_id) == "capped"
+    # Every scan is counted in scan_count and the stats; the cap only counts people served.
+    detail = client.get(f"{BASE}{short_id}/", headers=user.headers).json()
+    assert detail["scan_count"] == 5
+    stats = client.get(f"{BASE}{short_id}/stats/?bots=include", headers=user.headers).json()
+    assert {v["label"]: v["scans"] for v in stats["variants"]} == {"(default)": 3, "(expired)": 2}
+
+    # A restart counts again from the rollups: still capped.
+    qr_id = sql("SELECT id FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
+    client.blocking_portal.call(ctx.links.load)
+    assert ctx.links.served[qr_id] == 2
+    assert scan(client, short_id).status_code == 410
+
+    # Raising the cap revives it.
+    url = f"{BASE}{short_id}/"
+    assert client.patch(url, headers=user.headers, json={"max_scans": 3}).json()["status"] == "live"
+    assert scan(client, short_id).status_code == 302
+    assert len(ended_events(sql, short_id)) == 2
+    assert scan(client, short_id).status_code == 410
