@@ -1,4 +1,5 @@
-"""The Containerfile, checked without a container engine (none on the build machine).
+"""The Containerfile, checked without a container engine (fast; test_container_image.py
+builds it and starts the image).
 
 We parse it the way an engine does (comments dropped, backslash continuations joined,
 one instruction per logical line) and assert what an operator relies on. The HEALTHCHECK
