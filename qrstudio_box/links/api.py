@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from litestar import Controller, MediaType, Request, Response, delete, get, head, patch, post
+from litestar import (
+    Controller,
+    MediaType,
+    Request,
+    Response,
+    delete,
+    get,
+    head,
+    patch,
+    post,
+    put,
+)
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
@@ -18,7 +29,16 @@ from . import service
 from .period import parse_scan_bound, parse_stats_day
 from .redirect import ScanRedirect
 from .rules import InputError, as_location
-from .schemas import QrCreate, QrOut, QrPage, QrPatch, ScanPage, StatsOut
+from .schemas import (
+    PreviewOut,
+    QrCreate,
+    QrOut,
+    QrPage,
+    QrPatch,
+    ScanPage,
+    StatsOut,
+    UtmDefaults,
+)
 
 UserRequest = Request[User, Any, Any]
 GONE_TITLE = "This code is no longer active"
@@ -126,6 +146,39 @@ class DynamicQrController(Controller):
             },
         )
 
+    @get(
+        "/{short_id:str}/preview/",
+        summary="Where a scan like this would go, and why (nothing recorded)",
+        description=(
+            "Runs the redirect's own routing for a described scan: `country` (ISO 3166-1"
+            " alpha-2, as GeoIP would give), `user_agent` (parsed as a scan's), `language`"
+            " (an Accept-Language value such as `fr-CA,fr;q=0.9`), `at` (an ISO 8601 instant;"
+            " default now). `outcome` says what decided: a rule (`rule_index`), the variants"
+            " (the pick is per scanner, so every option is listed), the destination, or the"
+            " lifecycle (`not_started`, `ended`, `capped`: expired_url or 410), or `inactive`."
+            " Omitted values are unknown, and an unknown value never matches a condition."
+        ),
+    )
+    async def preview(
+        self,
+        short_id: str,
+        request: UserRequest,
+        ctx: AppContext,
+        country: str | None = Parameter(default=None, max_length=8),
+        user_agent: str | None = Parameter(default=None, max_length=2048),
+        language: str | None = Parameter(default=None, max_length=256),
+        at: str | None = Parameter(default=None, max_length=64),
+    ) -> PreviewOut:
+        return await service.preview_qr(
+            ctx,
+            request.user.id,
+            short_id,
+            country=country,
+            user_agent=user_agent,
+            language=language,
+            at=at,
+        )
+
     @get("/{short_id:str}/scans/", summary="Scans of one QR, newest first")
     async def scans(
         self,
@@ -182,6 +235,29 @@ class DynamicQrController(Controller):
         return await service.qr_stats(
             ctx, request.user.id, short_id, date_from=first, date_to=last, bots=bots, top=top
         )
+
+
+class UtmSettingsController(Controller):
+    """UTM defaults for new codes, per owner (per workspace once workspaces exist: the
+    workspaces migration keeps each user's id as their workspace's, so these carry over)."""
+
+    path = "/api/v1/settings/utm"
+    tags = ["settings"]
+
+    @get("/", summary="The UTM values new dynamic QRs get when their body has no utm")
+    async def get_defaults(self, request: UserRequest, ctx: AppContext) -> UtmDefaults:
+        return await service.get_utm_defaults(ctx, request.user.id)
+
+    @put(
+        "/",
+        summary="Set the UTM values for new dynamic QRs (existing QRs keep theirs)",
+        description='`{"utm": {source, medium, campaign, term, content}}`; an empty or'
+        " missing value is no parameter. Each value at most 200 characters.",
+    )
+    async def put_defaults(
+        self, data: UtmDefaults, request: UserRequest, ctx: AppContext
+    ) -> UtmDefaults:
+        return await service.put_utm_defaults(ctx, request.user.id, data.utm)
 
 
 NO_STORE = {"Cache-Control": "no-store"}

@@ -8,10 +8,10 @@ from litestar import Litestar
 
 from ..context import AppContext
 from . import fastpath
-from .api import DynamicQrController, redirect, redirect_head
+from .api import DynamicQrController, UtmSettingsController, redirect, redirect_head
 from .service import LinksService
 
-ROUTES = [DynamicQrController, redirect, redirect_head]
+ROUTES = [DynamicQrController, UtmSettingsController, redirect, redirect_head]
 LIFECYCLE_JOB_SECONDS = 60
 log = logging.getLogger(__name__)
 

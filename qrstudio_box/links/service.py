@@ -36,6 +36,7 @@ from .period import day_from_number, day_number, stats_range
 from .routing import CAPPED, LIVE, Rule, ScanFacts
 from .rules import (
     InputError,
+    check_countries,
     check_destination,
     check_instant,
     check_lifecycle,
@@ -48,6 +49,8 @@ from .schemas import (
     CityCount,
     Count,
     DayCount,
+    PreviewOut,
+    PreviewVariant,
     QrCreate,
     QrOut,
     QrPage,
@@ -59,6 +62,7 @@ from .schemas import (
     StatsOut,
     Totals,
     Utm,
+    UtmDefaults,
     VariantCount,
     VariantIn,
     VariantOut,
@@ -721,6 +725,107 @@ async def delete_qr(ctx: AppContext, owner_id: int, short_id: str) -> None:
         _after_commit_remember(ctx, tx, row["id"])
 
     await ctx.db.write(delete)
+
+
+# -- preview and UTM defaults -------------------------------------------------------------------
+
+_STATE_REASONS = {
+    routing.NOT_STARTED: "before active_from",
+    routing.ENDED: "at or after active_until",
+    routing.CAPPED: "max_scans reached (non-bot scans redirected)",
+}
+
+
+async def preview_qr(
+    ctx: AppContext,
+    owner_id: int,
+    short_id: str,
+    *,
+    country: str | None = None,
+    user_agent: str | None = None,
+    language: str | None = None,
+    at: str | None = None,
+) -> PreviewOut:
+    """Where a scan like the one described would go, and why, from the redirect's own cache
+    and matcher; nothing is recorded or remembered. `language` is an Accept-Language value."""
+    try:
+        code = check_countries("country", [country])[0] if country else ""
+        moment = check_instant("at", at) if at else ctx.clock.now()
+    except InputError as error:
+        raise as_api_error(error) from None
+    await ctx.db.read(_read_owned, owner_id, short_id)  # 404 unless the caller's
+    service = links(ctx)
+    qr = service.lookup(short_id)
+    if qr is None:
+        raise ApiError(404, "No dynamic QR with that short_id")
+    if not qr.is_live:
+        return PreviewOut("inactive", 410, "", "", "the code is switched off (is_active false)")
+    family = parse_user_agent(cut_user_agent(user_agent))
+    facts = ScanFacts(
+        unix_ms(moment),
+        code,
+        family.device_family,
+        family.os_family,
+        family.browser_family,
+        family.is_bot,
+        language or None,
+    )
+    routed = service.route(qr, facts)
+    if routed is not None and routed.state != LIVE:
+        reason = _STATE_REASONS[routed.state]
+        if routed.destination_url:
+            return PreviewOut(
+                routed.state, 302, EXPIRED_LABEL, routed.destination_url, f"{reason}: expired_url"
+            )  # type: ignore[arg-type]
+        return PreviewOut(
+            routed.state, 410, EXPIRED_LABEL, "", f"{reason}, no expired_url: the 410 page"
+        )  # type: ignore[arg-type]
+    if routed is not None:
+        return PreviewOut(
+            "rule",
+            302,
+            routed.label,
+            routed.destination_url,
+            f"rule {routed.rule_index + 1} ({routed.label}) is the first whose conditions hold",
+            rule_index=routed.rule_index,
+        )
+    scanned_as = f"{family.device_family} / {family.os_family} / {family.browser_family}" + (
+        ", a bot" if family.is_bot else ""
+    )
+    if len(qr.variants) > 1:
+        return PreviewOut(
+            "variants",
+            302,
+            qr.variants[0].label,
+            qr.variants[0].destination_url,
+            f"no rule matches ({scanned_as}): the weighted variant pick, sticky per scanner",
+            variants=[PreviewVariant(v.label, v.destination_url, v.weight) for v in qr.variants],
+        )
+    only = qr.variants[0]
+    why = "no rule matches" if qr.rules else "no rules"
+    return PreviewOut(
+        "destination" if only.label == DEFAULT_LABEL else "variants",
+        302,
+        only.label,
+        only.destination_url,
+        f"{why} ({scanned_as}): the destination",
+    )
+
+
+async def get_utm_defaults(ctx: AppContext, owner_id: int) -> UtmDefaults:
+    stored = await ctx.db.read(store.get_utm_defaults, owner_id)
+    return UtmDefaults(utm=msgspec.json.decode(stored or "{}", type=Utm))
+
+
+async def put_utm_defaults(ctx: AppContext, owner_id: int, utm: Utm) -> UtmDefaults:
+    """The owner's UTM values for codes created from now on (existing codes keep theirs)."""
+    try:
+        checked = check_utm("utm", msgspec.to_builtins(utm))
+    except InputError as error:
+        raise as_api_error(error) from None
+    text = msgspec.json.encode(checked).decode()
+    await ctx.db.write(lambda tx: store.put_utm_defaults(tx, owner_id, text, iso_s(tx.clock.now())))
+    return UtmDefaults(utm=msgspec.json.decode(text, type=Utm))
 
 
 # -- scans ------------------------------------------------------------------------------------
