@@ -24,7 +24,7 @@ import tempfile
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -402,7 +402,7 @@ class AppServer:
         import_app()
         from qrstudio_box.accounts import passwords
         from qrstudio_box.accounts import store as accounts_store
-        from qrstudio_box.accounts.tokens import build_jwt_auth, load_or_create_key
+        from qrstudio_box.accounts.tokens import API_AUDIENCE, Tokens, load_or_create_key
         from qrstudio_box.db import connect_sync, write_sync
 
         password_hash = passwords.hash_password(ADMIN_PASSWORD)
@@ -420,10 +420,9 @@ class AppServer:
             )
         finally:
             conn.close()
-        auth = build_jwt_auth(None, load_or_create_key(self.database_path.parent), 60)
+        tokens = Tokens(load_or_create_key(self.database_path.parent), timedelta(minutes=60))
         return [
-            {"Authorization": f"Bearer {auth.create_token(identifier=str(user_id))}"}
-            for user_id in ids
+            {"Authorization": f"Bearer {tokens.issue(user_id, API_AUDIENCE)}"} for user_id in ids
         ]
 
     def create_qr(

@@ -9,6 +9,7 @@ import re
 import warnings
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from datetime import timedelta
 from typing import Any
 
 import httpx
@@ -23,7 +24,7 @@ from . import __version__
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
-from .accounts.tokens import build_jwt_auth, load_or_create_key
+from .accounts.tokens import Tokens, build_jwt_auth, load_or_create_key
 from .admin import domain as admin
 from .clock import Clock, SystemClock
 from .config import Settings
@@ -196,9 +197,11 @@ def create_app(
         version=__version__,
         env=dict(os.environ if env is None else env),
     )
-    ctx.auth = build_jwt_auth(
-        ctx.db, load_or_create_key(settings.data_dir), settings.accounts.token_ttl_minutes
+    ctx.tokens = Tokens(
+        load_or_create_key(settings.data_dir),
+        timedelta(minutes=settings.accounts.token_ttl_minutes),
     )
+    ctx.auth = build_jwt_auth(ctx.db, ctx.tokens)
 
     @asynccontextmanager
     async def lifespan(app: Litestar) -> AsyncIterator[None]:

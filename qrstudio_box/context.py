@@ -23,8 +23,10 @@ class AppContext:
     scheduler: AsyncIOScheduler | None = None
     # Env of the process (bootstrap admin credentials); tests pass their own.
     env: dict[str, str] = field(default_factory=dict)
-    # Litestar JWTAuth for /api/v1 (its create_token issues API tokens and UI sessions).
+    # Litestar JWTAuth for /api/v1 (the bearer middleware), built on `tokens`.
     auth: Any = None
+    # accounts.tokens.Tokens: issues API tokens and UI sessions, knows which still count.
+    tokens: Any = None
     # One service object per domain, set by that domain's start(ctx).
     links: Any = None
     webhooks: Any = None

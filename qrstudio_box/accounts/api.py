@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-
 from litestar import Controller, Request, get, patch, post
 from litestar.params import Parameter
 
@@ -14,6 +12,7 @@ from ..params import RowId
 from . import service, store
 from .guards import admin_only
 from .schemas import (
+    PasswordChange,
     TokenRequest,
     TokenResponse,
     User,
@@ -23,15 +22,17 @@ from .schemas import (
     UserPatch,
     user_from_row,
 )
+from .tokens import API_AUDIENCE
 
 BAD_LOGIN = "Invalid email or password"
 
 
-def issue_token(ctx: AppContext, user: User) -> TokenResponse:
-    ttl = timedelta(minutes=ctx.settings.accounts.token_ttl_minutes)
-    token = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
+def issue_token(ctx: AppContext, user: User, epoch: int | None = None) -> TokenResponse:
+    token = ctx.tokens.issue(user.id, API_AUDIENCE, epoch)
     return TokenResponse(
-        access_token=token, token_type="bearer", expires_in=int(ttl.total_seconds())
+        access_token=token,
+        token_type="bearer",
+        expires_in=int(ctx.tokens.ttl.total_seconds()),
     )
 
 
@@ -54,6 +55,31 @@ async def create_token(data: TokenRequest, ctx: AppContext, request: Request) ->
 @get("/api/v1/me/", tags=["auth"], summary="The authenticated caller")
 async def me(request: Request[User, object, object]) -> User:
     return request.user
+
+
+@post(
+    "/api/v1/me/password/",
+    status_code=200,
+    tags=["auth"],
+    summary="Change your own password; ends your other sessions and returns a fresh token",
+)
+async def change_password(
+    data: PasswordChange, ctx: AppContext, request: Request[User, object, object]
+) -> TokenResponse:
+    epoch = await service.change_own_password(
+        ctx, request, request.user, data.current_password, data.new_password
+    )
+    return issue_token(ctx, request.user, epoch)
+
+
+@post(
+    "/api/v1/me/sign-out-everywhere/",
+    status_code=204,
+    tags=["auth"],
+    summary="End every token and UI session you hold, this one included",
+)
+async def sign_out_everywhere(ctx: AppContext, request: Request[User, object, object]) -> None:
+    await service.sign_out_everywhere(ctx.db, request.user.id, ctx.tokens)
 
 
 class AdminUsersController(Controller):
@@ -94,6 +120,27 @@ class AdminUsersController(Controller):
             raise ApiError(404, "No user with that id")
         return user
 
-    @patch("/{user_id:int}/", summary="Change a user's plan, role, active flag or password")
-    async def update(self, user_id: RowId, data: UserPatch, ctx: AppContext) -> User:
-        return await service.update_user(ctx.db, ctx.settings, user_id, data)
+    @patch(
+        "/{user_id:int}/",
+        summary="Change a user's plan, role, active flag or password",
+        description="A new password, role or active flag ends every token the user holds. "
+        "Refused (400): deactivating or demoting yourself, and leaving no active admin.",
+    )
+    async def update(
+        self,
+        user_id: RowId,
+        data: UserPatch,
+        ctx: AppContext,
+        request: Request[User, object, object],
+    ) -> User:
+        return await service.update_user(
+            ctx.db, ctx.settings, user_id, data, actor_id=request.user.id, tokens=ctx.tokens
+        )
+
+    @post(
+        "/{user_id:int}/sign-out-everywhere/",
+        status_code=204,
+        summary="End every token and UI session the user holds",
+    )
+    async def sign_out_everywhere(self, user_id: RowId, ctx: AppContext) -> None:
+        await service.sign_out_everywhere(ctx.db, user_id, ctx.tokens)

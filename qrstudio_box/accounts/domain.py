@@ -8,9 +8,10 @@ import sys
 from ..context import AppContext
 from ..db import Database
 from . import service
-from .api import AdminUsersController, create_token, me
+from .api import AdminUsersController, change_password, create_token, me, sign_out_everywhere
+from .tokens import EPOCH_REFRESH_SECONDS
 
-ROUTES = [create_token, me, AdminUsersController]
+ROUTES = [create_token, me, change_password, sign_out_everywhere, AdminUsersController]
 
 
 async def bootstrap(ctx: AppContext) -> None:
@@ -43,3 +44,14 @@ async def bootstrap(ctx: AppContext) -> None:
 
 async def start(ctx: AppContext) -> None:
     await bootstrap(ctx)
+    await ctx.db.read(ctx.tokens.load)
+    # The CLI (set-password, set-role, set-active) changes epochs from another process.
+    ctx.scheduler.add_job(
+        ctx.db.read,
+        "interval",
+        args=[ctx.tokens.load],
+        seconds=EPOCH_REFRESH_SECONDS,
+        id="token-epochs",
+        coalesce=True,
+        max_instances=1,
+    )

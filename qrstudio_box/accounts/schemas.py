@@ -56,6 +56,11 @@ class UserPatch(Struct, forbid_unknown_fields=True):
     password: str | UnsetType = UNSET
 
 
+class PasswordChange(Struct, forbid_unknown_fields=True):
+    current_password: str
+    new_password: str
+
+
 class UserPage(Struct):
     results: list[User]
     next: str | None
@@ -80,6 +85,7 @@ __all__ = [
     "UserCreated",
     "UserPatch",
     "UserPage",
+    "PasswordChange",
     "user_from_row",
     "msgspec",
 ]

@@ -12,7 +12,7 @@ from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
 from ..errors import ApiError, bad_request
-from . import store
+from . import rules, store
 from .passwords import (
     PasswordHash,
     generate_password,
@@ -21,6 +21,7 @@ from .passwords import (
     verify_password,
 )
 from .schemas import User, UserPatch, user_from_row
+from .tokens import Tokens, end_all_sessions
 
 EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}$")
 BOOTSTRAP_EMAIL = "admin@localhost"
@@ -94,9 +95,37 @@ def prepare_patch(settings: Settings, patch: UserPatch) -> dict[str, object]:
     return changes
 
 
-def apply_patch(tx: Tx, user_id: int, changes: dict[str, object]) -> User:
-    if not store.update_user(tx, user_id, changes):
+def apply_patch(
+    tx: Tx,
+    user_id: int,
+    changes: dict[str, object],
+    *,
+    actor_id: int | None = None,
+    tokens: Tokens | None = None,
+) -> User:
+    """Apply checked column changes as `actor_id` (None: the operator at the CLI).
+
+    Refuses what would lock everyone out (rules.admin_change_problem, counted inside this
+    transaction, so two admins demoting each other at once cannot both succeed), and ends the
+    user's tokens when their password, role or active flag changes."""
+    current = store.get_user(tx.conn, user_id)
+    if current is None:
         raise ApiError(404, "No user with that id")
+    if "role" in changes or "is_active" in changes:
+        problem = rules.admin_change_problem(
+            actor_id=actor_id,
+            target_id=user_id,
+            target_role=current["role"],
+            target_active=bool(current["is_active"]),
+            new_role=changes.get("role"),
+            new_active=bool(changes["is_active"]) if "is_active" in changes else None,
+            active_admins=store.count_active_admins(tx.conn),
+        )
+        if problem:
+            raise bad_request(*problem)
+    store.update_user(tx, user_id, changes)
+    if rules.ends_sessions(current, changes):
+        end_all_sessions(tx, user_id, tokens)
     return user_from_row(store.get_user(tx.conn, user_id))
 
 
@@ -126,9 +155,56 @@ async def create_user(
     return user, new.generated_password
 
 
-async def update_user(db, settings: Settings, user_id: int, patch: UserPatch) -> User:
+async def update_user(
+    db,
+    settings: Settings,
+    user_id: int,
+    patch: UserPatch,
+    *,
+    actor_id: int | None,
+    tokens: Tokens | None,
+) -> User:
     changes = await asyncio.to_thread(prepare_patch, settings, patch)
-    return await db.write(apply_patch, user_id, changes)
+    return await db.write(
+        lambda tx: apply_patch(tx, user_id, changes, actor_id=actor_id, tokens=tokens)
+    )
+
+
+def _end_sessions_of(tx: Tx, user_id: int, tokens: Tokens) -> int:
+    if store.get_user(tx.conn, user_id) is None:
+        raise ApiError(404, "No user with that id")
+    return end_all_sessions(tx, user_id, tokens)
+
+
+async def sign_out_everywhere(db, user_id: int, tokens: Tokens) -> int:
+    """End every token and session of the user (404 when there is no such user)."""
+    return await db.write(_end_sessions_of, user_id, tokens)
+
+
+def _set_own_password(tx: Tx, user_id: int, password_hash: PasswordHash, tokens: Tokens) -> int:
+    store.update_user(tx, user_id, {"password_hash": password_hash})
+    return end_all_sessions(tx, user_id, tokens)
+
+
+async def change_own_password(
+    ctx, request, user: User, current_password: str, new_password: str
+) -> int:
+    """A signed-in user's own password change (API and UI); ends all their tokens and returns
+    the new epoch, at which the caller issues the session doing the change a fresh token.
+
+    The new password follows the same rule as an admin's (passwords.password_problem). The
+    current one goes through the login throttle: with a stolen session, guessing it is
+    guessing a password like any other."""
+    problem = password_problem(new_password)
+    if problem:
+        raise bad_request("new_password", problem)
+    ctx.quotas.check_login(user.email, request)
+    stored = await ctx.db.read(store.get_password_hash, user.id)
+    if not await asyncio.to_thread(verify_password, stored, current_password):
+        ctx.quotas.record_login(user.email, request, ok=False)
+        raise bad_request("current_password", "is not your current password")
+    new_hash = await asyncio.to_thread(hash_password, new_password)
+    return await ctx.db.write(_set_own_password, user.id, new_hash, ctx.tokens)
 
 
 def bootstrap_admin(tx: Tx, new: NewUser) -> User | None:

@@ -76,3 +76,51 @@ def get_meta(conn: sqlite3.Connection, key: str) -> str | None:
 def set_meta_if_absent(tx: Tx, key: str, value: str) -> str:
     tx.execute("INSERT OR IGNORE INTO app_meta (key, value) VALUES (?, ?)", (key, value))
     return tx.fetchone("SELECT value FROM app_meta WHERE key = ?", (key,))[0]
+
+
+def count_active_admins(conn: sqlite3.Connection) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1"
+    ).fetchone()[0]
+
+
+def get_password_hash(conn: sqlite3.Connection, user_id: int) -> str | None:
+    row = conn.execute("SELECT password_hash FROM users WHERE id = ?", (user_id,)).fetchone()
+    return row[0] if row else None
+
+
+# -- token epochs and signed-out tokens (accounts/tokens.py keeps them in memory) ----------
+
+
+def bump_token_epoch(tx: Tx, user_id: int) -> int:
+    """Add one to the user's token epoch; the new epoch (0 when there is no such user)."""
+    # fetchall: a RETURNING statement must run to its end before the transaction commits.
+    rows = tx.fetchall(
+        "UPDATE users SET token_epoch = token_epoch + 1 WHERE id = ? RETURNING token_epoch",
+        (user_id,),
+    )
+    return rows[0][0] if rows else 0
+
+
+def token_epochs(conn: sqlite3.Connection) -> list[tuple[int, int]]:
+    """(user id, epoch) of every user whose tokens were ever ended (0 is the default)."""
+    rows = conn.execute("SELECT id, token_epoch FROM users WHERE token_epoch > 0").fetchall()
+    return [(row[0], row[1]) for row in rows]
+
+
+def insert_revoked_token(tx: Tx, jti: str, user_id: int, expires_ms: int) -> None:
+    tx.execute(
+        "INSERT OR IGNORE INTO revoked_tokens (jti, user_id, expires_ms) VALUES (?, ?, ?)",
+        (jti, user_id, expires_ms),
+    )
+
+
+def delete_revoked_tokens_before(tx: Tx, now_ms: int) -> None:
+    tx.execute("DELETE FROM revoked_tokens WHERE expires_ms <= ?", (now_ms,))
+
+
+def revoked_tokens_after(conn: sqlite3.Connection, now_ms: int) -> list[tuple[str, int]]:
+    rows = conn.execute(
+        "SELECT jti, expires_ms FROM revoked_tokens WHERE expires_ms > ?", (now_ms,)
+    ).fetchall()
+    return [(row[0], row[1]) for row in rows]

@@ -1,19 +1,51 @@
-"""JWT bearer auth for /api/v1 (Litestar's JWTAuth), keyed by a secret kept in data_dir."""
+"""Signed tokens: API bearer tokens and UI sessions, and which of them still count.
+
+Every token is an HS256 JWT signed with the key kept in data_dir, and carries:
+* `aud`: who it is for, `qrstudio:api` (bearer tokens from POST /api/v1/auth/token/) or
+  `qrstudio:ui` (the admin UI's session cookie). Neither is accepted where the other belongs,
+  so a session cookie lifted from a browser is no API token and the reverse.
+* `extras.ep`: the user's token epoch when it was issued. Changing a user's password, role or
+  active flag and "sign out everywhere" add one to `users.token_epoch`: every token issued
+  before stops counting, and nothing brings it back (reactivating a user does not lower it).
+  An epoch counter, not an issue time: two events in the same second, or a wall clock that
+  steps back, cannot make an old token look new.
+* `jti`: a random id, so one session can be ended alone (the UI's Sign out) on a deny-list.
+
+`Tokens` keeps the epochs and the deny-list in memory (loaded at start, written through by
+the transaction that changes them, via `tx.on_commit`): checking a token reads no row.
+
+A third kind of bearer credential is planned (issue 16: API keys `qsb_...`): the bearer
+middleware below is where it branches off, before the JWT is decoded.
+"""
 
 from __future__ import annotations
 
 import secrets
-from datetime import timedelta
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from litestar.connection import ASGIConnection
-from litestar.security.jwt import JWTAuth, Token
+from litestar.exceptions import NotAuthorizedException
+from litestar.middleware import AuthenticationResult
+from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 
+from ..clock import unix_ms
+from ..db import Tx
 from ..keyfiles import read_or_create
 from . import store
 from .schemas import User, user_from_row
 
 KEY_FILE = "jwt.key"
+ALGORITHM = "HS256"
+API_AUDIENCE = "qrstudio:api"
+UI_AUDIENCE = "qrstudio:ui"
+EPOCH_CLAIM = "ep"
+# Issue 16: API keys are bearer credentials with this prefix, looked up instead of decoded.
+API_KEY_PREFIX = "qsb_"
+# How often the server rereads the epochs, for changes made by the CLI in another process.
+EPOCH_REFRESH_SECONDS = 10
 
 # Everything outside /api/v1/ (redirects, /healthz, /schema, /static, the admin UI with its own
 # cookie session) and the token endpoint itself go without a bearer token.
@@ -29,23 +61,129 @@ def load_or_create_key(data_dir: Path) -> str:
     )
 
 
-def build_jwt_auth(db, key: str, ttl_minutes: int) -> JWTAuth[User, Token]:
-    async def retrieve_user(token: Token, connection: ASGIConnection) -> User | None:
-        # Litestar takes whatever follows the first space; we insist on the Bearer scheme.
-        if not connection.headers.get("authorization", "").lower().startswith("bearer "):
-            return None
+def now_ms() -> int:
+    # Token expiry is checked by PyJWT against the system clock, so the deny-list, which only
+    # has to outlive a token's expiry, is pruned by that same clock (not the injected one).
+    return int(time.time() * 1000)
+
+
+class Tokens:
+    """Issues tokens and decides in memory whether one still counts."""
+
+    def __init__(self, key: str, ttl: timedelta) -> None:
+        self.key = key
+        self.ttl = ttl
+        self._epochs: dict[int, int] = {}
+        self._revoked: dict[str, int] = {}  # jti -> expires_ms
+
+    # -- issuing and checking ------------------------------------------------------------
+
+    def issue(self, user_id: int, audience: str, epoch: int | None = None) -> str:
+        """A token for `audience`, at the user's current epoch (or `epoch`, when the caller
+        has just written a new one in a transaction whose commit callbacks may not have run)."""
+        token = Token(
+            sub=str(user_id),
+            exp=datetime.now(UTC) + self.ttl,
+            aud=audience,
+            jti=secrets.token_urlsafe(16),
+            extras={EPOCH_CLAIM: self.epoch(user_id) if epoch is None else epoch},
+        )
+        return token.encode(self.key, ALGORITHM)
+
+    def decode(self, raw: str, audience: str) -> Token | None:
+        """The token if it is well signed, unexpired, for `audience` and still counts."""
         try:
-            user_id = int(token.sub)
-        except ValueError:
+            token = Token.decode(raw, self.key, ALGORITHM, audience=audience)
+        except NotAuthorizedException:
             return None
-        row = await db.read(store.get_user, user_id)
+        return token if self.counts(token) else None
+
+    def counts(self, token: Token) -> bool:
+        """Not ended by an epoch change or a sign-out (signature and audience checked before)."""
+        if not token.sub.isdigit():
+            return False
+        epoch = token.extras.get(EPOCH_CLAIM)
+        if type(epoch) is not int or epoch < self.epoch(int(token.sub)):
+            return False
+        return not (isinstance(token.jti, str) and token.jti in self._revoked)
+
+    def epoch(self, user_id: int) -> int:
+        return self._epochs.get(user_id, 0)
+
+    # -- the in-memory state -------------------------------------------------------------
+
+    def note_epoch(self, user_id: int, epoch: int) -> None:
+        # Epochs only grow; the larger of two readings is the newer one.
+        if epoch > self._epochs.get(user_id, 0):
+            self._epochs[user_id] = epoch
+
+    def load(self, conn) -> None:
+        """Fill memory from the database (at start, and every EPOCH_REFRESH_SECONDS)."""
+        for user_id, epoch in store.token_epochs(conn):
+            self.note_epoch(user_id, epoch)
+        now = now_ms()
+        for jti, expires_ms in store.revoked_tokens_after(conn, now):
+            self._revoked[jti] = expires_ms
+
+    def _note_revoked(self, jti: str, expires_ms: int) -> None:
+        now = now_ms()
+        for old in [j for j, expires in self._revoked.items() if expires <= now]:
+            del self._revoked[old]
+        self._revoked[jti] = expires_ms
+
+    # -- changes, inside the caller's write transaction ----------------------------------
+
+    def end_all(self, tx: Tx, user_id: int) -> int:
+        """End every token `user_id` holds; returns the new epoch (memory follows at commit)."""
+        return end_all_sessions(tx, user_id, self)
+
+    def revoke(self, tx: Tx, token: Token) -> None:
+        """End this one token (by its jti) until it would have expired anyway."""
+        if not isinstance(token.jti, str) or not token.sub.isdigit():
+            return
+        expires_ms = unix_ms(token.exp)
+        store.delete_revoked_tokens_before(tx, now_ms())
+        store.insert_revoked_token(tx, token.jti, int(token.sub), expires_ms)
+        tx.on_commit(lambda: self._note_revoked(token.jti, expires_ms))
+
+
+def end_all_sessions(tx: Tx, user_id: int, tokens: Tokens | None) -> int:
+    """Bump the user's token epoch in `tx`; `tokens` (None in the CLI, whose change the server
+    picks up within EPOCH_REFRESH_SECONDS) learns it when the transaction commits."""
+    epoch = store.bump_token_epoch(tx, user_id)
+    if tokens is not None:
+        tx.on_commit(lambda: tokens.note_epoch(user_id, epoch))
+    return epoch
+
+
+class BearerAuthMiddleware(JWTAuthenticationMiddleware):
+    """`Authorization: Bearer <credential>`, nothing else (Litestar would take any scheme)."""
+
+    async def authenticate_request(self, connection: ASGIConnection) -> AuthenticationResult:
+        scheme, _, credential = connection.headers.get("authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or not credential:
+            raise NotAuthorizedException("A bearer token is required")
+        if credential.startswith(API_KEY_PREFIX):
+            # Issue 16 looks API keys up here; until then they are unknown credentials.
+            raise NotAuthorizedException("Unknown API key")
+        return await self.authenticate_token(credential, connection)
+
+
+def build_jwt_auth(db: Any, tokens: Tokens) -> JWTAuth[User, Token]:
+    async def retrieve_user(token: Token, connection: ASGIConnection) -> User | None:
+        if not tokens.counts(token):  # in memory: no row is read for an ended token
+            return None
+        row = await db.read(store.get_user, int(token.sub))
         if row is None or not row["is_active"]:
             return None
         return user_from_row(row)
 
     return JWTAuth[User, Token](
         retrieve_user_handler=retrieve_user,
-        token_secret=key,
+        token_secret=tokens.key,
+        algorithm=ALGORITHM,
+        accepted_audiences=[API_AUDIENCE],
+        authentication_middleware_class=BearerAuthMiddleware,
         exclude=PUBLIC_PATHS,
-        default_token_expiration=timedelta(minutes=ttl_minutes),
+        default_token_expiration=tokens.ttl,
     )

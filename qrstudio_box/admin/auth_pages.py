@@ -56,7 +56,11 @@ async def login_submit(request: Request) -> object:
 
 @post("/logout", status_code=303)
 async def logout(request: Request) -> object:
+    """Ends this session on the server too: a copy of the cookie no longer signs anyone in."""
     ctx = app_ctx(request)
+    token = session.session_token(request, ctx)
+    if token is not None:
+        await ctx.db.write(ctx.tokens.revoke, token)
     return go(
         request,
         "/admin/login",

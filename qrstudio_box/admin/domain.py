@@ -6,6 +6,7 @@ from litestar import Router, get
 from litestar.response import Redirect
 
 from . import (
+    account_pages,
     auth_pages,
     dashboard,
     generate_pages,
@@ -29,6 +30,7 @@ admin_router = Router(
         auth_pages.login_form,
         auth_pages.login_submit,
         auth_pages.logout,
+        *account_pages.ROUTES,
         *dashboard.ROUTES,
         *qr_pages.ROUTES,
         *generate_pages.ROUTES,

@@ -1,4 +1,5 @@
-"""The UI's cookie session: the same HS256 JWT the API issues, carried in an HttpOnly cookie.
+"""The UI's cookie session: an HS256 JWT for the UI's audience (accounts/tokens.py), carried in
+an HttpOnly cookie. An API bearer token is no session, and a session is no bearer token.
 
 Also the per-request UI state the router hook prepares (signed-in user, CSRF token, flashes),
 and the security headers every UI response carries.
@@ -8,17 +9,16 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
 from typing import Any
 
 from litestar import Request
 from litestar.datastructures import Cookie, MutableScopeHeaders
-from litestar.exceptions import NotAuthorizedException
 from litestar.security.jwt import Token
 from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..accounts import service as accounts
 from ..accounts.schemas import User
+from ..accounts.tokens import UI_AUDIENCE
 from . import tokens
 
 SESSION_COOKIE = "qrstudio_session"
@@ -61,39 +61,37 @@ def security_headers_middleware(app: ASGIApp) -> ASGIApp:
 
 def ui_key(ctx: Any) -> bytes:
     """HMAC key for CSRF and flash cookies, derived from the JWT key so no new secret file."""
-    return hmac.new(ctx.auth.token_secret.encode(), b"qrstudio-admin-ui", hashlib.sha256).digest()
+    return hmac.new(ctx.tokens.key.encode(), b"qrstudio-admin-ui", hashlib.sha256).digest()
 
 
 def is_secure(request: Request, ctx: Any) -> bool:
     return request.url.scheme == "https" or ctx.settings.server.public_url.startswith("https://")
 
 
-def session_subject(request: Request, ctx: Any) -> str:
-    """The user id in a valid session cookie, or '' (missing, expired, tampered, other key)."""
+def session_token(request: Request, ctx: Any) -> Token | None:
+    """The session cookie's token while it counts: None when missing, expired, tampered, signed
+    with another key, meant for the API, or ended (sign-out, password or role change...)."""
     raw = request.cookies.get(SESSION_COOKIE)
-    if not raw:
-        return ""
-    try:
-        token = Token.decode(raw, ctx.auth.token_secret, ctx.auth.algorithm)
-    except NotAuthorizedException:
-        return ""
-    return str(token.sub)
+    return ctx.tokens.decode(raw, UI_AUDIENCE) if raw else None
 
 
 async def load_user(request: Request, ctx: Any) -> User | None:
-    subject = session_subject(request, ctx)
-    if not subject.isdigit():
+    token = session_token(request, ctx)
+    if token is None:
         return None
-    user = await ctx.db.read(accounts.get_user, int(subject))
+    user = await ctx.db.read(accounts.get_user, int(token.sub))
     if user is None or not user.is_active:
         return None
     return user
 
 
-def session_cookies(request: Request, ctx: Any, user: User) -> list[Cookie]:
-    """Cookies that sign `user` in: the JWT session and a fresh CSRF token bound to them."""
-    ttl = timedelta(minutes=ctx.settings.accounts.token_ttl_minutes)
-    jwt = ctx.auth.create_token(identifier=str(user.id), token_expiration=ttl)
+def session_cookies(
+    request: Request, ctx: Any, user: User, epoch: int | None = None
+) -> list[Cookie]:
+    """Cookies that sign `user` in: the JWT session and a fresh CSRF token bound to them.
+    `epoch`: the one just written, when this session outlives the end of the user's others."""
+    ttl = ctx.tokens.ttl
+    jwt = ctx.tokens.issue(user.id, UI_AUDIENCE, epoch)
     secure = is_secure(request, ctx)
     return [
         Cookie(

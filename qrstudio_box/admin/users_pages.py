@@ -20,6 +20,24 @@ from .ui import app_ctx, errors_of, flash, go, page
 PAGE_SIZE = 25
 
 
+async def update_as(request: Request, user_id: int, patch: UserPatch):
+    """The signed-in admin changes a user: the same service (and rules) as the API's PATCH."""
+    ctx = app_ctx(request)
+    return await accounts.update_user(
+        ctx.db,
+        ctx.settings,
+        user_id,
+        patch,
+        actor_id=request.state.ui_user.id,
+        tokens=ctx.tokens,
+    )
+
+
+def form_errors(error: ApiError) -> dict[str, str]:
+    # The active flag's form field is "active" (the API's is "is_active").
+    return {"active" if k == "is_active" else k: v for k, v in errors_of(error).items()}
+
+
 class UsersPages(Controller):
     path = "/users"
     opt = {"admin_only": True}
@@ -136,13 +154,12 @@ class UsersPages(Controller):
         )
 
     async def _patch(self, request: Request, user_id: int, patch: UserPatch, done: str) -> object:
-        ctx = app_ctx(request)
         try:
-            user = await accounts.update_user(ctx.db, ctx.settings, user_id, patch)
+            user = await update_as(request, user_id, patch)
         except ApiError as error:
             if error.status_code == 404:
                 raise
-            return await self._detail(request, user_id, errors=errors_of(error), status=400)
+            return await self._detail(request, user_id, errors=form_errors(error), status=400)
         return go(request, f"/admin/users/{user.id}", ("success", done.format(email=user.email)))
 
     @post("/{user_id:int}/plan", status_code=303)
@@ -153,13 +170,6 @@ class UsersPages(Controller):
     @post("/{user_id:int}/role", status_code=303)
     async def set_role(self, request: Request, user_id: int) -> object:
         role = ((await request.form()).get("role") or "").strip()
-        if request.state.ui_user.id == user_id and role != "admin":
-            return await self._detail(
-                request,
-                user_id,
-                status=400,
-                errors={"role": "You cannot remove your own admin role."},
-            )
         if role not in ("admin", "member"):
             return await self._detail(
                 request, user_id, status=400, errors={"role": "Choose admin or member."}
@@ -169,13 +179,6 @@ class UsersPages(Controller):
     @post("/{user_id:int}/active", status_code=303)
     async def set_active(self, request: Request, user_id: int) -> object:
         active = (await request.form()).get("active") == "yes"
-        if request.state.ui_user.id == user_id and not active:
-            return await self._detail(
-                request,
-                user_id,
-                status=400,
-                errors={"active": "You cannot deactivate your own account."},
-            )
         return await self._patch(
             request,
             user_id,
@@ -185,16 +188,13 @@ class UsersPages(Controller):
 
     @post("/{user_id:int}/password", status_code=200)
     async def reset_password(self, request: Request, user_id: int) -> object:
-        ctx = app_ctx(request)
         form = await request.form()
         password = form.get("password") or ""
         generated = None
         if not password:
             password = generated = generate_password()
         try:
-            user = await accounts.update_user(
-                ctx.db, ctx.settings, user_id, UserPatch(password=password)
-            )
+            user = await update_as(request, user_id, UserPatch(password=password))
         except ApiError as error:
             if error.status_code == 404:
                 raise
@@ -211,6 +211,18 @@ class UsersPages(Controller):
             )
         return go(
             request, f"/admin/users/{user.id}", ("success", f"Password of {user.email} changed.")
+        )
+
+    @post("/{user_id:int}/sign-out-everywhere", status_code=303)
+    async def sign_out_everywhere(self, request: Request, user_id: int) -> object:
+        ctx = app_ctx(request)
+        await accounts.sign_out_everywhere(ctx.db, user_id, ctx.tokens)
+        if user_id == request.state.ui_user.id:
+            return go(request, "/admin/login", ("success", "You are signed out everywhere."))
+        return go(
+            request,
+            f"/admin/users/{user_id}",
+            ("success", "Every session and API token of this user has ended."),
         )
 
     @post("/{user_id:int}/credits", status_code=303)

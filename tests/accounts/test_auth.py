@@ -6,7 +6,7 @@ from datetime import UTC, datetime, timedelta
 import jwt
 import pytest
 
-from qrstudio_box.accounts.tokens import KEY_FILE
+from qrstudio_box.accounts.tokens import API_AUDIENCE, KEY_FILE, UI_AUDIENCE
 
 from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD, login
 
@@ -53,10 +53,13 @@ def test_bad_logins_share_one_answer(client, make_user, admin_headers, case, ema
     assert response.json() == BAD_LOGIN
 
 
-def _token(settings, sub="1", exp_delta=timedelta(hours=1), key=None, alg="HS256"):
+def _token(settings, sub="1", exp_delta=timedelta(hours=1), key=None, alg="HS256", **claims):
     key = key or (settings.data_dir / KEY_FILE).read_text().strip()
     now = datetime.now(UTC)
-    return jwt.encode({"sub": sub, "iat": now, "exp": now + exp_delta}, key, algorithm=alg)
+    payload = {"sub": sub, "iat": now, "exp": now + exp_delta, "aud": API_AUDIENCE}
+    payload["extras"] = {"ep": 0}
+    payload = {name: value for name, value in (payload | claims).items() if value is not None}
+    return jwt.encode(payload, key, algorithm=alg)
 
 
 @pytest.mark.parametrize(
@@ -72,6 +75,10 @@ def _token(settings, sub="1", exp_delta=timedelta(hours=1), key=None, alg="HS256
         "unknown user",
         "inactive user",
         "alg none",
+        "no audience (as 0.1.0 issued)",
+        "ui audience (a session cookie)",
+        "no epoch",
+        "api key prefix",
     ],
 )
 def test_bearer_auth_cases(client, settings, make_user, admin_headers, case):
@@ -107,6 +114,14 @@ def test_bearer_auth_cases(client, settings, make_user, admin_headers, case):
                 {"sub": "1", "exp": datetime.now(UTC) + timedelta(hours=1)}, None, algorithm="none"
             )
         }
+    elif case.startswith("no audience"):
+        headers = {"Authorization": f"Bearer {_token(settings, aud=None)}"}
+    elif case.startswith("ui audience"):
+        headers = {"Authorization": f"Bearer {_token(settings, aud=UI_AUDIENCE)}"}
+    elif case == "no epoch":
+        headers = {"Authorization": f"Bearer {_token(settings, extras={})}"}
+    elif case == "api key prefix":
+        headers = {"Authorization": "Bearer qsb_" + "A" * 43}
     response = client.get("/api/v1/me/", headers=headers)
     if case == "good":
         assert response.status_code == 200

@@ -47,6 +47,46 @@ def test_sign_in_dashboard_and_sign_out(server, new_context, snap, console_error
     assert "/admin/login" in page.url
     assert errors == []
 
+    # Sign-out ends the session on the server: a copy of the old cookie signs nobody in.
+    page.context.add_cookies([{k: session[k] for k in ("name", "value", "domain", "path")}])
+    page.goto("/admin/")
+    assert re.search(r"/admin/login\?next=", page.url)
+    assert page.locator("h1").inner_text() == "Sign in"
+
+
+def test_changing_your_password_in_the_ui_ends_your_other_sessions(server, new_context, snap):
+    email = make_user(server, "mia@example.com")
+    api_token = server.token(email, MEMBER_PASSWORD)
+    elsewhere = new_context("desktop", server.base_url).new_page()
+    sign_in(elsewhere, email, MEMBER_PASSWORD)
+    page = new_context("desktop", server.base_url).new_page()
+    sign_in(page, email, MEMBER_PASSWORD)
+
+    page.click("text=Your account")
+    page.wait_for_url(re.compile(r"/admin/account$"))
+    page.fill("#f-current_password", "not-my-password")
+    page.fill("#f-new_password", "a-new-password-2")
+    page.click("button:has-text('Change password')")
+    assert (
+        page.locator("#e-current_password").inner_text().strip() == "Is not your current password"
+    )
+    page.fill("#f-current_password", MEMBER_PASSWORD)
+    page.fill("#f-new_password", "short")
+    page.click("button:has-text('Change password')")
+    assert page.locator("#e-new_password").inner_text().strip() == "Must be at least 8 characters"
+    snap(page, "account-desktop")
+    page.fill("#f-current_password", MEMBER_PASSWORD)
+    page.fill("#f-new_password", "a-new-password-2")
+    page.click("button:has-text('Change password')")
+    assert "Password changed" in page.locator(".flash-success").inner_text()
+
+    page.goto("/admin/")  # this browser stays signed in, on a fresh cookie
+    assert page.locator("h1").inner_text() == "Dashboard"
+    elsewhere.goto("/admin/")  # the other one is signed out
+    assert re.search(r"/admin/login\?next=", elsewhere.url)
+    assert httpx.get(f"{server.base_url}/api/v1/me/", headers=api_token).status_code == 401
+    assert server.token(email, "a-new-password-2")
+
 
 def test_dashboard_on_a_phone_uses_the_drawer(server, new_context, snap):
     page = new_context("phone", server.base_url).new_page()

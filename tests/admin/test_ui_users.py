@@ -74,7 +74,7 @@ def test_admin_manages_a_user(server, new_context, snap, console_errors):
     page.goto("/admin/users/1")
     page.click("button:has-text('Deactivate')")
     assert (
-        page.locator("#e-active").inner_text().strip() == "You cannot deactivate your own account."
+        page.locator("#e-active").inner_text().strip() == "You cannot deactivate your own account"
     )
 
     page.goto("/admin/users/?q=jane")
