@@ -170,6 +170,13 @@ def cmd_users_set_active(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_set_role(args: argparse.Namespace, settings: Settings) -> int:
+    """Recovery: make someone admin again (the last active admin is never demoted)."""
+    _patch_user(settings, args.email, UserPatch(role=args.role))
+    print(f"{args.email}: role {args.role}")
+    return 0
+
+
 def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} "
@@ -250,6 +257,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_active.add_argument("--email", required=True)
     set_active.add_argument("active", choices=["yes", "no"])
+    set_role = add_command(
+        users, "set-role", "make a user admin or member (recovery)", cmd_users_set_role
+    )
+    set_role.add_argument("--email", required=True)
+    set_role.add_argument("role", choices=["admin", "member"])
 
     plans = commands.add_parser("plans", help="show plans").add_subparsers(
         dest="plans_command", required=True, metavar="ACTION"
