@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import io
 import re
+import struct
 import threading
+import zlib
 from collections import OrderedDict
 from typing import Annotated, Any, Literal
 
@@ -101,33 +103,115 @@ class Rendered(msgspec.Struct, frozen=True):
     error_correction: str  # what segno used: it may boost the level at no size cost
 
 
+def exact_layout(size: int, modules: int) -> tuple[int, int, int]:
+    """(pixels per module, light pixels before, light pixels after) for an image exactly
+    `size` pixels wide holding `modules` modules (quiet zone included).
+
+    Whole pixels per module keep the code crisp; what whole modules cannot fill (at most
+    modules - 1 pixels) widens the quiet zone, half on each side. A `size` smaller than the
+    code gets one pixel per module and no padding: the smallest image that still scans.
+    """
+    scale = max(1, size // modules)
+    spare = max(0, size - modules * scale)
+    return scale, spare // 2, spare - spare // 2
+
+
+def _rgb(colour: str) -> bytes:
+    return bytes.fromhex(colour[1:])
+
+
+def _png_exact(code: segno.QRCode, options: RenderOptions, size: int) -> tuple[bytes, int]:
+    """The PNG at exactly `size` pixels (see exact_layout), as an 8-bit palette image.
+
+    segno's PNG writer scales and pads in whole modules only (a 512 px request came out
+    481 px), and Pillow is only a test dependency; so the scanlines are built here from
+    segno's module matrix, each distinct row once, and deflated by zlib.
+    """
+    rows = list(code.matrix_iter(scale=1, border=options.border))
+    modules = len(rows)
+    scale, before, after = exact_layout(size, modules)
+    width = modules * scale + before + after
+    light, dark = b"\x00", b"\x01"
+    blank = b"\x00" + light * width  # filter type 0, then palette indexes
+    lines = [blank] * before
+    for row in rows:
+        pixels = b"".join(dark * scale if module else light * scale for module in row)
+        lines += [b"\x00" + light * before + pixels + light * after] * scale
+    lines += [blank] * after
+    transparent = options.light == "transparent"
+    palette = (b"\xff\xff\xff" if transparent else _rgb(options.light)) + _rgb(options.dark)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    # IHDR: width, height, bit depth 8, colour type 3 (palette), deflate, filter 0, no interlace
+    header = struct.pack(">2I5B", width, width, 8, 3, 0, 0, 0)
+    content = (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"PLTE", palette)
+        + (chunk(b"tRNS", b"\x00") if transparent else b"")
+        + chunk(b"IDAT", zlib.compress(b"".join(lines), 6))
+        + chunk(b"IEND", b"")
+    )
+    return content, width
+
+
+_SVG_SIZE = re.compile(rb'<svg([^>]*?) width="(\d+)" height="(\d+)"')
+
+
+def _svg_exact(code: segno.QRCode, options: RenderOptions, size: int) -> tuple[bytes, int]:
+    """The SVG `size` units wide: drawn at one unit per module, then a viewBox scales the
+    whole symbol (quiet zone included) to exactly `size` (segno writes its width in whole
+    modules times the scale, 492 for a 512 request)."""
+    out = io.BytesIO()
+    code.save(
+        out,
+        kind="svg",
+        scale=1,
+        border=options.border,
+        dark=options.dark,
+        light=None if options.light == "transparent" else options.light,
+    )
+    modules, _ = code.symbol_size(scale=1, border=options.border)
+    width = max(size, modules)
+    content, found = _SVG_SIZE.subn(
+        rb'<svg\1 width="%d" height="%d" viewBox="0 0 %d %d"' % (width, width, modules, modules),
+        out.getvalue(),
+        count=1,
+    )
+    assert found == 1, "segno's SVG header changed"
+    return content, width
+
+
 def _render_uncached(options: RenderOptions) -> Rendered:
     try:
         # make_qr, never make(): a Micro QR is refused by many phone scanners.
         code = segno.make_qr(options.data, error=options.error_correction)
     except segno.DataOverflowError:
         raise OptionsError("data", "data: too long to fit in a QR code") from None
-    modules, _ = code.symbol_size(scale=1, border=options.border)
     if options.size is not None:
-        # Whole pixels per module keep the image crisp; the image is at most `size`
-        # pixels wide, or one pixel per module when `size` is smaller than the code.
-        scale = max(1, options.size // modules)
+        draw = _png_exact if options.format == "png" else _svg_exact
+        content, width = draw(code, options, options.size)
     else:
+        modules, _ = code.symbol_size(scale=1, border=options.border)
         scale = options.scale or 10
-    out = io.BytesIO()
-    code.save(
-        out,
-        kind=options.format,
-        scale=scale,
-        border=options.border,
-        dark=options.dark,
-        light=None if options.light == "transparent" else options.light,
-    )
+        out = io.BytesIO()
+        code.save(
+            out,
+            kind=options.format,
+            scale=scale,
+            border=options.border,
+            dark=options.dark,
+            light=None if options.light == "transparent" else options.light,
+        )
+        content, width = out.getvalue(), modules * scale
     return Rendered(
-        content=out.getvalue(),
+        content=content,
         media_type=MEDIA_TYPES[options.format],
-        width=modules * scale,
-        height=modules * scale,
+        width=width,
+        height=width,
         version=code.version,
         error_correction=code.error,
     )

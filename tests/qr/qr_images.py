@@ -33,8 +33,11 @@ def rasterize_svg(content: bytes) -> Image.Image:
     root = ET.fromstring(content)
     assert root.tag == f"{SVG_NS}svg"
     path = next(p for p in root.iter(f"{SVG_NS}path") if p.get("class") == "qrline")
-    scale = float(re.search(r"scale\(([\d.]+)\)", content.decode()).group(1))
-    width = int(float(root.get("width")) / scale)
+    if root.get("viewBox"):  # a size-exact image: width in px, the drawing in module units
+        width = int(root.get("viewBox").split()[2])
+    else:
+        scale = float(re.search(r"scale\(([\d.]+)\)", content.decode()).group(1))
+        width = round(float(root.get("width")) / scale)
     px = 8
     image = Image.new("L", (width * px, width * px), 255)
     draw = ImageDraw.Draw(image)

@@ -12,6 +12,7 @@ from qrstudio_box.qr.render import (
     OptionsError,
     RenderCache,
     RenderOptions,
+    exact_layout,
     parse_options,
 )
 from tests.qr.qr_images import decode_png, decode_svg
@@ -43,11 +44,53 @@ def test_png_options_still_decode(options):
     assert image.size == (rendered.width, rendered.height)
 
 
-def test_size_gives_whole_pixel_modules_within_the_size():
-    rendered = RenderCache().render(parse_options({"data": "hi", "size": 200, "border": 4}))
-    # Version 1 is 21 modules + 2*4 border = 29; 200 // 29 = 6 px per module.
-    assert rendered.version == 1
-    assert (rendered.width, rendered.height) == (174, 174)
+@pytest.mark.parametrize(
+    "size, modules, layout",
+    [
+        (512, 37, (13, 15, 16)),  # 37 * 13 = 481: 31 px of extra quiet zone, 15 + 16
+        (200, 29, (6, 13, 13)),
+        (256, 25, (10, 3, 3)),
+        (145, 29, (5, 0, 0)),  # a whole multiple: no padding
+        (30, 29, (1, 0, 1)),  # an odd spare pixel goes after
+        (21, 29, (1, 0, 0)),  # smaller than the code: one pixel per module, no padding
+    ],
+)
+def test_exact_layout(size, modules, layout):
+    scale, before, after = exact_layout(size, modules)
+    assert (scale, before, after) == layout
+    if size >= modules:
+        assert modules * scale + before + after == size
+
+
+@pytest.mark.parametrize("size", [256, 512, 1000, 1024, 2048])
+@pytest.mark.parametrize("light", ["#ffffff", "transparent", "#ffeedd"])
+def test_size_is_exact_in_png_and_still_decodes(size, light):
+    """Issue 15.7: a 512 px download was 481 px (segno scales in whole modules)."""
+    data = "https://qr.example.com/r/abcdefgh"
+    options = {"data": data, "size": size, "light": light, "dark": "#0a3d62"}
+    rendered = RenderCache().render(parse_options(options))
+    image = Image.open(io.BytesIO(rendered.content))
+    assert image.size == (size, size) == (rendered.width, rendered.height)
+    assert decode_png(rendered.content) == data
+    # the padding is light: every corner pixel is the background (or transparent)
+    corners = {image.convert("RGBA").getpixel(xy) for xy in [(0, 0), (size - 1, size - 1)]}
+    if light == "transparent":
+        assert {alpha for *_, alpha in corners} == {0}
+    else:
+        assert corners == {(*bytes.fromhex(light[1:]), 255)}
+
+
+@pytest.mark.parametrize("size", [256, 512, 1024])
+def test_size_is_exact_in_svg_and_still_decodes(size):
+    """Issue 15.7: a 512 px SVG said width="492"."""
+    data = "https://qr.example.com/r/abcdefgh"
+    rendered = RenderCache().render(parse_options({"data": data, "size": size, "format": "svg"}))
+    root = ET.fromstring(rendered.content)
+    assert (root.get("width"), root.get("height")) == (str(size), str(size))
+    modules = int(root.get("viewBox").split()[2])
+    assert root.get("viewBox") == f"0 0 {modules} {modules}"
+    assert rendered.width == size
+    assert decode_svg(rendered.content) == data
 
 
 def test_svg_is_valid_xml_with_the_colours_and_size():
