@@ -13,12 +13,15 @@ def num(value: float | int | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.1f}"
 
 
-def when(value: str | datetime | None) -> str:
-    """'2026-11-29 14:03 UTC' from an ISO string or datetime; '' for None."""
+def when(value: str | datetime | None, seconds: bool = False) -> str:
+    """'2026-11-29 14:03 UTC' (with seconds: '2026-11-29 14:03:07 UTC') from an ISO string or
+    datetime; '' for None."""
     if not value:
         return ""
     moment = parse_iso(value) if isinstance(value, str) else value
-    return moment.astimezone(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    return moment.astimezone(UTC).strftime(
+        "%Y-%m-%d %H:%M:%S UTC" if seconds else "%Y-%m-%d %H:%M UTC"
+    )
 
 
 def ago(value: str | datetime | None, now: datetime) -> str:

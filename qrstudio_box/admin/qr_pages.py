@@ -7,7 +7,7 @@ its inputs and its answers into pages.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,6 +26,7 @@ from .forms import checkbox, parse_variants
 from .ui import app_ctx, current_user, errors_of, go, page
 
 PAGE_SIZE = 20
+SCAN_PAGE_SIZE = 25
 STAT_DAYS = (7, 30, 90)
 PREVIEW_SIZE = 480
 DOWNLOAD_SIZES = (256, 512, 1024, 2048)
@@ -45,6 +46,14 @@ def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
         "variants": variants,
     }
     return values, errors
+
+
+def _scan_filters(today: date, days: int, bots: str) -> links.ScanFilters:
+    """The last `days` whole UTC days up to today; bots excluded, included or only."""
+    start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
+    return links.ScanFilters(
+        from_ms=unix_ms(start), is_bot={"exclude": False, "only": True}.get(bots)
+    )
 
 
 def _variants_in(values: dict[str, Any]) -> list[VariantIn]:
@@ -155,13 +164,35 @@ class QrPages(Controller):
 
     @get("/{short_id:str}")
     async def detail(
-        self, request: Request, short_id: str, days: int = 30, bots: str = "exclude"
+        self,
+        request: Request,
+        short_id: str,
+        days: int = 30,
+        bots: str = "exclude",
+        scans_cursor: str | None = None,
     ) -> object:
         ctx = app_ctx(request)
         qr = await _owned(request, short_id)
         days = days if days in STAT_DAYS else 30
         bots = bots if bots in ("exclude", "include", "only") else "exclude"
         today = ctx.clock.now().astimezone(UTC).date()
+        # The recent-scans table shows what the CSV button downloads: same period, same bots.
+        filters = _scan_filters(today, days, bots)
+        try:
+            scans = await links.list_scans(
+                ctx,
+                current_user(request).id,
+                short_id,
+                filters,
+                cursor=scans_cursor,
+                limit=SCAN_PAGE_SIZE,
+            )
+        except ApiError:  # a stale or hand-edited cursor: the newest scans instead
+            scans_cursor = None
+            scans = await links.list_scans(
+                ctx, current_user(request).id, short_id, filters, limit=SCAN_PAGE_SIZE
+            )
+        here = f"/admin/qrs/{short_id}?" + urlencode({"days": days, "bots": bots})
         stats = await links.qr_stats(
             ctx,
             current_user(request).id,
@@ -191,6 +222,12 @@ class QrPages(Controller):
             stat_days=STAT_DAYS,
             download_sizes=DOWNLOAD_SIZES,
             default_download_size=DEFAULT_DOWNLOAD_SIZE,
+            scans=scans.results,
+            scans_next_href=f"{here}&{urlencode({'scans_cursor': scans.next})}#scans"
+            if scans.next
+            else None,
+            scans_newest_href=f"{here}#scans" if scans_cursor else None,
+            geoip_configured=bool(ctx.settings.geoip.database),
         )
 
     @get("/{short_id:str}/edit")
@@ -301,11 +338,7 @@ class QrPages(Controller):
         await _owned(request, short_id)
         days = days if days in STAT_DAYS else 30
         today = ctx.clock.now().astimezone(UTC).date()
-        start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
-        filters = links.ScanFilters(
-            from_ms=unix_ms(start),
-            is_bot={"exclude": False, "only": True}.get(bots),
-        )
+        filters = _scan_filters(today, days, bots)
         stream = await links.scans_csv(ctx, current_user(request).id, short_id, filters)
         return Stream(
             stream,

@@ -11,7 +11,9 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
+from ..links.rules import short_link_note
 from ..web import error_page
+from ..webhooks.urlsafety import switches_on
 from . import charts, fmt, session, tokens
 from .forms import field_group
 
@@ -109,6 +111,10 @@ def page(
         meter_state=charts.meter_state,
         share_bar=charts.share_bar,
         fmt=fmt,
+        # Where printed codes point (a banner while phones cannot reach it), and the webhook
+        # testing switches (a "test mode" badge on the webhooks pages while one is on).
+        short_link_note=short_link_note(ctx.settings.public_url),
+        webhooks_test_switches=switches_on(ctx.webhooks.url_policy) if ctx.webhooks else [],
     )
     return Template(
         template_name=template,

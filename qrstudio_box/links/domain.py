@@ -9,6 +9,7 @@ from litestar import Litestar
 from ..context import AppContext
 from . import fastpath
 from .api import DynamicQrController, UtmSettingsController, redirect, redirect_head
+from .rules import short_link_warning
 from .service import LinksService
 
 ROUTES = [DynamicQrController, UtmSettingsController, redirect, redirect_head]
@@ -25,6 +26,10 @@ def wrap_app(app: Litestar, ctx: AppContext, on_crash) -> None:
 async def start(ctx: AppContext) -> None:
     ctx.links = LinksService(ctx)
     await ctx.links.load()  # every QR into the redirect cache: no query per scan
+    # Printed codes that point at localhost fail silently in the field: say so once, loudly.
+    warning = short_link_warning(ctx.settings.public_url, bool(ctx.settings.server.public_url))
+    if warning:
+        log.warning(warning)
     # A code that ends by time says so (dynamic_qr.updated, once) within a minute; one that
     # ends by cap says so in the commit of the scan that reached it, and this job catches
     # any cap reached otherwise (a lowered max_scans). It also runs once now, so an end

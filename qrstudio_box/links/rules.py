@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import functools
+import ipaddress
 import re
 import zoneinfo
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
@@ -340,3 +342,75 @@ def check_lifecycle(
         isinstance(max_scans, bool) or not isinstance(max_scans, int) or not 1 <= max_scans <= 2**53
     ):
         raise InputError("max_scans", "must be a whole number from 1 up (or null: no cap)")
+
+
+# -- where printed codes point ------------------------------------------------------------------
+
+_LOCAL_SUFFIXES = (".localhost", ".local", ".localdomain", ".internal", ".lan", ".home.arpa")
+
+
+@dataclass(frozen=True)
+class ShortLinkNote:
+    """Why the short links (and so every printed code) may not work for scanners.
+
+    `kind` is "local" (phones cannot reach it: loud) or "plain_http" (reachable, but not
+    https: mild)."""
+
+    kind: str
+    base: str
+    message: str
+
+
+def short_link_note(public_url: str) -> ShortLinkNote | None:
+    """Is `public_url` (the base every short link and QR encodes) printable? None when it is:
+    an https:// URL on a public host. Loopback, private, link-local and unspecified addresses,
+    `localhost`, names without a dot and local-only suffixes (.local, .internal, .lan...) are
+    "local"; a public host over plain http:// is "plain_http". No DNS lookup: a name with a
+    public-looking suffix counts as public."""
+    parts = urlsplit(public_url)
+    host = (parts.hostname or "").lower().rstrip(".")
+    try:
+        address = ipaddress.ip_address(host)
+        local = not address.is_global
+        this_machine = address.is_loopback or address.is_unspecified
+    except ValueError:
+        this_machine = host in ("", "localhost") or host.endswith(".localhost")
+        local = this_machine or "." not in host or host.endswith(_LOCAL_SUFFIXES)
+    if local:
+        reach = (
+            "only this computer can open" if this_machine else "phones off this network cannot open"
+        )
+        return ShortLinkNote(
+            "local",
+            public_url,
+            f"These codes point at {public_url}, which {reach}. Set [server] public_url (or "
+            "QRSTUDIO_SERVER_PUBLIC_URL) to the address people reach this box at, e.g. "
+            "https://qr.example.com, before you print or share them.",
+        )
+    if parts.scheme != "https":
+        return ShortLinkNote(
+            "plain_http",
+            public_url,
+            f"These codes point at {public_url} over plain http://: scanners' browsers may "
+            "warn. Serve the box over https and set [server] public_url to its https:// "
+            "address.",
+        )
+    return None
+
+
+def short_link_warning(public_url: str, configured: bool) -> str | None:
+    """The start-up log line for a public_url that is not printable (None when it is)."""
+    note = short_link_note(public_url)
+    if note is None:
+        return None
+    if note.kind == "plain_http":
+        return (
+            f"[server] public_url is {public_url}, plain http://: short links and QR codes work, "
+            "but scanners' browsers may warn; serve over https and set it to the https:// address"
+        )
+    what = f"is {public_url}" if configured else f"is not set (so {public_url})"
+    return (
+        f"[server] public_url {what}: every short link and QR code points at a local address "
+        "phones cannot reach; set [server] public_url (or QRSTUDIO_SERVER_PUBLIC_URL) to the "
+        "public address, e.g. https://qr.example.com"
+    )

@@ -11,7 +11,7 @@ from .api import WebhooksController, ip_ranges
 from .dispatcher import Dispatcher
 from .secretbox import KEY_FILE_NAME, SecretBox
 from .transport import build_client
-from .urlsafety import UrlPolicy, system_resolver
+from .urlsafety import UrlPolicy, switches_on_warning, system_resolver
 
 log = logging.getLogger("qrstudio_box.webhooks")
 
@@ -36,6 +36,9 @@ async def start(ctx: AppContext) -> None:
     url_policy = UrlPolicy(
         allow_http=settings.allow_http, allow_private_targets=settings.allow_private_targets
     )
+    warning = switches_on_warning(url_policy)
+    if warning:
+        log.warning(warning)
     runtime: service.WebhooksRuntime | None = None
 
     async def resolve(host: str, port: int) -> list[str]:  # late-bound: tests swap the resolver

@@ -36,7 +36,7 @@ from .schemas import (
 from .secretbox import SecretBox
 from .signing import new_secret
 from .transport import DeliveryClient
-from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, vet_url
+from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, operator_hint, vet_url
 
 if TYPE_CHECKING:
     from ..accounts.schemas import User
@@ -155,7 +155,8 @@ async def check_url(ctx: AppContext, url: str) -> str:
     try:
         await vet_url(url, runtime.url_policy, runtime.resolver)
     except UnsafeUrl as refused:
-        raise ApiError(400, str(refused), field="url") from None
+        hint = operator_hint(refused.switch) if refused.switch else ""
+        raise ApiError(400, str(refused) + hint, field="url") from None
     return url
 
 

@@ -37,7 +37,14 @@ _NUMERIC_LABEL = re.compile(r"^(0x[0-9a-f]*|[0-9]+)$", re.IGNORECASE)
 
 
 class UnsafeUrl(ValueError):
-    """A refused webhook URL; str() is the whole message, starting with ``url:``."""
+    """A refused webhook URL; str() is the whole message, starting with ``url:``.
+
+    `switch` names the `[webhooks]` setting that would have let it through (`allow_http`,
+    `allow_private_targets`), for the operator's hint; None when no setting would."""
+
+    def __init__(self, message: str, switch: str | None = None) -> None:
+        super().__init__(message)
+        self.switch = switch
 
 
 class UnresolvableHost(OSError):
@@ -56,6 +63,39 @@ class Target:
     scheme: str
     host: str  # ASCII (IDNA) form, as it is resolved
     port: int
+
+
+# What each testing switch lets through, for the hint at the end of a refusal.
+TEST_SWITCHES = {
+    "allow_http": "plain http:// URLs",
+    "allow_private_targets": "loopback and private addresses",
+}
+
+
+def operator_hint(switch: str) -> str:
+    """The sentence that ends a refusal a testing switch would allow."""
+    return (
+        f" (For local testing an operator can set [webhooks] {switch} = true to accept "
+        f"{TEST_SWITCHES[switch]}; never in production.)"
+    )
+
+
+def switches_on(policy: UrlPolicy) -> list[str]:
+    """The testing switches that are on, in TEST_SWITCHES order."""
+    return [name for name in TEST_SWITCHES if getattr(policy, name)]
+
+
+def switches_on_warning(policy: UrlPolicy) -> str | None:
+    """The start-up log line while a testing switch is on (None when none is)."""
+    names = switches_on(policy)
+    if not names:
+        return None
+    what = " and ".join(TEST_SWITCHES[name] for name in names)
+    keys = " and ".join(f"[webhooks] {name}" for name in names)
+    are, them = ("are", "them") if len(names) > 1 else ("is", "it")
+    return (
+        f"{keys} {are} on: webhooks accept {what}; for testing only, turn {them} off in production"
+    )
 
 
 async def system_resolver(host: str, port: int) -> list[str]:
@@ -152,7 +192,8 @@ def parse_target(url: str, policy: UrlPolicy) -> Target:
         raise UnsafeUrl(
             "url: must be an https:// URL"
             if not policy.allow_http
-            else "url: must be an http:// or https:// URL"
+            else "url: must be an http:// or https:// URL",
+            switch="allow_http" if scheme == "http" else None,
         )
     if raw.username is not None or raw.password is not None or parsed.userinfo:
         raise UnsafeUrl("url: must not contain credentials (user:password@)")
@@ -205,14 +246,23 @@ async def vet_host(host: str, port: int, policy: UrlPolicy, resolver: Resolver) 
         except ValueError:
             raise UnsafeUrl(f"url: host {host} resolves to an invalid address") from None
         problem = address_problem(ip, allow_private=policy.allow_private_targets, name_inner=typed)
+        # The operator's testing switch would let it through: the refusal says which.
+        switch = (
+            "allow_private_targets"
+            if problem and address_problem(ip, allow_private=True) is None
+            else None
+        )
         if problem and typed:
-            raise UnsafeUrl(f"url: {ip} is {problem}; webhook targets must be public")
+            raise UnsafeUrl(
+                f"url: {ip} is {problem}; webhook targets must be public", switch=switch
+            )
         if problem:
             # Never the address itself: the answer would map the internal DNS for whoever can
             # create a webhook. The rule that refused it is enough to act on.
             raise UnsafeUrl(
                 f"url: {host} resolves to a non-public address ({problem}); "
-                "webhook targets must be public"
+                "webhook targets must be public",
+                switch=switch,
             )
     return addresses
 

@@ -164,6 +164,8 @@ def test_ssrf_rules_apply_on_patch_too(strict_config, client, pro, dns):
     assert response.json()["detail"] == (
         "url: internal.test resolves to a non-public address (a private address); "
         "webhook targets must be public"
+        " (For local testing an operator can set [webhooks] allow_private_targets = true to"
+        " accept loopback and private addresses; never in production.)"
     )
     got = client.get(f"/api/v1/webhooks/{webhook_id}/", headers=pro.headers).json()
     assert got["url"] == "https://hooks.example.com/x"

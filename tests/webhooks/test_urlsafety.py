@@ -9,6 +9,7 @@ from qrstudio_box.webhooks.urlsafety import (
     UnsafeUrl,
     UrlPolicy,
     parse_target,
+    switches_on_warning,
     vet_url,
 )
 
@@ -177,3 +178,59 @@ def test_http_needs_its_switch_only_for_scheme():
     with pytest.raises(UnsafeUrl, match="a private address"):
         vet("http://10.0.0.1/", allow_http=True)
     assert parse_target("http://example.com/", UrlPolicy(allow_http=True)).port == 80
+
+
+@pytest.mark.parametrize(
+    "url, switch",
+    [
+        # issue 15.5: a refusal a testing switch would allow names that switch
+        ("http://example.com/hook", "allow_http"),
+        ("https://localhost/hook", "allow_private_targets"),
+        ("https://internal.test/", "allow_private_targets"),
+        ("https://169.254.169.254/", "allow_private_targets"),
+        ("https://cgnat.test/", "allow_private_targets"),
+        ("https://mapped.test/", "allow_private_targets"),
+        # ... and no switch when none would
+        ("ftp://example.com/", None),
+        ("https://0.0.0.0/", None),
+        ("https://224.0.0.1/", None),
+        ("https://user:pw@example.com/", None),
+        ("https://no-such-host.invalid/", None),
+    ],
+)
+def test_refusal_names_the_switch_that_would_allow_it(url, switch):
+    with pytest.raises(UnsafeUrl) as refused:
+        vet(url)
+    assert refused.value.switch == switch
+    if switch:  # and the switch really lets it through
+        vet(url, **{switch: True})
+
+
+@pytest.mark.parametrize(
+    "allow_http, allow_private, line",
+    [
+        (False, False, None),
+        (
+            True,
+            False,
+            "[webhooks] allow_http is on: webhooks accept plain http:// URLs; "
+            "for testing only, turn it off in production",
+        ),
+        (
+            False,
+            True,
+            "[webhooks] allow_private_targets is on: webhooks accept loopback and private "
+            "addresses; for testing only, turn it off in production",
+        ),
+        (
+            True,
+            True,
+            "[webhooks] allow_http and [webhooks] allow_private_targets are on: webhooks accept "
+            "plain http:// URLs and loopback and private addresses; for testing only, turn them "
+            "off in production",
+        ),
+    ],
+)
+def test_switches_on_warning(allow_http, allow_private, line):
+    policy = UrlPolicy(allow_http=allow_http, allow_private_targets=allow_private)
+    assert switches_on_warning(policy) == line
