@@ -14,7 +14,7 @@ from ..accounts.passwords import generate_password
 from ..accounts.schemas import UserPatch, user_from_row
 from ..errors import ApiError
 from ..pagination import decode_cursor, encode_cursor
-from . import sources
+from . import session, sources
 from .ui import app_ctx, errors_of, flash, go, page
 
 PAGE_SIZE = 25
@@ -218,7 +218,12 @@ class UsersPages(Controller):
         ctx = app_ctx(request)
         await accounts.sign_out_everywhere(ctx.db, user_id, ctx.tokens)
         if user_id == request.state.ui_user.id:
-            return go(request, "/admin/login", ("success", "You are signed out everywhere."))
+            return go(
+                request,
+                "/admin/login",
+                ("success", "You are signed out everywhere."),
+                cookies=session.signed_out_cookies(request, ctx),
+            )
         return go(
             request,
             f"/admin/users/{user_id}",

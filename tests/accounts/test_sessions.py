@@ -233,3 +233,42 @@ def test_a_refused_password_change_names_the_field_and_changes_nothing(
     after = sql("SELECT password_hash, token_epoch FROM users WHERE id = ?", (user.id,))[0][:]
     assert after == before
     assert me(client, user.headers) == 200
+
+
+# -- the UI's buttons (the form posts a browser makes, CSRF included) ---------------------------
+
+
+def ui_post(client, session: str, path: str, data: dict | None = None):
+    """POST a UI form as the browser holding `session` would (its CSRF cookie and field)."""
+    client.cookies.clear()
+    client.get("/admin/account", headers={"Cookie": f"qrstudio_session={session}"})
+    csrf = client.cookies["qrstudio_csrf"]
+    client.cookies.clear()
+    return client.post(
+        path,
+        headers={"Cookie": f"qrstudio_session={session}; qrstudio_csrf={csrf}"},
+        data={"csrf_token": csrf, **(data or {})},
+        follow_redirects=False,
+    )
+
+
+def test_sign_out_everywhere_from_your_account_page(client, make_user):
+    user = make_user()
+    here = ui_sign_in(client, user.email, user.password)
+    elsewhere = ui_sign_in(client, user.email, user.password)
+    response = ui_post(client, here, "/admin/account/sign-out-everywhere")
+    assert response.status_code == 303 and response.headers["location"] == "/admin/login"
+    assert 'qrstudio_session=""' in response.headers.get("set-cookie", "")
+    assert not signed_in(client, here) and not signed_in(client, elsewhere)
+    assert me(client, user.headers) == 401
+
+
+def test_an_admin_signs_a_user_out_everywhere_from_the_user_page(client, make_user):
+    user = make_user()
+    theirs = ui_sign_in(client, user.email, user.password)
+    admin = ui_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    response = ui_post(client, admin, f"/admin/users/{user.id}/sign-out-everywhere")
+    assert response.status_code == 303
+    assert response.headers["location"] == f"/admin/users/{user.id}"
+    assert not signed_in(client, theirs) and me(client, user.headers) == 401
+    assert signed_in(client, admin)
