@@ -233,6 +233,17 @@ def test_the_built_image_serves_as_its_unprivileged_user_with_data_on_the_volume
         assert httpx.get(f"{base}/static/css/app.css").status_code == 200
         assert httpx.get(f"{base}/admin/login").status_code == 200
 
+        # The image runs this tree's code, not a layer cached from an older build.
+        (installed,) = image_root.glob("usr/local/lib/python3*/*-packages/qrstudio_box")
+        sources = sorted(path.relative_to(ROOT) for path in (ROOT / "qrstudio_box").rglob("*.py"))
+        stale = [
+            str(path)
+            for path in sources
+            if not (installed.parent / path).is_file()
+            or (installed.parent / path).read_bytes() != (ROOT / path).read_bytes()
+        ]
+        assert stale == []
+
         assert status_ids(server.pid) == {"Uid": [APP_UID] * 4, "Gid": [APP_UID] * 4}
         database = volume / "qrstudio.db"
         assert database.is_file()
