@@ -131,6 +131,22 @@ def handle_overflow(request: Request, error: OverflowError) -> Response:
     )
 
 
+# msgspec refuses JSON nested past the interpreter's recursion limit with a RecursionError
+# carrying this message; every other RecursionError is a bug of ours.
+_TOO_DEEP = "while deserializing"
+
+
+def handle_recursion(request: Request, error: RecursionError) -> Response:
+    """A body nested ~1,000 deep (`[[[[...`) is bad input: 400 naming it, no traceback."""
+    if _TOO_DEEP not in str(error):
+        return handle_crash(request, error)
+    return Response(
+        content=error_body(400, "body: JSON is nested too deeply"),
+        status_code=400,
+        media_type=MediaType.JSON,
+    )
+
+
 def handle_crash(request: Request, error: Exception) -> Response:
     log.exception("unhandled error on %s %s", request.method, request.url.path)
     if _wants_html(request):
@@ -260,6 +276,7 @@ def create_app(
         exception_handlers={
             HTTPException: handle_http_error,
             OverflowError: handle_overflow,
+            RecursionError: handle_recursion,
             Exception: handle_crash,
         },
         openapi_config=openapi,
