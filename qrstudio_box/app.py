@@ -20,7 +20,7 @@ from litestar.exceptions import HTTPException, ValidationException
 from litestar.openapi.config import OpenAPIConfig
 from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
-from . import __version__
+from . import __version__, edge
 from .accounts import domain as accounts
 from .accounts import quota_domain as quotas
 from .accounts.quota_service import ApiRateLimitMiddleware
@@ -290,4 +290,6 @@ def create_app(
     for domain in DOMAINS:
         if hasattr(domain, "wrap_app"):  # links: the redirect's fast path
             domain.wrap_app(app, ctx, handle_crash)
+    # Outermost: the header size limit, and security headers on every HTML answer.
+    app.asgi_handler = edge.wrap(app.asgi_handler)
     return app

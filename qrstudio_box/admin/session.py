@@ -19,26 +19,13 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 from ..accounts import service as accounts
 from ..accounts.schemas import User
 from ..accounts.tokens import UI_AUDIENCE
+from ..web import SECURITY_HEADERS
 from . import tokens
 
 SESSION_COOKIE = "qrstudio_session"
 CSRF_COOKIE = "qrstudio_csrf"
 FLASH_COOKIE = "qrstudio_flash"
 COOKIE_PATH = "/admin"
-
-CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data: blob:; "
-    "connect-src 'self'; font-src 'self'; form-action 'self'; frame-ancestors 'none'; "
-    "base-uri 'none'; object-src 'none'"
-)
-SECURITY_HEADERS = {
-    "content-security-policy": CSP,
-    "x-frame-options": "DENY",
-    "x-content-type-options": "nosniff",
-    "referrer-policy": "no-referrer",
-    "cross-origin-opener-policy": "same-origin",
-    "permissions-policy": "camera=(), microphone=(), geolocation=(), payment=()",
-}
 
 
 def security_headers_middleware(app: ASGIApp) -> ASGIApp:

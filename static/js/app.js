@@ -22,6 +22,15 @@
     }
   });
 
+  // Error pages' "Go back": <a href="/" data-history-back> returns to the previous page when
+  // there is one; without JavaScript (or history) the link goes to its href.
+  document.addEventListener("click", function (ev) {
+    var link = ev.target.closest("[data-history-back]");
+    if (!link || window.history.length < 2) return;
+    ev.preventDefault();
+    window.history.back();
+  });
+
   function fallbackCopy(btn, text) {
     var row = btn.closest(".copy-row");
     var input = row && row.querySelector("input");

@@ -46,8 +46,9 @@ def site(tmp_path_factory):
             message="An unexpected error happened on our side. Please try again in a moment.",
         ),
     }
+    back = dict(back_href="/", back_label="Go back", back_in_history=True)
     for name, ctx in pages.items():
-        (root / name).write_text(env.get_template("errors/error.html").render(**ctx))
+        (root / name).write_text(env.get_template("errors/error.html").render(**ctx, **back))
     server = ThreadingHTTPServer(("127.0.0.1", 0), partial(QuietHandler, directory=str(root)))
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -42,6 +42,22 @@ def test_error_pages_from_the_real_server(server, new_context, snap, console_err
         assert errors == []
 
 
+def test_an_error_page_leads_back(server, new_context):
+    page = new_context("phone", server.base_url).new_page()
+    page.goto("/admin/login")
+    page.goto("/r/Zz9Zz9Zz")
+    back = page.get_by_role("link", name="Go back")
+    assert back.is_visible()
+    back.click()  # the previous page, through history (static/js/app.js)
+    page.wait_for_url("**/admin/login*")
+    fresh = new_context("desktop", server.base_url).new_page()
+    fresh.goto("/r/Zz9Zz9Zz")  # without JavaScript or history: the start page
+    assert fresh.get_by_role("link", name="Go back").get_attribute("href") == "/"
+    fresh.goto("/admin/no/such/page")
+    fresh.get_by_role("link", name="Back to the dashboard").click()
+    fresh.wait_for_url("**/admin/login*")  # signed out: the dashboard asks for a sign-in
+
+
 def test_qr_list_paginates(server, new_context):
     email = make_user(server, "many@example.com", plan="business")
     token = httpx.post(
