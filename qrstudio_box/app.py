@@ -22,8 +22,6 @@ from litestar.openapi.plugins import JsonRenderPlugin, YamlRenderPlugin
 
 from . import __version__, edge
 from .accounts import domain as accounts
-from .accounts import quota_domain as quotas
-from .accounts.quota_service import ApiRateLimitMiddleware
 from .accounts.tokens import Tokens, build_jwt_auth, load_or_create_key
 from .admin import domain as admin
 from .clock import Clock, SystemClock
@@ -35,6 +33,8 @@ from .links import domain as links
 from .openapi import document_errors
 from .ops import domain as ops
 from .qr import domain as qr
+from .quotas import domain as quotas
+from .quotas.ratelimit import ApiRateLimitMiddleware
 from .web import error_page, static_router, template_config
 from .webhooks import domain as webhooks
 

@@ -5,32 +5,24 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
-import sqlite3
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 
 from . import __version__
-from .accounts import quota_cli
 from .accounts import service as accounts
 from .accounts import store as accounts_store
 from .accounts.schemas import UserPatch
+from .app import create_app
+from .cli_support import CliError, add_command, find_user, open_database
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
-from .links.geoip import GeoIPError
+from .links import store as links_store
+from .links.geoip import GeoIP, GeoIPError
+from .logs import configure_logging
 from .ops import cli as ops_cli
 from .preflight import StartupError, listen_socket, prepare_data_dir
-
-
-class CliError(Exception):
-    """A one-line message for the operator; exit status 1."""
-
-
-def open_database(settings: Settings) -> sqlite3.Connection:
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
-    conn = connect_sync(settings.database_path)
-    migrate(conn)
-    return conn
+from .quotas import cli as quotas_cli
 
 
 def read_password(from_stdin: bool) -> str | None:
@@ -42,21 +34,12 @@ def read_password(from_stdin: bool) -> str | None:
     return password
 
 
-def find_user(conn: sqlite3.Connection, email: str):
-    row = accounts_store.get_user_by_email(conn, email.strip().lower())
-    if row is None:
-        raise CliError(f"no user with email {email}")
-    return row
-
-
 # -- commands -------------------------------------------------------------------------------
 
 
 def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
+    # Deferred for start-up speed only: every other command starts without loading uvicorn.
     import uvicorn
-
-    from .app import create_app
-    from .logs import configure_logging
 
     if args.host:
         settings.server.host = args.host
@@ -71,8 +54,6 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     prepare_data_dir(settings.data_dir)
     open_database(settings).close()
     if settings.geoip.database:
-        from .links.geoip import GeoIP
-
         GeoIP(settings.geoip.database)
     app = create_app(settings, tune_gc=True)
     base = f"http://{settings.server.host}:{settings.server.port}"
@@ -131,7 +112,7 @@ def cmd_users_create(args: argparse.Namespace, settings: Settings) -> int:
 
 def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     conn = open_database(settings)
-    rows = conn.execute(f"SELECT {accounts_store.USER_COLUMNS} FROM users ORDER BY id").fetchall()
+    rows = accounts_store.all_users(conn)
     print(f"{'id':>5}  {'email':<32} {'role':<7} {'plan':<10} active  created")
     for row in rows:
         print(
@@ -194,23 +175,6 @@ def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
 
 # -- parser ---------------------------------------------------------------------------------
 
-Command = Callable[[argparse.Namespace, Settings], int]
-# Other domains add subcommands: register(subparsers) using add_command().
-EXTRA_COMMANDS: list[Callable[[argparse._SubParsersAction], None]] = []
-EXTRA_COMMANDS.append(quota_cli.register)  # credits grant|show
-EXTRA_COMMANDS.append(ops_cli.register)  # backup
-
-
-def add_command(
-    parent: argparse._SubParsersAction, name: str, help: str, func: Command | None = None
-) -> argparse.ArgumentParser:
-    """A subcommand that also takes --config (so `qrstudio-box run --config PATH` works)."""
-    parser = parent.add_parser(name, help=help)
-    parser.add_argument("--config", dest="config_sub", help="path to qrstudio.toml")
-    if func is not None:
-        parser.set_defaults(func=func)
-    return parser
-
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="qrstudio-box", description="QRStudio Box appliance")
@@ -268,8 +232,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     add_command(plans, "list", "list the configured plans", cmd_plans_list)
 
-    for register in EXTRA_COMMANDS:
-        register(commands)
+    # The domains' own commands, built with cli_support.add_command like the ones above.
+    quotas_cli.register(commands, count_scans=links_store.scans_in_period)  # credits grant|show
+    ops_cli.register(commands)  # backup
     return parser
 
 

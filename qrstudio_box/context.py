@@ -8,6 +8,7 @@ from typing import Any
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
+from .clientip import parse_networks
 from .clock import Clock
 from .config import Settings
 from .db import Database
@@ -33,3 +34,11 @@ class AppContext:
     quotas: Any = None
     # The render pool (qr/pool.py): every image is rendered through it.
     renders: Any = None
+    # [server] trusted_proxies, parsed once for every reader of client addresses (the redirect's
+    # scanner, the login throttle): pass it to clientip.client_ip. Its items are
+    # clientip.Network; typed Any because Litestar's signature model (ctx is a dependency)
+    # cannot express a union of two classes.
+    trusted_proxies: tuple[Any, ...] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.trusted_proxies = parse_networks(self.settings.server.trusted_proxies)

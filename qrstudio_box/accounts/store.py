@@ -35,6 +35,11 @@ def get_user_by_email(conn: sqlite3.Connection, email: str) -> sqlite3.Row | Non
     return conn.execute(f"SELECT {USER_COLUMNS} FROM users WHERE email = ?", (email,)).fetchone()
 
 
+def all_users(conn: sqlite3.Connection) -> list[sqlite3.Row]:
+    """Every user, oldest first (the CLI's `users list`)."""
+    return conn.execute(f"SELECT {USER_COLUMNS} FROM users ORDER BY id").fetchall()
+
+
 def list_users(
     conn: sqlite3.Connection, limit: int, before_id: int | None = None, search: str | None = None
 ) -> list[sqlite3.Row]:

@@ -1,6 +1,6 @@
 """Static QR generation: a form over the same steps as POST /api/v1/generate/.
 
-Text and URL codes render here and count one generation (accounts.quota); "dynamic" creates a
+Text and URL codes render here and count one generation (quotas.service); "dynamic" creates a
 dynamic QR through links.service.create_qr and opens its page.
 """
 
@@ -11,12 +11,12 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from ..accounts import quota
 from ..errors import ApiError
 from ..links import service as links
 from ..links.rules import InputError, check_destination
 from ..links.schemas import QrCreate
 from ..qr.render import OptionsError, parse_options
+from ..quotas import service as quotas
 from .forms import checkbox
 from .ui import app_ctx, current_user, errors_of, go, page
 
@@ -104,7 +104,7 @@ async def generate_submit(request: Request) -> object:
     try:
         rendered = await ctx.renders.render(options)
         await ctx.db.write(
-            lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
+            lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
         )
     except OptionsError as error:
         return page(

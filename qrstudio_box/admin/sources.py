@@ -12,11 +12,11 @@ from typing import Any
 
 import msgspec
 
-from ..accounts import quota
-from ..accounts.quota_api import CreditGrantIn, user_or_404
 from ..errors import ApiError
 from ..links import service as links
 from ..links import store as links_store
+from ..quotas import service as quotas
+from ..quotas.api import CreditGrantIn, user_or_404
 from ..webhooks import service as webhooks
 from . import charts
 
@@ -105,7 +105,7 @@ async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: A
         field = "note" if "note" in str(error) else "amount"
         raise ApiError(400, f"{field}: {str(error).split(' - at')[0]}", field=field) from None
     await ctx.db.write(
-        lambda tx: quota.grant_credits(
+        lambda tx: quotas.grant_credits(
             tx, user_id, grant.amount, grant.note, admin.id, tx.clock.now()
         )
     )

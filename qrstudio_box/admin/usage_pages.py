@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from litestar import Request, get
 
-from ..accounts import quota_store
+from ..quotas import store as quotas_store
 from . import sources
 from .ui import app_ctx, current_user, page
 
@@ -14,7 +14,9 @@ async def my_usage(request: Request) -> object:
     ctx = app_ctx(request)
     user = current_user(request)
     usage = await sources.usage_for(ctx, user)
-    grants = await ctx.db.read(quota_store.credit_grants, user.id, usage["period"]) if usage else []
+    grants = (
+        await ctx.db.read(quotas_store.credit_grants, user.id, usage["period"]) if usage else []
+    )
     plan = ctx.settings.plan(user.plan)
     return page(
         request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user

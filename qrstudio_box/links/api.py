@@ -23,7 +23,6 @@ from litestar.response import Stream
 from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import ApiError
-from ..qr.render import OptionsError, parse_options
 from ..web import error_page
 from . import service
 from .period import parse_scan_bound, parse_stats_day
@@ -101,50 +100,6 @@ class DynamicQrController(Controller):
     @delete("/{short_id:str}/", status_code=204, summary="Delete (its link then answers 410)")
     async def remove(self, short_id: str, request: UserRequest, ctx: AppContext) -> None:
         await service.delete_qr(ctx, request.user.id, short_id)
-
-    @get(
-        "/{short_id:str}/image",
-        summary="The QR image of the short link (the generate options)",
-        media_type="image/png",
-        responses=None,
-    )
-    async def image(
-        self,
-        short_id: str,
-        request: UserRequest,
-        ctx: AppContext,
-        format: Literal["png", "svg"] = "png",
-        scale: int | None = None,
-        size: int | None = None,
-        border: int | None = None,
-        error_correction: Literal["L", "M", "Q", "H"] | None = None,
-        dark: str | None = None,
-        light: str | None = None,
-    ) -> Response[bytes]:
-        qr = await service.get_qr(ctx, request.user.id, short_id)
-        given = {
-            "format": format,
-            "scale": scale,
-            "size": size,
-            "border": border,
-            "error_correction": error_correction,
-            "dark": dark,
-            "light": light,
-        }
-        values = {key: value for key, value in given.items() if value is not None}
-        try:
-            options = parse_options({"data": qr.short_url, **values})
-            rendered = await ctx.renders.render(options)
-        except OptionsError as error:
-            raise ApiError(400, error.detail, field=error.field) from None
-        return Response(
-            rendered.content,
-            media_type=rendered.media_type,
-            headers={
-                "Content-Disposition": f'inline; filename="{short_id}.{options.format}"',
-                "Cache-Control": "private, max-age=300",
-            },
-        )
 
     @get(
         "/{short_id:str}/preview/",

@@ -7,7 +7,7 @@ import logging
 from litestar import Litestar
 
 from ..context import AppContext
-from . import fastpath
+from . import fastpath, store
 from .api import DynamicQrController, UtmSettingsController, redirect, redirect_head
 from .rules import short_link_warning
 from .service import LinksService
@@ -26,6 +26,8 @@ def wrap_app(app: Litestar, ctx: AppContext, on_crash) -> None:
 async def start(ctx: AppContext) -> None:
     ctx.links = LinksService(ctx)
     await ctx.links.load()  # every QR into the redirect cache: no query per scan
+    # The quotas domain shows each owner's scans this month; links passes its count in.
+    ctx.quotas.count_scans_with(store.scans_in_period)
     # Printed codes that point at localhost fail silently in the field: say so once, loudly.
     warning = short_link_warning(ctx.settings.public_url, bool(ctx.settings.server.public_url))
     if warning:

@@ -20,8 +20,8 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from ..accounts import quota
 from ..accounts.schemas import User
+from ..clientip import client_ip
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..context import AppContext
 from ..db import Tx
@@ -29,8 +29,8 @@ from ..errors import ApiError
 from ..events import emit
 from ..keyfiles import read_or_create
 from ..pagination import check_limit, decode_cursor, encode_cursor
+from ..quotas import service as quotas
 from . import routing, store
-from .clientip import client_ip, parse_networks
 from .geoip import GeoIP
 from .period import day_from_number, day_number, stats_range
 from .routing import CAPPED, LIVE, Rule, ScanFacts
@@ -164,7 +164,7 @@ def load_or_create_salt(data_dir: Path) -> bytes:
 
 class LinksService:
     """Process-wide state of the links domain (`ctx.links`): the redirect cache, sticky
-    variants, GeoIP reader, scanner salt and trusted proxies."""
+    variants, GeoIP reader and scanner salt."""
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
@@ -172,7 +172,6 @@ class LinksService:
         self.sticky = StickyVariants()
         self.geoip = GeoIP(ctx.settings.geoip.database or None)
         self.salt = load_or_create_salt(ctx.settings.data_dir)
-        self.trusted = parse_networks(ctx.settings.server.trusted_proxies)
         # Non-bot scans redirected per QR id (max_scans compares with it). Counted here when a
         # scan is routed, before its write is awaited, so concurrent scans of a capped code
         # cannot all see the last free place; loaded from the rollups at start.
@@ -231,7 +230,7 @@ class LinksService:
         query_string: bytes = b"",
     ) -> Routed:
         """Where this scanner would go, recording and remembering nothing (HEAD)."""
-        ip = client_ip(peer, forwarded_for, self.trusted)
+        ip = client_ip(peer, forwarded_for, self.ctx.trusted_proxies)
         agent = cut_user_agent(user_agent)
         now = self.ctx.clock.now()
         facts = self._facts(qr, ip, agent, accept_language, unix_ms(now))
@@ -281,7 +280,7 @@ class LinksService:
     ) -> Routed:
         """Route the scan (lifecycle, rules, variants), record it and its event; returns once
         they committed. A scan outside the lifecycle is recorded with the label (expired)."""
-        ip = client_ip(peer, forwarded_for, self.trusted)
+        ip = client_ip(peer, forwarded_for, self.ctx.trusted_proxies)
         location = self.geoip.locate(ip)  # geolocate first; the IP itself is never stored
         agent = cut_user_agent(user_agent)
         family = parse_user_agent(agent)
@@ -589,8 +588,8 @@ async def create_qr(
     settings = ctx.settings
 
     def create(tx: Tx) -> tuple[Any, list[Any], dict[str, str]]:
-        quota.check_dynamic_qr_limit(tx, user, settings)
-        charge = quota.charge_generation(tx, user, settings, tx.clock.now())
+        quotas.check_dynamic_qr_limit(user, settings, store.count_live_qrs(tx.conn, user.id))
+        charge = quotas.charge_generation(tx, user, settings, tx.clock.now())
         now = iso_s(tx.clock.now())
         for _ in range(SHORT_ID_ATTEMPTS):
             short_id = new_short_id()

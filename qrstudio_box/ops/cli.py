@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from ..cli_support import CliError, add_command
 from ..config import Settings
 from .backup import BackupError, backup_data_dir
 
 
 def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
-    from ..cli import CliError
-
     try:
         report = backup_data_dir(settings.data_dir, settings.database_path, Path(args.path))
     except BackupError as error:
@@ -33,8 +32,6 @@ def cmd_backup(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def register(commands: argparse._SubParsersAction) -> None:
-    from ..cli import add_command
-
     backup = add_command(
         commands,
         "backup",

@@ -1,4 +1,7 @@
-"""POST /api/v1/generate/: a QR image (static text or URL, or a new dynamic QR's short link)."""
+"""The image routes: POST /api/v1/generate/ (static text or URL, or a new dynamic QR's short
+link) and GET /api/v1/dynamic-qrs/{short_id}/image (an existing dynamic QR's short link).
+
+Both live here, beside the renderer, so the links domain needs nothing from this one."""
 
 from __future__ import annotations
 
@@ -6,9 +9,8 @@ import base64
 from typing import Any, Literal
 
 import msgspec
-from litestar import Request, Response, post
+from litestar import Request, Response, get, post
 
-from ..accounts import quota
 from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import ApiError
@@ -16,6 +18,7 @@ from ..links import service as links
 from ..links.rules import InputError, check_destination
 from ..links.schemas import GenerateOut, QrCreate
 from ..links.shortid import LENGTH as SHORT_ID_LENGTH
+from ..quotas import service as quotas
 from .render import RENDER_FIELDS, OptionsError, Rendered, RenderOptions, parse_options
 
 
@@ -129,7 +132,7 @@ async def generate(
     except OptionsError as error:  # data too long for any QR: still a 400, still not charged
         raise ApiError(400, error.detail, field=error.field) from None
     charge = await ctx.db.write(
-        lambda tx: quota.charge_generation(tx, user, ctx.settings, tx.clock.now())
+        lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
     )
     return _answer(request, rendered, body, body.data, dict(charge.headers), 200)
 
@@ -140,3 +143,48 @@ async def _check_size(ctx: AppContext, options: RenderOptions) -> None:
         await ctx.renders.check_size(options)
     except OptionsError as error:
         raise ApiError(400, error.detail, field=error.field) from None
+
+
+@get(
+    "/api/v1/dynamic-qrs/{short_id:str}/image",
+    tags=["dynamic QRs"],
+    summary="The QR image of the short link (the generate options)",
+    media_type="image/png",
+    responses=None,
+)
+async def dynamic_qr_image(
+    short_id: str,
+    request: Request[User, Any, Any],
+    ctx: AppContext,
+    format: Literal["png", "svg"] = "png",
+    scale: int | None = None,
+    size: int | None = None,
+    border: int | None = None,
+    error_correction: Literal["L", "M", "Q", "H"] | None = None,
+    dark: str | None = None,
+    light: str | None = None,
+) -> Response[bytes]:
+    qr = await links.get_qr(ctx, request.user.id, short_id)
+    given = {
+        "format": format,
+        "scale": scale,
+        "size": size,
+        "border": border,
+        "error_correction": error_correction,
+        "dark": dark,
+        "light": light,
+    }
+    values = {key: value for key, value in given.items() if value is not None}
+    try:
+        options = parse_options({"data": qr.short_url, **values})
+        rendered = await ctx.renders.render(options)
+    except OptionsError as error:
+        raise ApiError(400, error.detail, field=error.field) from None
+    return Response(
+        rendered.content,
+        media_type=rendered.media_type,
+        headers={
+            "Content-Disposition": f'inline; filename="{short_id}.{options.format}"',
+            "Cache-Control": "private, max-age=300",
+        },
+    )

@@ -1,12 +1,13 @@
-"""QR codes: rendering (through ctx.renders, the render pool) and POST /api/v1/generate/."""
+"""QR codes: rendering (through ctx.renders, the render pool), POST /api/v1/generate/ and a
+dynamic QR's image."""
 
 from __future__ import annotations
 
 from ..context import AppContext
-from .api import generate
+from .api import dynamic_qr_image, generate
 from .pool import RenderPool
 
-ROUTES = [generate]
+ROUTES = [generate, dynamic_qr_image]
 
 
 async def start(ctx: AppContext) -> None:

@@ -6,8 +6,8 @@ import base64
 
 import pytest
 
-from qrstudio_box.accounts import quota
 from qrstudio_box.errors import ApiError
+from qrstudio_box.quotas import service as quota
 from tests.links.helpers import QR_CREATED_FIELDS, assert_exact_fields, stored_events
 from tests.qr.qr_images import decode_png, decode_svg
 
@@ -209,7 +209,7 @@ def test_quota_headers_are_passed_on_and_a_429_creates_nothing(
 
 
 def test_dynamic_qr_limit_is_checked_before_creating(shared, shared_user, monkeypatch, charges):
-    def full(tx, user, settings):
+    def full(user, settings, owned):
         raise ApiError(403, "Your plan allows 10 dynamic QRs")
 
     monkeypatch.setattr(quota, "check_dynamic_qr_limit", full)

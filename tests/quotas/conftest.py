@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from qrstudio_box.accounts import quota
 from qrstudio_box.accounts.schemas import User
+from qrstudio_box.quotas import service as quota
 
 PLANS = {
     # 75% at 3, 100% at 4

@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta, timezone
 
 import pytest
 
-from qrstudio_box.accounts import quota_rules as rules
+from qrstudio_box.quotas import rules
 
 
 def utc(*args):

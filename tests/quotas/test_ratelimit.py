@@ -2,7 +2,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qrstudio_box.accounts.ratelimit import ApiRateLimiter, BucketLimiter, LoginThrottle
+from qrstudio_box.quotas.ratelimit import ApiRateLimiter, BucketLimiter, LoginThrottle
 
 
 class SteppedClock:

@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import argparse
+from functools import partial
 
+from ..accounts.schemas import user_from_row
+from ..cli_support import CliError, add_command, find_user, open_database
 from ..clock import SystemClock
 from ..config import Settings
 from ..db import write_sync
-from . import quota
-from .schemas import user_from_row
+from . import service
+from .service import ScanCounter
 
 
-def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
-    from ..cli import CliError, find_user, open_database
-
+def cmd_credits_grant(
+    args: argparse.Namespace, settings: Settings, *, count_scans: ScanCounter
+) -> int:
     if args.amount < 1:
         raise CliError("--amount: must be a positive number of generations")
     if len(args.note) > 500:
@@ -22,9 +25,9 @@ def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
     user = user_from_row(find_user(conn, args.email))
     now = SystemClock().now()
     grant_id, period, credits = write_sync(
-        conn, quota.grant_credits, user.id, args.amount, args.note, None, now
+        conn, service.grant_credits, user.id, args.amount, args.note, None, now
     )
-    usage = quota.read_usage(conn, user, settings, now)
+    usage = service.read_usage(conn, user, settings, now, count_scans)
     print(
         f"granted {args.amount} generations to {user.email} for {period} (grant {grant_id}); "
         f"credits this month: {credits}; used {usage.used} of {usage.limit}"
@@ -32,12 +35,12 @@ def cmd_credits_grant(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
-    from ..cli import find_user, open_database
-
+def cmd_credits_show(
+    args: argparse.Namespace, settings: Settings, *, count_scans: ScanCounter
+) -> int:
     conn = open_database(settings)
     user = user_from_row(find_user(conn, args.email))
-    usage = quota.read_usage(conn, user, settings, SystemClock().now())
+    usage = service.read_usage(conn, user, settings, SystemClock().now(), count_scans)
     print(
         f"{user.email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
         f"(quota {usage.monthly_quota} + credits {usage.credits}), {usage.percent}%, "
@@ -46,16 +49,23 @@ def cmd_credits_show(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction) -> None:
-    from ..cli import add_command
-
+def register(commands: argparse._SubParsersAction, *, count_scans: ScanCounter) -> None:
+    """The `credits` commands; `count_scans` is the links domain's monthly scan count."""
     credits = commands.add_parser("credits", help="credit packs (extra generations this month)")
     actions = credits.add_subparsers(dest="credits_command", required=True, metavar="ACTION")
     grant = add_command(
-        actions, "grant", "add generations to a user's current month (UTC)", cmd_credits_grant
+        actions,
+        "grant",
+        "add generations to a user's current month (UTC)",
+        partial(cmd_credits_grant, count_scans=count_scans),
     )
     grant.add_argument("--email", required=True)
     grant.add_argument("--amount", type=int, required=True, help="generations to add")
     grant.add_argument("--note", default="", help="why (kept with the grant)")
-    show = add_command(actions, "show", "a user's usage and credits this month", cmd_credits_show)
+    show = add_command(
+        actions,
+        "show",
+        "a user's usage and credits this month",
+        partial(cmd_credits_show, count_scans=count_scans),
+    )
     show.add_argument("--email", required=True)

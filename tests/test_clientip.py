@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from qrstudio_box.links.clientip import client_ip, parse_networks
+from qrstudio_box.clientip import client_ip, parse_networks
 
 TRUSTED = parse_networks(["10.0.0.0/8", "127.0.0.1", "fd00::/8"])
 

@@ -1,4 +1,5 @@
-"""In-memory rate limits driven by the injected Clock: per-user API limit and login throttle.
+"""In-memory rate limits driven by the injected Clock: per-user API limit and login throttle,
+and `ApiRateLimitMiddleware`, which applies the API limit to every authenticated /api/v1/ call.
 
 One process serves the whole appliance, so an in-process table is the whole truth; it
 resets on restart, which is acceptable for limits measured in minutes.
@@ -16,7 +17,14 @@ import math
 from collections.abc import Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
+
+from litestar.enums import ScopeType
+from litestar.middleware import ASGIMiddleware
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from ..context import AppContext
+from ..errors import ApiError
 
 
 class _Clock(Protocol):
@@ -165,3 +173,33 @@ class LoginThrottle:
 
     def succeeded(self, email: str) -> None:
         self._per_email.reset(self._email_key(email))
+
+
+class ApiRateLimitMiddleware(ASGIMiddleware):
+    """Per-user requests per minute from the plan, on every authenticated /api/v1/ route.
+
+    Runs after the JWT middleware (JWTAuth puts its middleware first), so the user and the
+    plan are read fresh from the user row on each request: a plan change applies at once.
+    Only a refusal carries RateLimit-* headers here; counted generations carry the monthly
+    quota's RateLimit-* headers, and one set of those per answer keeps them unambiguous.
+    """
+
+    scopes = (ScopeType.HTTP,)
+
+    async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
+        user: Any = scope.get("user")
+        # Admins are the operators: their tooling (UI, scripts, benches) is not throttled.
+        if user is not None and not user.is_admin and scope["path"].startswith("/api/v1/"):
+            ctx: AppContext = scope["litestar_app"].state.ctx
+            if ctx.quotas is not None:
+                limit = ctx.settings.plan(user.plan).api_rate_limit
+                decision = ctx.quotas.api_limiter.hit(user.id, limit)
+                if not decision.allowed:
+                    raise ApiError(
+                        429,
+                        f"Rate limit: your plan ({user.plan}) allows {limit} API requests per "
+                        f"minute; retry in {decision.retry_after} seconds",
+                        headers=decision.headers(),
+                        error="rate_limited",
+                    )
+        await next_app(scope, receive, send)

@@ -8,13 +8,14 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
+from ..accounts import service as accounts
+from ..accounts.guards import admin_only
+from ..accounts.schemas import User
 from ..clock import iso_s
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
-from . import quota, quota_rules, quota_store, service
-from .guards import admin_only
-from .schemas import User
+from . import rules, service, store
 
 UserRequest = Request[User, object, object]
 # SQLite integers are 64-bit: a larger id is refused as bad input, not a 500 from the driver.
@@ -35,7 +36,7 @@ class CreditGrantOut(msgspec.Struct):
     note: str
     granted_by: int | None
     created_at: str
-    usage: quota.Usage
+    usage: service.Usage
 
 
 class CreditGrant(msgspec.Struct):
@@ -57,7 +58,7 @@ class CreditGrantList(msgspec.Struct):
     tags=["quotas"],
     summary="The caller's generations, credits and scans this month",
 )
-async def my_usage(request: UserRequest, ctx: AppContext) -> quota.Usage:
+async def my_usage(request: UserRequest, ctx: AppContext) -> service.Usage:
     return await ctx.quotas.usage(request.user)
 
 
@@ -67,7 +68,7 @@ class AdminQuotaController(Controller):
     tags = ["admin", "quotas"]
 
     @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
-    async def usage(self, user_id: UserId, ctx: AppContext) -> quota.Usage:
+    async def usage(self, user_id: UserId, ctx: AppContext) -> service.Usage:
         return await ctx.quotas.usage(await user_or_404(ctx, user_id))
 
     @get(
@@ -81,8 +82,8 @@ class AdminQuotaController(Controller):
         period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> CreditGrantList:
         user = await user_or_404(ctx, user_id)
-        period = period or quota_rules.period_of(ctx.clock.now())
-        rows = await ctx.db.read(quota_store.credit_grants, user.id, period)
+        period = period or rules.period_of(ctx.clock.now())
+        rows = await ctx.db.read(store.credit_grants, user.id, period)
         return CreditGrantList(
             owner_id=user.id, period=period, results=[CreditGrant(**row) for row in rows]
         )
@@ -99,7 +100,7 @@ class AdminQuotaController(Controller):
         now = ctx.clock.now()
 
         def write(tx: Tx) -> tuple[int, str]:
-            grant_id, period, _ = quota.grant_credits(
+            grant_id, period, _ = service.grant_credits(
                 tx, user.id, data.amount, data.note, request.user.id, now
             )
             return grant_id, period
@@ -118,7 +119,7 @@ class AdminQuotaController(Controller):
 
 
 async def user_or_404(ctx: AppContext, user_id: int) -> User:
-    user = await ctx.db.read(service.get_user, user_id)
+    user = await ctx.db.read(accounts.get_user, user_id)
     if user is None:
         raise ApiError(404, "No user with that id")
     return user

@@ -1,4 +1,7 @@
-"""Which address scanned: the socket peer, or what a trusted reverse proxy says it saw.
+"""Which address a request came from: the socket peer, or what a trusted reverse proxy saw.
+
+Shared by the redirect (the scanner) and the login throttle; `AppContext.trusted_proxies` holds
+the parsed `[server] trusted_proxies` once for both.
 
 X-Forwarded-For is believed only when the peer itself is a trusted proxy (`[server]
 trusted_proxies`). Then we walk the hops from the right (each proxy appends the address it

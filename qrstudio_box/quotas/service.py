@@ -1,28 +1,39 @@
-"""Monthly generation quotas: the hard 429, credit packs, threshold events, usage reads.
+"""Monthly generation quotas: the hard 429, credit packs, threshold events, usage reads, and
+`QuotaService` (ctx.quotas): usage for handlers and the login throttle's entry points.
 
 `charge_generation` and `check_dynamic_qr_limit` run inside the caller's write transaction,
 so a refused generation creates nothing and a threshold event commits together with the
 generation that crossed it. The single writer serializes them; the fired-threshold row's
 primary key makes "once per owner and month" exact on top of that.
+
+Quotas import nothing from the domains they count: the links domain passes its counts in
+(the live QRs to `check_dynamic_qr_limit`, a scan counter to `QuotaService.count_scans_with`).
 """
 
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 
 import msgspec
+from litestar import Request
 
 from .. import events
+from ..accounts.schemas import User
+from ..clientip import client_ip
 from ..clock import iso_s
 from ..config import Settings
+from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
-from ..links import store as links_store
-from . import quota_rules as rules
-from . import quota_store as store
-from .schemas import User
+from . import rules, store
+from .ratelimit import ApiRateLimiter, LoginThrottle
+
+# (conn, owner_id, period "2026-05") -> scans of the owner's QRs that month; the links domain
+# registers its own (`links.store.scans_in_period`) when it starts.
+ScanCounter = Callable[[sqlite3.Connection, int, str], int]
 
 
 @dataclass(frozen=True)
@@ -111,10 +122,10 @@ def _fire_thresholds(
     return tuple(fired)
 
 
-def check_dynamic_qr_limit(tx: Tx, user: User, settings: Settings) -> None:
-    """Raise 403 when the user already owns the plan's max_dynamic_qrs dynamic QRs."""
+def check_dynamic_qr_limit(user: User, settings: Settings, owned: int) -> None:
+    """Raise 403 when the user already owns (`owned`, counted by the caller inside its
+    transaction) the plan's max_dynamic_qrs dynamic QRs."""
     plan = settings.plan(user.plan)
-    owned = links_store.count_live_qrs(tx.conn, user.id)
     if owned >= plan.max_dynamic_qrs:
         raise ApiError(
             403,
@@ -139,9 +150,15 @@ def grant_credits(
     return grant_id, period, credits
 
 
-def read_usage(conn: sqlite3.Connection, user: User, settings: Settings, now: datetime) -> Usage:
-    """The user's current month. Plain sync read: run it with `await ctx.db.read(read_usage,
-    user, ctx.settings, ctx.clock.now())` from a handler, or over a CLI connection."""
+def read_usage(
+    conn: sqlite3.Connection,
+    user: User,
+    settings: Settings,
+    now: datetime,
+    count_scans: ScanCounter,
+) -> Usage:
+    """The user's current month. Plain sync read: `await ctx.quotas.usage(user)` from a
+    handler, or over a CLI connection with the links domain's scan counter."""
     plan = settings.plan(user.plan)
     period = rules.period_of(now)
     used, credits = store.usage_row(conn, user.id, period)
@@ -157,7 +174,60 @@ def read_usage(conn: sqlite3.Connection, user: User, settings: Settings, now: da
         remaining=rules.remaining(used, limit),
         percent=rules.percent(used, limit),
         thresholds_fired=store.fired_thresholds(conn, user.id, period),
-        scans_this_month=links_store.scans_in_period(conn, user.id, period),
+        scans_this_month=count_scans(conn, user.id, period),
         resets_at=iso_s(rules.next_month_start(now)),
         reset_seconds=rules.seconds_to_next_month(now),
     )
+
+
+def _no_scan_counter(conn: sqlite3.Connection, owner_id: int, period: str) -> int:
+    raise RuntimeError("no scan counter: the links domain registers one when it starts")
+
+
+class QuotaService:
+    """`ctx.quotas`: usage for the API and the UI, and the in-memory rate limiters (the
+    per-user API limit applied by `ratelimit.ApiRateLimitMiddleware`, the login throttle)."""
+
+    def __init__(self, ctx: AppContext) -> None:
+        self._ctx = ctx
+        self._count_scans: ScanCounter = _no_scan_counter
+        self.api_limiter = ApiRateLimiter(ctx.clock)
+        limits = ctx.settings.ratelimit
+        self.login_throttle = LoginThrottle(
+            ctx.clock,
+            max_failures_per_email=limits.login_failures_per_email,
+            max_failures_per_ip=limits.login_failures_per_ip,
+            window_seconds=limits.login_window_seconds,
+        )
+
+    def count_scans_with(self, counter: ScanCounter) -> None:
+        """The links domain's monthly scan count, shown in usage (registered at its start)."""
+        self._count_scans = counter
+
+    async def usage(self, user: User) -> Usage:
+        """The user's month for the UI: `await ctx.quotas.usage(user)`."""
+        ctx = self._ctx
+        return await ctx.db.read(read_usage, user, ctx.settings, ctx.clock.now(), self._count_scans)
+
+    def _client_ip(self, request: Request) -> str:
+        """The client address for the login throttle: the socket peer, or behind a trusted
+        reverse proxy ([server] trusted_proxies) the address it reports."""
+        peer = request.client.host if request.client else ""
+        forwarded = request.headers.getall("x-forwarded-for", [])
+        return client_ip(peer, forwarded, self._ctx.trusted_proxies) or peer
+
+    def check_login(self, email: str, request: Request) -> None:
+        """Raise 429 + Retry-After when this email or client IP failed too often lately."""
+        wait = self.login_throttle.check(email, self._client_ip(request))
+        if wait:
+            raise ApiError(
+                429,
+                f"Too many failed logins; try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def record_login(self, email: str, request: Request, *, ok: bool) -> None:
+        if ok:
+            self.login_throttle.succeeded(email)
+        else:
+            self.login_throttle.failed(email, self._client_ip(request))
