@@ -6,6 +6,7 @@ its inputs and its answers into pages.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -19,10 +20,11 @@ from litestar.response import Stream
 from ..clock import unix_ms
 from ..errors import ApiError
 from ..links import service as links
-from ..links.schemas import QrCreate, QrPatch, VariantIn
+from ..links.routing import WEEKDAYS
+from ..links.schemas import QrCreate, QrPatch, RuleIn, Utm, VariantIn
 from ..qr.render import OptionsError, parse_options
 from . import charts
-from .forms import checkbox, parse_variants
+from .forms import as_instant, checkbox, parse_rules, parse_variants, rule_rows
 from .ui import app_ctx, current_user, errors_of, go, page
 
 PAGE_SIZE = 20
@@ -88,6 +90,80 @@ async def _save(
             request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values
         )
     return go(request, f"/admin/qrs/{short_id}", ("success", done))
+
+
+PREVIEW_AGENTS = {
+    "iphone": (
+        "iPhone (Safari)",
+        "Mozilla/5.0 (iPhone; CPU iPhone OS 17_4 like Mac OS X) AppleWebKit/605.1.15 "
+        "(KHTML, like Gecko) Version/17.4 Mobile/15E148 Safari/604.1",
+    ),
+    "android": (
+        "Android (Chrome)",
+        "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+        "Chrome/124.0.0.0 Mobile Safari/537.36",
+    ),
+    "desktop": (
+        "Desktop (Firefox)",
+        "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0",
+    ),
+    "bot": ("A bot (Googlebot)", "Mozilla/5.0 (compatible; Googlebot/2.1)"),
+}
+
+
+def _rule_errors(error: ApiError) -> str:
+    """'rules[1].when.country: ...' -> 'Rule 2, when.country: ...' (people count from one)."""
+    return re.sub(r"rules\[(\d+)\]\.?", lambda m: f"Rule {int(m[1]) + 1}, ", str(error.detail))
+
+
+def _routing_values(qr: Any) -> dict[str, Any]:
+    return {
+        "rules": rule_rows(qr.rules),
+        "active_from": (qr.active_from or "")[:16],
+        "active_until": (qr.active_until or "")[:16],
+        "max_scans": qr.max_scans or "",
+        "expired_url": qr.expired_url,
+        "utm": msgspec.structs.asdict(qr.utm),
+        "forward_query": qr.forward_query,
+    }
+
+
+async def _seen_values(request: Request, short_id: str) -> dict[str, list[str]]:
+    """The countries, devices, OSes and browsers this QR's scans had: the editor offers them."""
+    stats = await links.qr_stats(
+        app_ctx(request), current_user(request).id, short_id, bots="include", top=100
+    )
+    return {
+        "country": [c.value for c in stats.countries if c.value],
+        "device": [c.value for c in stats.device_families if c.value not in ("", "Other")],
+        "os": [c.value for c in stats.os_families if c.value not in ("", "Other")],
+        "browser": [c.value for c in stats.browser_families if c.value not in ("", "Other")],
+    }
+
+
+async def _preview(request: Request, qr: Any) -> tuple[dict[str, str], Any, str]:
+    """The detail page's preview form (GET p_*): its values, the answer, or an error."""
+    query = request.query_params
+    asked = {
+        name: (query.get(f"p_{name}") or "").strip()
+        for name in ("country", "agent", "language", "at")
+    }
+    if not any(asked.values()):
+        return asked, None, ""
+    agent = PREVIEW_AGENTS.get(asked["agent"], ("", asked["agent"]))[1]
+    try:
+        answer = await links.preview_qr(
+            app_ctx(request),
+            current_user(request).id,
+            qr.short_id,
+            country=asked["country"] or None,
+            user_agent=agent or None,
+            language=asked["language"] or None,
+            at=as_instant(asked["at"]) or None,
+        )
+    except ApiError as error:
+        return asked, None, str(error.detail)
+    return asked, answer, ""
 
 
 class QrPages(Controller):
@@ -208,6 +284,7 @@ class QrPages(Controller):
             {"value": f"{c.city}, {c.country}" if c.city else "", "scans": c.scans}
             for c in stats.cities
         ]
+        preview_asked, preview_answer, preview_error = await _preview(request, qr)
         return page(
             request,
             "qrs/detail.html",
@@ -228,7 +305,91 @@ class QrPages(Controller):
             else None,
             scans_newest_href=f"{here}#scans" if scans_cursor else None,
             geoip_configured=bool(ctx.settings.geoip.database),
+            preview_asked=preview_asked,
+            preview_answer=preview_answer,
+            preview_error=preview_error,
+            preview_agents=PREVIEW_AGENTS,
         )
+
+    @get("/{short_id:str}/routing")
+    async def routing_form(self, request: Request, short_id: str) -> object:
+        qr = await _owned(request, short_id)
+        return page(
+            request,
+            "qrs/routing.html",
+            nav="qrs",
+            qr=qr,
+            error="",
+            values=_routing_values(qr),
+            seen=await _seen_values(request, short_id),
+            weekdays=WEEKDAYS,
+        )
+
+    @post("/{short_id:str}/routing", status_code=200)
+    async def routing_submit(self, request: Request, short_id: str) -> object:
+        """Rules (in the editor's order), the lifecycle, UTM and query forwarding, in one
+        PATCH: what the API would answer is what the page shows."""
+        ctx, user = app_ctx(request), current_user(request)
+        qr = await _owned(request, short_id)
+        form = await request.form()
+        rules = parse_rules(lambda name: form.getall(name, []))
+        utm = {key: (form.get(f"utm_{key}") or "").strip() for key in Utm.__struct_fields__}
+        values = {
+            "rules": rules,
+            "active_from": (form.get("active_from") or "").strip(),
+            "active_until": (form.get("active_until") or "").strip(),
+            "max_scans": (form.get("max_scans") or "").strip(),
+            "expired_url": (form.get("expired_url") or "").strip(),
+            "utm": utm,
+            "forward_query": checkbox(form.get("forward_query")),
+        }
+        error = ""
+        try:
+            max_scans = values["max_scans"]
+            if max_scans and not max_scans.isdigit():
+                raise ApiError(400, "max_scans: must be a whole number", field="max_scans")
+            patch = QrPatch(
+                rules=msgspec.convert(rules, list[RuleIn]),
+                active_from=as_instant(values["active_from"]) or None,
+                active_until=as_instant(values["active_until"]) or None,
+                max_scans=int(max_scans) if max_scans else None,
+                expired_url=values["expired_url"],
+                utm=Utm(**{key: value for key, value in utm.items() if value}),
+                forward_query=values["forward_query"],
+            )
+            await links.update_qr(ctx, user.id, short_id, patch)
+        except msgspec.ValidationError as invalid:
+            error = f"Rules: {invalid}"
+        except ApiError as failed:
+            error = _rule_errors(failed)
+        if error:
+            values["rules"] = [
+                {
+                    **{key: ", ".join(v) for key, v in rule["when"].items() if isinstance(v, list)},
+                    "label": rule["label"],
+                    "destination_url": rule["destination_url"],
+                    "weekdays": rule["when"].get("weekdays", []),
+                    "hours_from": rule["when"].get("hours", {}).get("from", ""),
+                    "hours_to": rule["when"].get("hours", {}).get("to", ""),
+                    "tz": rule["when"].get("hours", {}).get("tz", ""),
+                    "between_from": rule["when"].get("between", {}).get("from", "")[:16],
+                    "between_to": rule["when"].get("between", {}).get("to", "")[:16],
+                    "bots": {True: "yes", False: "no"}.get(rule["when"].get("bots"), ""),
+                }
+                for rule in rules
+            ]
+            return page(
+                request,
+                "qrs/routing.html",
+                nav="qrs",
+                status=400,
+                qr=qr,
+                error=error,
+                values=values,
+                seen=await _seen_values(request, short_id),
+                weekdays=WEEKDAYS,
+            )
+        return go(request, f"/admin/qrs/{short_id}", ("success", "Routing saved."))
 
     @get("/{short_id:str}/edit")
     async def edit_form(self, request: Request, short_id: str) -> object:

@@ -35,6 +35,10 @@ class Hours:
     tz: ZoneInfo
 
 
+# Slots of the per-scan values the set conditions test (`_scan_values`).
+COUNTRY, DEVICE, OS, BROWSER = range(4)
+
+
 @dataclass(frozen=True, slots=True)
 class Conditions:
     """A rule's conditions, compiled; None means "not asked" (any value matches)."""
@@ -49,6 +53,9 @@ class Conditions:
     from_ms: int | None = None  # between: inclusive
     until_ms: int | None = None  # between: exclusive
     bots: bool | None = None
+    # The set conditions asked, as (slot, allowed): a rule tests only what it asks.
+    checks: tuple[tuple[int, frozenset[str]], ...] = ()
+    zone: ZoneInfo | None = None  # set when weekdays or hours need the local time
 
     @property
     def local_zone(self) -> ZoneInfo:
@@ -63,7 +70,7 @@ class Rule:
     when: Conditions
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class ScanFacts:
     """What is known about one scan. Unknown values are "" ("Other" for families)."""
 
@@ -89,25 +96,46 @@ def compile_when(when: Mapping[str, Any]) -> Conditions:
     """A checked `when` object (links.rules.check_when's output), compiled."""
     hours = when.get("hours")
     between = when.get("between") or {}
+    countries = frozenset(when["country"]) if "country" in when else None
+    devices = _families(when.get("device"))
+    oses = _families(when.get("os"))
+    browsers = _families(when.get("browser"))
+    weekdays = (
+        frozenset(WEEKDAYS.index(day) for day in when["weekdays"]) if "weekdays" in when else None
+    )
+    compiled_hours = (
+        Hours(_minutes(hours["from"]), _minutes(hours["to"]), ZoneInfo(hours["tz"]))
+        if hours
+        else None
+    )
+    checks = tuple(
+        (slot, allowed)
+        for slot, allowed in (
+            (COUNTRY, countries),
+            (DEVICE, devices),
+            (OS, oses),
+            (BROWSER, browsers),
+        )
+        if allowed is not None
+    )
+    zone = None
+    if compiled_hours is not None:
+        zone = compiled_hours.tz
+    elif weekdays is not None:
+        zone = UTC_ZONE
     return Conditions(
-        countries=frozenset(when["country"]) if "country" in when else None,
-        devices=_families(when.get("device")),
-        oses=_families(when.get("os")),
-        browsers=_families(when.get("browser")),
+        countries=countries,
+        devices=devices,
+        oses=oses,
+        browsers=browsers,
         languages=frozenset(when["language"]) if "language" in when else None,
-        weekdays=(
-            frozenset(WEEKDAYS.index(day) for day in when["weekdays"])
-            if "weekdays" in when
-            else None
-        ),
-        hours=(
-            Hours(_minutes(hours["from"]), _minutes(hours["to"]), ZoneInfo(hours["tz"]))
-            if hours
-            else None
-        ),
+        weekdays=weekdays,
+        hours=compiled_hours,
         from_ms=unix_ms(parse_iso(between["from"])) if between.get("from") else None,
         until_ms=unix_ms(parse_iso(between["to"])) if between.get("to") else None,
         bots=when.get("bots"),
+        checks=checks,
+        zone=zone,
     )
 
 
@@ -142,45 +170,87 @@ def _in_hours(hours: Hours, minute: int) -> bool:
     return minute >= hours.start or minute < hours.end  # past midnight: 22:00-06:00
 
 
-def matches(when: Conditions, scan: ScanFacts, languages: frozenset[str] | None = None) -> bool:
-    """Every condition the rule asks holds. `languages` is the parsed Accept-Language (given
-    when the caller has it already); an unknown value never matches a condition on it."""
-    if when.bots is not None and when.bots != scan.is_bot:
-        return False
-    if when.countries is not None and scan.country not in when.countries:
-        return False
-    if when.devices is not None and scan.device.casefold() not in when.devices:
-        return False
-    if when.oses is not None and scan.os.casefold() not in when.oses:
-        return False
-    if when.browsers is not None and scan.browser.casefold() not in when.browsers:
-        return False
-    if when.from_ms is not None and scan.now_ms < when.from_ms:
-        return False
-    if when.until_ms is not None and scan.now_ms >= when.until_ms:
-        return False
-    if when.weekdays is not None or when.hours is not None:
-        local = datetime.fromtimestamp(scan.now_ms / 1000, when.local_zone)
-        if when.weekdays is not None and local.weekday() not in when.weekdays:
+_MINUTE_MS = 60_000
+# zone -> (first ms of the UTC minute, weekday, minute of the day) of the last scan's minute:
+# every zone's offset is a whole number of minutes, so a UTC minute is one local minute and
+# scans within it share the answer (datetime.fromtimestamp with a ZoneInfo costs more than a
+# whole rule otherwise).
+_local_minutes: dict[ZoneInfo, tuple[int, int, int]] = {}
+
+
+def local_weekday_minute(zone: ZoneInfo, now_ms: int) -> tuple[int, int]:
+    """(weekday, minute of the day) at `now_ms` in `zone`, memoised per UTC minute."""
+    minute_ms = now_ms - now_ms % _MINUTE_MS
+    cached = _local_minutes.get(zone)
+    if cached is not None and cached[0] == minute_ms:
+        return cached[1], cached[2]
+    moment = datetime.fromtimestamp(minute_ms / 1000, zone)
+    weekday, minute = moment.weekday(), moment.hour * 60 + moment.minute
+    _local_minutes[zone] = (minute_ms, weekday, minute)
+    return weekday, minute
+
+
+class _Scan:
+    """One scan's values as the rules test them, each derived once and only when asked:
+    casefolded families, the local time per zone, the parsed Accept-Language."""
+
+    __slots__ = ("facts", "values", "local", "languages")
+
+    def __init__(self, facts: ScanFacts) -> None:
+        self.facts = facts
+        self.values = (
+            facts.country,
+            facts.device.casefold(),
+            facts.os.casefold(),
+            facts.browser.casefold(),
+        )
+        self.local: dict[ZoneInfo, tuple[int, int]] = {}
+        self.languages: frozenset[str] | None = None
+
+    def weekday_minute(self, zone: ZoneInfo) -> tuple[int, int]:
+        found = self.local.get(zone)
+        if found is None:
+            found = self.local[zone] = local_weekday_minute(zone, self.facts.now_ms)
+        return found
+
+    def holds(self, when: Conditions) -> bool:
+        """Every condition `when` asks holds; an unknown value never matches one."""
+        facts = self.facts
+        if when.bots is not None and when.bots != facts.is_bot:
             return False
-        if when.hours is not None and not _in_hours(when.hours, local.hour * 60 + local.minute):
+        values = self.values
+        for slot, allowed in when.checks:
+            if values[slot] not in allowed:
+                return False
+        if when.from_ms is not None and facts.now_ms < when.from_ms:
             return False
-    if when.languages is not None:
-        if languages is None:
-            languages = primary_languages(scan.accept_language)
-        if languages.isdisjoint(when.languages):
+        if when.until_ms is not None and facts.now_ms >= when.until_ms:
             return False
-    return True
+        if when.zone is not None:
+            weekday, minute = self.weekday_minute(when.zone)
+            if when.weekdays is not None and weekday not in when.weekdays:
+                return False
+            if when.hours is not None and not _in_hours(when.hours, minute):
+                return False
+        if when.languages is not None:
+            if self.languages is None:
+                self.languages = primary_languages(facts.accept_language)
+            if self.languages.isdisjoint(when.languages):
+                return False
+        return True
+
+
+def matches(when: Conditions, scan: ScanFacts) -> bool:
+    """Every condition the rule asks holds (one rule; the redirect uses first_match)."""
+    return _Scan(scan).holds(when)
 
 
 def first_match(rules: Sequence[Rule], scan: ScanFacts) -> tuple[int, Rule] | None:
-    """The first rule whose conditions hold, with its index; Accept-Language is parsed at
-    most once, and only when a rule reached asks for a language."""
-    languages = None
+    """The first rule whose conditions hold, with its index. Each derived value (local time,
+    Accept-Language) is computed at most once, and only when a rule reached asks for it."""
+    derived = _Scan(scan)
     for index, rule in enumerate(rules):
-        if rule.when.languages is not None and languages is None:
-            languages = primary_languages(scan.accept_language)
-        if matches(rule.when, scan, languages):
+        if derived.holds(rule.when):
             return index, rule
     return None
 

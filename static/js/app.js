@@ -82,4 +82,68 @@
     }
   });
 
+  // The routing page's rule editor: add, reorder and remove rule rows; chips of the values
+  // seen in the QR's scans add themselves to their condition. Without JS the page still
+  // works: a spare row, an order number and a remove box per rule.
+  document.documentElement.classList.add("js");
+
+  function renumberRules(list) {
+    var rows = list.querySelectorAll("[data-rule-row]");
+    for (var i = 0; i < rows.length; i++) {
+      var number = rows[i].querySelector("[data-rule-number]");
+      var position = rows[i].querySelector("[data-rule-position]");
+      if (number) number.textContent = String(i + 1);
+      if (position) position.value = String(i + 1);
+    }
+  }
+
+  var ruleKeys = 0;
+  document.addEventListener("click", function (ev) {
+    var list = document.getElementById("rules");
+    if (!list) return;
+    if (ev.target.closest("[data-add-rule]")) {
+      var tpl = document.getElementById("rule-template");
+      if (!tpl) return;
+      var fragment = tpl.content.cloneNode(true);
+      var key = "n" + Date.now().toString(36) + (ruleKeys++);
+      var named = fragment.querySelectorAll("[name]");
+      for (var i = 0; i < named.length; i++) {
+        var el = named[i];
+        if (el.name === "rule_key") el.value = key;
+        else el.name = el.name.replace(/_new$/, "_" + key);
+      }
+      list.appendChild(fragment);
+      renumberRules(list);
+      var rows = list.querySelectorAll("[data-rule-row]");
+      var label = rows[rows.length - 1].querySelector("input[name=rule_label]");
+      if (label) label.focus();
+      return;
+    }
+    var row = ev.target.closest("[data-rule-row]");
+    if (!row) {
+      return;
+    }
+    if (ev.target.closest("[data-rule-remove]")) {
+      row.remove();
+      renumberRules(list);
+    } else if (ev.target.closest("[data-rule-up]")) {
+      var before = row.previousElementSibling;
+      if (before) list.insertBefore(row, before);
+      renumberRules(list);
+    } else if (ev.target.closest("[data-rule-down]")) {
+      var after = row.nextElementSibling;
+      if (after) list.insertBefore(after, row);
+      renumberRules(list);
+    } else {
+      var chip = ev.target.closest("[data-pick]");
+      var target = chip && chip.closest("[data-pick-target]");
+      var input = target && target.querySelector("input");
+      if (!input) return;
+      var value = chip.getAttribute("data-pick");
+      var values = input.value.split(",").map(function (v) { return v.trim(); }).filter(Boolean);
+      if (values.indexOf(value) < 0) values.push(value);
+      input.value = values.join(", ");
+    }
+  });
+
 })();

@@ -80,3 +80,65 @@ def test_checkbox(value, expected):
 )
 def test_field_group(field, group):
     assert field_group(field) == group
+
+
+def _rule_form(**given):
+    """One rule row's parallel fields (all sent by the browser), overridden by `given`."""
+    from qrstudio_box.admin.forms import RULE_LISTS
+
+    form = {name: [""] for name in RULE_LISTS}
+    form["rule_key"] = ["0"]
+    form.update(given)
+    return lambda name: form.get(name, [])
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ({}, []),  # the spare row
+        (
+            {"rule_label": ["ios"], "rule_url": ["https://a/"], "rule_os": ["iOS, iPadOS ,"]},
+            [{"label": "ios", "destination_url": "https://a/", "when": {"os": ["iOS", "iPadOS"]}}],
+        ),
+        (
+            {
+                "rule_label": ["night"],
+                "rule_url": ["https://n/"],
+                "rule_hours_from": ["22:00"],
+                "rule_hours_to": ["06:00"],
+                "rule_between_from": ["2026-06-01T09:00"],
+                "rule_bots": ["no"],
+                "rule_weekdays_0": ["sat", "sun"],
+            },
+            [
+                {
+                    "label": "night",
+                    "destination_url": "https://n/",
+                    "when": {
+                        "weekdays": ["sat", "sun"],
+                        "hours": {"from": "22:00", "to": "06:00", "tz": "UTC"},
+                        "between": {"from": "2026-06-01T09:00:00Z"},
+                        "bots": False,
+                    },
+                }
+            ],
+        ),
+        ({"rule_label": ["x"], "rule_url": ["https://x/"], "rule_remove_0": ["on"]}, []),
+        (
+            {
+                "rule_key": ["0", "1"],
+                "rule_position": ["2", "1"],
+                "rule_label": ["a", "b"],
+                "rule_url": ["https://a/", "https://b/"],
+            },
+            [
+                {"label": "b", "destination_url": "https://b/", "when": {}},
+                {"label": "a", "destination_url": "https://a/", "when": {}},
+            ],
+        ),
+    ],
+)
+def test_parse_rules(given, expected):
+    from qrstudio_box.admin.forms import parse_rules
+
+    assert parse_rules(_rule_form(**given)) == expected
