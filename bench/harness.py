@@ -430,12 +430,13 @@ class AppServer:
         destination: str = "https://example.com/menu",
         name: str = "bench",
         headers: dict[str, str] | None = None,
+        **fields: Any,
     ) -> str:
         response = self.api(
             "POST",
             "/api/v1/dynamic-qrs/",
             headers=headers,
-            json={"name": name, "destination_url": destination},
+            json={"name": name, "destination_url": destination, **fields},
         )
         if response.status_code != 201:
             raise FeatureMissing(

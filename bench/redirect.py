@@ -16,6 +16,41 @@ import time
 from . import harness as h
 
 NAME = "redirect"
+# Ten rules that a load tool's scan (no user agent: a bot; no Accept-Language; no GeoIP) walks
+# through to the end without a match, so every condition kind is evaluated on every scan:
+# the worst case of a code with ten rules (issue 18.6).
+TEN_RULES = [
+    {"label": "ios", "destination_url": "https://apps.example/ios", "when": {"os": ["iOS"]}},
+    {
+        "label": "android",
+        "destination_url": "https://apps.example/android",
+        "when": {"os": ["Android"]},
+    },
+    {"label": "fr", "destination_url": "https://example.com/fr", "when": {"language": ["fr"]}},
+    {"label": "ca", "destination_url": "https://example.com/ca", "when": {"country": ["CA"]}},
+    {
+        "label": "chrome",
+        "destination_url": "https://example.com/c",
+        "when": {"browser": ["Chrome Mobile", "Chrome"]},
+    },
+    {"label": "iphone", "destination_url": "https://example.com/i", "when": {"device": ["iPhone"]}},
+    {
+        "label": "night",
+        "destination_url": "https://example.com/night",
+        "when": {"hours": {"from": "03:00", "to": "04:00", "tz": "Europe/Paris"}},
+    },
+    {
+        "label": "past",
+        "destination_url": "https://example.com/past",
+        "when": {"between": {"to": "2020-01-01T00:00:00Z"}},
+    },
+    {
+        "label": "weekday-de",
+        "destination_url": "https://example.com/de",
+        "when": {"country": ["DE", "AT"], "weekdays": ["mon", "tue", "wed", "thu", "fri"]},
+    },
+    {"label": "people", "destination_url": "https://example.com/p", "when": {"bots": False}},
+]
 
 
 def run_load(
@@ -37,11 +72,17 @@ def main(argv: list[str] | None = None) -> int:
     p = h.parser(__doc__.splitlines()[0])
     p.add_argument("--duration", type=float, default=10.0, help="seconds per measured run")
     p.add_argument("--connections", default="16,64")
+    p.add_argument(
+        "--rules",
+        type=int,
+        default=10,
+        help="also measure a QR with this many rules (0: skip), max 10",
+    )
     args = p.parse_args(argv)
     duration = 0.5 if args.quick else args.duration  # wrk rounds up to whole seconds
     warmup = 0.5 if args.quick else 3.0
     levels = [int(c) for c in args.connections.split(",")]
-    rows, runs = [], {"bare": {}, "app": {}}
+    rows, runs = [], {"bare": {}, "app": {}, "rules": {}}
 
     with h.bare_app() as bare:
         url = f"{bare.base_url}/r/AbCdEf12"
@@ -69,6 +110,16 @@ def main(argv: list[str] | None = None) -> int:
             rows.append(row)
             answered += result.status_302
             in_flight_bound += conns
+        if args.rules:
+            # The same server, a second QR with rules: the routing's cost per scan, side by side.
+            ruled = app.create_qr(name="bench rules", rules=TEN_RULES[: args.rules])
+            ruled_url = f"{app.base_url}/r/{ruled}"
+            h.load(ruled_url, max(levels), warmup)
+            for conns in levels:
+                label = f"qrstudio {args.rules} rules"
+                result, row = run_load(label, ruled_url, conns, duration, app.pid)
+                runs["rules"][conns] = result.__dict__
+                rows.append(row)
         time.sleep(0.5)  # let the last batch's commit land before we count
         stored = app.sql(
             "SELECT count(*) FROM scans JOIN dynamic_qrs ON dynamic_qrs.id = scans.qr_id "
@@ -107,6 +158,8 @@ def main(argv: list[str] | None = None) -> int:
     top = max(levels)
     app_top, bare_top = runs["app"].get(top, {}), runs["bare"].get(top, {})
     ratio = app_top.get("rps", 0) / bare_top["rps"] if bare_top.get("rps") else None
+    rules_top = runs["rules"].get(top, {})
+    rules_ratio = rules_top["rps"] / app_top["rps"] if rules_top and app_top.get("rps") else None
     targets = [
         h.check(f"req/s vs bare at {top} conns", ratio, 0.5, at_least=True),
         h.check(f"durable scans/s at {top} conns", app_top.get("rps"), 4000, at_least=True),
@@ -118,6 +171,12 @@ def main(argv: list[str] | None = None) -> int:
             "met": durable_ok,
         },
     ]
+    if rules_ratio is not None:
+        targets.append(
+            h.check(
+                f"{args.rules} rules req/s vs none at {top} conns", rules_ratio, 0.9, at_least=True
+            )
+        )
     h.print_targets(targets)
     h.write_result(
         args,
@@ -130,6 +189,7 @@ def main(argv: list[str] | None = None) -> int:
             "server_memory": memory,
             "database_bytes": database_bytes,
             "ratio_at_top": ratio,
+            "rules_ratio_at_top": rules_ratio,
             "targets": targets,
             "duration_s": duration,
         },
