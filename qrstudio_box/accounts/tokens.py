@@ -121,15 +121,19 @@ class Tokens:
         """Fill memory from the database (at start, and every EPOCH_REFRESH_SECONDS)."""
         for user_id, epoch in store.token_epochs(conn):
             self.note_epoch(user_id, epoch)
-        now = now_ms()
-        for jti, expires_ms in store.revoked_tokens_after(conn, now):
+        self._forget_expired()
+        for jti, expires_ms in store.revoked_tokens_after(conn, now_ms()):
             self._revoked[jti] = expires_ms
 
     def _note_revoked(self, jti: str, expires_ms: int) -> None:
-        now = now_ms()
-        for old in [j for j, expires in self._revoked.items() if expires <= now]:
-            del self._revoked[old]
+        self._forget_expired()
         self._revoked[jti] = expires_ms
+
+    def _forget_expired(self) -> None:
+        # An expired token is refused for its expiry; the deny-list need not remember it.
+        now = now_ms()
+        for jti in [jti for jti, expires in self._revoked.items() if expires <= now]:
+            del self._revoked[jti]
 
     # -- changes, inside the caller's write transaction ----------------------------------
 

@@ -199,6 +199,11 @@ class UsersPages(Controller):
             if error.status_code == 404:
                 raise
             return await self._detail(request, user_id, errors=errors_of(error), status=400)
+        # A new password ends the user's sessions; an admin resetting their own keeps this one
+        # (a fresh cookie at the new epoch), as on the account page.
+        ctx = app_ctx(request)
+        own = user.id == request.state.ui_user.id
+        cookies = session.session_cookies(request, ctx, user) if own else []
         if generated:
             return page(
                 request,
@@ -207,10 +212,14 @@ class UsersPages(Controller):
                 user=user,
                 password=generated,
                 reset=True,
+                cookies=cookies,
                 flash=[flash("success", f"Password of {user.email} reset.")],
             )
         return go(
-            request, f"/admin/users/{user.id}", ("success", f"Password of {user.email} changed.")
+            request,
+            f"/admin/users/{user.id}",
+            ("success", f"Password of {user.email} changed."),
+            cookies=cookies,
         )
 
     @post("/{user_id:int}/sign-out-everywhere", status_code=303)

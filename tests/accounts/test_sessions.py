@@ -272,3 +272,23 @@ def test_an_admin_signs_a_user_out_everywhere_from_the_user_page(client, make_us
     assert response.headers["location"] == f"/admin/users/{user.id}"
     assert not signed_in(client, theirs) and me(client, user.headers) == 401
     assert signed_in(client, admin)
+
+
+def test_an_admin_resetting_their_own_password_on_the_user_page_stays_signed_in(client):
+    admin = ui_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    elsewhere = ui_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    response = ui_post(client, admin, "/admin/users/1/password", {"password": NEW_PASSWORD})
+    assert response.status_code == 303 and response.headers["location"] == "/admin/users/1"
+    fresh = response.cookies["qrstudio_session"]
+    assert signed_in(client, fresh)
+    assert not signed_in(client, admin) and not signed_in(client, elsewhere)
+
+
+def test_the_deny_list_forgets_a_token_once_it_has_expired(client, settings, sql):
+    with sqlite3.connect(settings.database_path) as conn:  # signed out long ago, now expired
+        conn.execute("INSERT INTO revoked_tokens (jti, user_id, expires_ms) VALUES ('old', 1, 1)")
+    session = ui_sign_in(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    assert ui_post(client, session, "/admin/logout").status_code == 303
+    rows = sql("SELECT jti, user_id, expires_ms FROM revoked_tokens")
+    assert len(rows) == 1 and rows[0]["jti"] != "old" and rows[0]["user_id"] == 1
+    assert rows[0]["expires_ms"] > 1_700_000_000_000
