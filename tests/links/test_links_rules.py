@@ -4,6 +4,8 @@ import pytest
 
 from qrstudio_box.links.rules import (
     InputError,
+    as_location,
+    ascii_host,
     check_destination,
     check_name,
     check_variants,
@@ -50,6 +52,90 @@ def test_bad_destinations_name_the_field(url):
         check_destination("destination_url", url)
     assert raised.value.field == "destination_url"
     assert raised.value.detail.startswith("destination_url: ")
+
+
+# Destinations that the WHATWG URL parser (every browser) reads differently from urlsplit: what
+# the owner sees and what we check is not where a scanner would land. Issue 14.11.
+READ_DIFFERENTLY = [
+    # a browser reads "\\" as "/": host bank.example, not bank.example\\.evil.example
+    ("https://bank.example\\.evil.example/", "backslash"),
+    ("https://evil.example\\@bank.example/", "backslash"),
+    ("https://example.com/a\\b", "backslash"),
+    # bidi controls: the text shows reversed; browsers keep or strip them
+    *[(f"https://example.com/{chr(c)}gpj.exe", "invisible") for c in range(0x202A, 0x202F)],
+    *[(f"https://example.com/{chr(c)}x", "invisible") for c in range(0x2066, 0x206A)],
+    ("https://exa\u202emple.com/", "invisible"),
+    # zero-width and format characters: IDNA maps them away, so the host is another one
+    ("https://ex\u200bample.com/", "invisible"),
+    ("https://ex\u200dample.com/", "invisible"),
+    ("https://ex\u200cample.com/", "invisible"),
+    ("https://example.com\u00ad/", "invisible"),
+    ("https://\ufeffexample.com/", "invisible"),
+    ("https://example.com/\u2061", "invisible"),
+    # tabs and newlines (stripped by browsers anywhere), spaces at the ends, C0 and C1 controls
+    ("https://exa\tmple.com/", "spaces or control characters"),
+    ("https://example.com/\r\n", "spaces or control characters"),
+    (" https://example.com/", "spaces or control characters"),
+    ("https://example.com/ ", "spaces or control characters"),
+    ("https://example.com/\x00", "spaces or control characters"),
+    ("https://example.com/\x7f", "spaces or control characters"),
+    ("https://\x85example.com/", "spaces or control characters"),
+    ("https://example.com/\u00a0", "spaces or control characters"),
+    # hosts a browser decodes or refuses: percent-escapes, forbidden code points
+    ("https://ex%61mple.com/", "host may contain only"),
+    ("https://bank.example%40evil.example/", "host may contain only"),
+    ("https://exa<mple.com/", "host may contain only"),
+    ("https://exa^mple.com/", "host may contain only"),
+    ("https://exa|mple.com/", "host may contain only"),
+    ('https://exa"mple.com/', "host may contain only"),
+    # numbers a browser reads as IPv4 in another notation (or refuses)
+    ("https://0x7f.1/", "non-standard form"),
+    ("https://2130706433/", "non-standard form"),
+    ("https://0177.0.0.1/", "non-standard form"),
+    ("https://010.0.0.1/", "non-standard form"),
+    ("https://127.1/", "non-standard form"),
+    ("https://1.2.3/", "non-standard form"),
+    ("https://example.123/", "non-standard form"),
+    ("https://0x/", "non-standard form"),
+    # ports: a sign, and IPv6 zone ids, which urlsplit takes and browsers refuse
+    ("https://example.com:+80/", "must be an http(s) URL"),
+    ("https://[::1%25eth0]/", "must be an http(s) URL"),
+    # userinfo: already refused (the host a person reads is not the host)
+    ("https://bank.example@evil.example/", "user name or password"),
+    ("https://bank.example:443@evil.example/", "user name or password"),
+    # an IDN that IDNA 2003 (this server's fallback) and browsers spell differently
+    ("https://faß☃.de/", "spell differently"),
+]
+
+
+@pytest.mark.parametrize("url, message", READ_DIFFERENTLY, ids=[u for u, _ in READ_DIFFERENTLY])
+def test_destinations_a_browser_reads_differently_are_refused(url, message):
+    with pytest.raises(InputError) as raised:
+        check_destination("destination_url", url)
+    assert raised.value.field == "destination_url"
+    assert message in raised.value.detail
+
+
+@pytest.mark.parametrize(
+    "url, punycode",
+    [
+        ("https://bücher.de/", "xn--bcher-kva.de"),
+        ("https://faß.de/", "xn--fa-hia.de"),  # a browser's spelling, not IDNA 2003's fass.de
+        ("https://аpple.com/", "xn--pple-43d.com"),  # Cyrillic а: the look-alike shows
+        ("https://☃.net/", "xn--n3h.net"),
+        ("https://例え.jp/パス", "xn--r8jz45g.jp"),
+        ("https://a_b.example.com/", None),
+        ("https://127.0.0.1/", None),
+        ("https://[2001:db8::1]/", None),
+        ("https://example.com./x", None),
+        ("https://example.com:/", None),
+    ],
+)
+def test_destinations_both_read_alike_are_kept_and_idn_hosts_have_a_punycode_form(url, punycode):
+    assert check_destination("destination_url", url) == url
+    assert ascii_host(url) == punycode
+    if punycode:
+        assert f"//{punycode}/" in as_location(url)
 
 
 def test_names():
