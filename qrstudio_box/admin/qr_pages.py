@@ -21,7 +21,7 @@ from ..clock import unix_ms
 from ..errors import ApiError
 from ..links import service as links
 from ..links.routing import WEEKDAYS
-from ..links.schemas import QrCreate, QrPatch, RuleIn, Utm, VariantIn
+from ..links.schemas import QrCreate, QrPatch, RuleIn, RuleOut, Utm, VariantIn
 from ..qr.render import OptionsError, parse_options
 from . import charts
 from .forms import as_instant, checkbox, parse_rules, parse_variants, rule_rows
@@ -363,21 +363,10 @@ class QrPages(Controller):
         except ApiError as failed:
             error = _rule_errors(failed)
         if error:
-            values["rules"] = [
-                {
-                    **{key: ", ".join(v) for key, v in rule["when"].items() if isinstance(v, list)},
-                    "label": rule["label"],
-                    "destination_url": rule["destination_url"],
-                    "weekdays": rule["when"].get("weekdays", []),
-                    "hours_from": rule["when"].get("hours", {}).get("from", ""),
-                    "hours_to": rule["when"].get("hours", {}).get("to", ""),
-                    "tz": rule["when"].get("hours", {}).get("tz", ""),
-                    "between_from": rule["when"].get("between", {}).get("from", "")[:16],
-                    "between_to": rule["when"].get("between", {}).get("to", "")[:16],
-                    "bots": {True: "yes", False: "no"}.get(rule["when"].get("bots"), ""),
-                }
-                for rule in rules
-            ]
+            try:  # the rows as typed, through the same mapping as a saved QR's
+                values["rules"] = rule_rows(msgspec.convert(rules, list[RuleOut]))
+            except msgspec.ValidationError:
+                values["rules"] = []
             return page(
                 request,
                 "qrs/routing.html",

@@ -6,16 +6,10 @@ import re
 
 import httpx
 
-from .helpers import MEMBER_PASSWORD, make_user, sign_in
+from tests.links.helpers import ANDROID_CHROME as ANDROID
+from tests.links.helpers import IPHONE_SAFARI as IPHONE
 
-IPHONE = (
-    "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
-    "(KHTML, like Gecko) Version/17.0 Mobile/15E148 Safari/604.1"
-)
-ANDROID = (
-    "Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
-    "Chrome/124.0.0.0 Mobile Safari/537.36"
-)
+from .helpers import MEMBER_PASSWORD, make_user, sign_in
 
 
 def test_rule_editor_adds_reorders_removes_and_the_preview_answers(
@@ -94,6 +88,9 @@ def test_rule_editor_adds_reorders_removes_and_the_preview_answers(
     page.locator("#rules [data-rule-row]").nth(0).locator("input[name=rule_country]").fill("XX")
     page.click("button[type=submit]:has-text('Save routing')")
     assert "Rule 1, when.country" in page.locator("[data-routing-error]").inner_text()
+    again = page.locator("#rules [data-rule-row]").nth(0)  # the rows come back as typed
+    assert again.locator("input[name=rule_country]").input_value() == "XX"
+    assert again.locator("input[name=rule_label]").input_value() == "ios"
     after = httpx.get(f"{server.base_url}/api/v1/dynamic-qrs/{short_id}/", headers=api).json()
     assert after["rules"] == qr["rules"]
     scans = httpx.get(f"{server.base_url}/api/v1/dynamic-qrs/{short_id}/scans/", headers=api)
