@@ -996,8 +996,10 @@ async def qr_stats(
             values[item["value"]] = values.get(item["value"], 0) + item["scans"]
     variant_counts = by_dimension.get("variant", {})
     per_day = {r["day"]: r["scans"] for r in per_day_rows}
-    # Current variants first (in their order, zero when unscanned), then retired labels.
-    labels = [v["label"] for v in variant_rows] or [DEFAULT_LABEL]
+    # Current rules, then current variants (in their order, zero when unscanned), then
+    # retired labels and (expired): a rule's label counts its scans like a variant's.
+    labels = [rule["label"] for rule in msgspec.json.decode(row["rules"])]
+    labels += [v["label"] for v in variant_rows] or [DEFAULT_LABEL]
     labels += sorted(set(variant_counts) - set(labels))
 
     def counts_of(dimension: str) -> list[Count]:

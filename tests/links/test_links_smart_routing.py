@@ -245,6 +245,15 @@ def test_each_kind_of_client_gets_its_destination_and_the_label_is_recorded(
         assert_exact_fields(event["data"], SCAN_CREATED_FIELDS)
         assert (event["data"]["variant_label"], event["data"]["destination_url"]) == case[3:]
     stats = httpx.get(f"{server.base_url}{BASE}{short_id}/stats/?bots=include", headers=headers)
+    # The rules' labels first (in rule order), then the variants (here the default).
+    assert [v["label"] for v in stats.json()["variants"]] == [
+        "bots",
+        "ios",
+        "android",
+        "french",
+        "germany",
+        "(default)",
+    ]
     variants = {v["label"]: v["scans"] for v in stats.json()["variants"]}
     assert variants == {
         "(default)": 2,
