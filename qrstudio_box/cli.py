@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import logging
 import signal
+import sqlite3
 import sys
 from collections.abc import Sequence
 
@@ -13,7 +14,14 @@ from .accounts import service as accounts
 from .accounts import store as accounts_store
 from .accounts.schemas import UserPatch
 from .app import create_app
-from .cli_support import CliError, add_command, find_user, open_database
+from .cli_support import (
+    CliError,
+    NoDatabase,
+    add_command,
+    find_user,
+    open_database,
+    require_database,
+)
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
 from .errors import ApiError
@@ -51,8 +59,7 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     # instead of a traceback from the lifespan. The port is bound first: the lifespan creates
     # the first admin and prints its password, which a failed start must not have done.
     listener = listen_socket(settings.server.host, settings.server.port)
-    prepare_data_dir(settings.data_dir)
-    open_database(settings).close()
+    create_or_migrate(settings)[0].close()
     if settings.geoip.database:
         GeoIP(settings.geoip.database)
     app = create_app(settings, tune_gc=True)
@@ -89,10 +96,16 @@ def cmd_run(args: argparse.Namespace, settings: Settings) -> int:
     return 0 if server.started else 1
 
 
-def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+def create_or_migrate(settings: Settings) -> tuple[sqlite3.Connection, list[str]]:
+    """The database, created when missing (only `run` and `migrate` may), then migrated."""
     prepare_data_dir(settings.data_dir)
     conn = connect_sync(settings.database_path)
-    applied = migrate(conn)
+    return conn, migrate(conn)
+
+
+def cmd_migrate(args: argparse.Namespace, settings: Settings) -> int:
+    conn, applied = create_or_migrate(settings)
+    conn.close()
     print("applied: " + ", ".join(applied) if applied else "database is up to date")
     return 0
 
@@ -242,10 +255,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         settings = load_settings(getattr(args, "config_sub", None) or args.config)
+        if args.func not in (cmd_run, cmd_migrate):
+            # Every other command works on an existing database, even one that never opens it
+            # (`plans list` from the wrong folder would show plans that are not the server's).
+            require_database(settings)
         return args.func(args, settings)
     except (ConfigError, StartupError, SchemaTooNew, CliError, GeoIPError) as error:
         print(f"qrstudio-box: {error}", file=sys.stderr)
-        return 2 if isinstance(error, (ConfigError, StartupError)) else 1
+        return 2 if isinstance(error, (ConfigError, StartupError, NoDatabase)) else 1
     except ApiError as error:
         print(f"qrstudio-box: {error.detail}", file=sys.stderr)
         return 1

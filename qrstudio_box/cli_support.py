@@ -32,9 +32,26 @@ def add_command(
     return parser
 
 
+class NoDatabase(CliError):
+    """No database where the config points; exit status 2 like a config error."""
+
+
+def require_database(settings: Settings) -> None:
+    """Refuse to go on without the appliance's database: a command run from the wrong folder
+    or with the wrong config would otherwise create an empty one and report nothing."""
+    path = settings.database_path.absolute()
+    if not path.is_file():
+        raise NoDatabase(
+            f"no database at {path}: point at the appliance's with --config PATH or "
+            "QRSTUDIO_CONFIG (or set QRSTUDIO_STORAGE_DATA_DIR); `qrstudio-box migrate` "
+            "creates a new one"
+        )
+
+
 def open_database(settings: Settings) -> sqlite3.Connection:
-    """A sqlite3 connection to the appliance's database, migrated to this version."""
-    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    """A sqlite3 connection to the appliance's existing database, migrated to this version
+    (only `run` and `migrate` create one)."""
+    require_database(settings)
     conn = connect_sync(settings.database_path)
     migrate(conn)
     return conn

@@ -8,6 +8,7 @@ import sqlite3
 def test_credits_grant_and_show(server_factory):
     server = server_factory(config={"plans": {"free": {"monthly_quota": 7}}})
     server.write_config()
+    server.cli("migrate")  # the CLI works on an existing database only (issue 15.4)
     server.cli(
         "users",
         "create",
@@ -39,6 +40,7 @@ def test_credits_grant_and_show(server_factory):
 def test_credits_grant_refuses_bad_input_with_one_line(server_factory):
     server = server_factory()
     server.write_config()
+    server.cli("migrate")
     unknown = server.cli(
         "credits", "grant", "--email", "ghost@example.com", "--amount", "5", check=False
     )
