@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Annotated, Literal
 
-from msgspec import UNSET, Struct, UnsetType, field
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 
 class VariantIn(Struct, forbid_unknown_fields=True):
@@ -40,15 +40,29 @@ class When(Struct, forbid_unknown_fields=True, omit_defaults=True):
     """A rule's conditions: all given must hold; an unknown value (no GeoIP database, no
     Accept-Language) never matches a condition on it. `{}` matches every scan."""
 
-    country: list[str] | None = None  # ISO 3166-1 alpha-2 ("CA"), from the GeoIP database
-    device: list[str] | None = None  # ua-parser device families, as scans record them ("iPhone")
-    os: list[str] | None = None  # ua-parser OS families ("iOS", "Android")
-    browser: list[str] | None = None  # ua-parser browser families ("Chrome Mobile")
-    language: list[str] | None = None  # primary tags from Accept-Language ("fr")
-    weekdays: list[str] | None = None  # "mon" ... "sun", in hours.tz (UTC without hours)
+    country: Annotated[
+        list[str] | None, Meta(description='ISO 3166-1 alpha-2 codes ("CA"), from GeoIP')
+    ] = None
+    device: Annotated[
+        list[str] | None,
+        Meta(description='ua-parser device families, as scans record them ("iPhone")'),
+    ] = None
+    os: Annotated[
+        list[str] | None, Meta(description='ua-parser OS families ("iOS", "Android")')
+    ] = None
+    browser: Annotated[
+        list[str] | None, Meta(description='ua-parser browser families ("Chrome Mobile")')
+    ] = None
+    language: Annotated[
+        list[str] | None, Meta(description='primary language tags of Accept-Language ("fr")')
+    ] = None
+    weekdays: Annotated[
+        list[str] | None,
+        Meta(description='"mon" ... "sun", read in hours.tz (in UTC when there are no hours)'),
+    ] = None
     hours: HoursIn | None = None
     between: BetweenIn | None = None
-    bots: bool | None = None  # true: only bots; false: only people
+    bots: Annotated[bool | None, Meta(description="true: only bots; false: only people")] = None
 
 
 class RuleIn(Struct, forbid_unknown_fields=True):
@@ -78,14 +92,30 @@ class QrCreate(Struct, forbid_unknown_fields=True):
     destination_url: str
     name: str = ""
     variants: list[VariantIn] | None = None
-    rules: list[RuleIn] | None = None
-    active_from: str | None = None  # ISO 8601 instant; before it, scans go to expired_url
-    active_until: str | None = None  # ISO 8601 instant (exclusive)
-    max_scans: int | None = None  # non-bot scans redirected; then the code has ended
-    expired_url: str = ""  # where scans go outside the lifecycle ("": a 410 page)
+    rules: Annotated[
+        list[RuleIn] | None,
+        Meta(description="At most 50; the first whose `when` holds picks the destination"),
+    ] = None
+    active_from: Annotated[
+        str | None, Meta(description="ISO 8601 instant; before it, scans go to expired_url")
+    ] = None
+    active_until: Annotated[
+        str | None, Meta(description="ISO 8601 instant (exclusive); then the code has ended")
+    ] = None
+    max_scans: Annotated[
+        int | None, Meta(description="Non-bot scans redirected; then the code has ended")
+    ] = None
+    expired_url: Annotated[
+        str, Meta(description='Where scans go outside the lifecycle ("": a 410 page)')
+    ] = ""
     # Left out: the owner's UTM defaults (GET /api/v1/settings/utm/); {} for none.
-    utm: Utm | UnsetType = UNSET
-    forward_query: bool = False  # pass the scan URL's own query string on
+    utm: Annotated[
+        Utm | UnsetType,
+        Meta(description="Left out: the owner's defaults (/api/v1/settings/utm/); {}: none"),
+    ] = UNSET
+    forward_query: Annotated[
+        bool, Meta(description="Pass the scan URL's own query string on to the destination")
+    ] = False
 
 
 class QrPatch(Struct, forbid_unknown_fields=True):
