@@ -26,13 +26,13 @@ run: install
 	$(VENV)/bin/qrstudio-box run --config $(CONFIG)
 
 ## Install with the test extras, run the linters (as `make lint`), then every test.
-## Installs Chromium for the browser tests when it is missing (apt-get, as root), or stops at
-## once with the one command to run; .ci/system-packages lists every system package tests use.
+## Installs python3-venv and Chromium (browser tests) when missing (apt-get, as root), or stops
+## at once with the one command to run; .ci/system-packages lists every system package tests use.
 test: system-packages lint
 	$(PY) -m pytest
 
 system-packages:
-	.ci/system-packages chromium
+	.ci/system-packages venv chromium
 
 ## Run every benchmark (bench/, each bounded in time): tables on screen, JSON in bench/results/.
 ## Uses wrk when installed (.ci/system-packages wrk installs it), else a Python load generator, and says so.

@@ -42,7 +42,7 @@ def test_every_system_package_is_listed_in_one_script_that_make_test_and_ci_run(
     known = run_script("no-such-thing", path=Path("/nonexistent"))
     assert known.returncode == 2
     listed = re.search(r"\(known: (.*)\)", known.stderr)[1].split()
-    assert set(listed) >= {"chromium", "caddy", "podman", "debootstrap", "wrk"}
+    assert set(listed) >= {"venv", "chromium", "caddy", "podman", "debootstrap", "wrk"}
 
     # .ci/run ensures every one of them, then runs make test.
     ci = [line for line in (ROOT / ".ci" / "run").read_text().splitlines() if line[:1] != "#"]
@@ -51,7 +51,7 @@ def test_every_system_package_is_listed_in_one_script_that_make_test_and_ci_run(
     dry_run = subprocess.run(
         ["make", "-n", "test"], cwd=ROOT, capture_output=True, text=True, timeout=60
     ).stdout.splitlines()
-    ensure = dry_run.index(".ci/system-packages chromium")
+    ensure = dry_run.index(".ci/system-packages venv chromium")
     assert ensure < min(i for i, line in enumerate(dry_run) if "ruff" in line or "pytest" in line)
     # Nobody else installs system packages.
     for name in ("Makefile", ".ci/run", "Containerfile"):
@@ -59,10 +59,11 @@ def test_every_system_package_is_listed_in_one_script_that_make_test_and_ci_run(
 
 
 def test_a_missing_package_without_a_way_to_install_it_stops_with_the_one_command(tmp_path):
-    result = run_script("chromium", "wrk", path=tmp_path)  # no chromium, no wrk, no apt-get
+    # No python3, no chromium, no wrk, no apt-get on this PATH.
+    result = run_script("venv", "chromium", "wrk", path=tmp_path)
     assert result.returncode == 1
     assert result.stderr.splitlines()[-1] == (
-        ".ci/system-packages: install them first: sudo apt-get install -y chromium wrk"
+        ".ci/system-packages: install them first: sudo apt-get install -y python3-venv chromium wrk"
     )
 
 
@@ -77,7 +78,9 @@ def test_as_root_what_is_missing_is_installed_with_apt_get_and_nothing_else(tmp_
 
 def test_nothing_is_installed_when_everything_is_there(tmp_path):
     fake_commands(tmp_path, "apt-get", "chromium", "caddy", "podman", "debootstrap", "wrk")
-    assert run_script(path=tmp_path).returncode == 0
+    (tmp_path / "python3").symlink_to(sys.executable)  # a Python with venv and ensurepip
+    result = run_script(path=tmp_path)
+    assert result.returncode == 0, result.stderr
     assert not (tmp_path / "calls").exists()
 
 
