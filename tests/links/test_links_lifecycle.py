@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from qrstudio_box.clock import iso_s
+from qrstudio_box.links.service import end_qr
 from tests.links.helpers import (
     GOOGLEBOT,
     IPHONE_SAFARI,
@@ -133,6 +134,14 @@ def test_the_cap_counts_people_not_bots_and_ends_in_the_scan_that_reaches_it(
         "(expired)",
     ]
     assert client.blocking_portal.call(ctx.links.end_due) == 0  # said already
+    # Even asked again directly (the job racing the cap's own commit), the UPDATE guard holds.
+    qr_id = sql("SELECT id FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
+
+    async def end_again():
+        return await ctx.db.write(lambda tx: end_qr(ctx, qr_id, "cap", tx=tx))
+
+    assert client.blocking_portal.call(end_again) is False
+    assert len(ended_events(sql, short_id)) == 1
     assert status(client, user, short_id) == "capped"
     # Every scan is counted in scan_count and the stats; the cap only counts people served.
     detail = client.get(f"{BASE}{short_id}/", headers=user.headers).json()
@@ -141,7 +150,6 @@ def test_the_cap_counts_people_not_bots_and_ends_in_the_scan_that_reaches_it(
     assert {v["label"]: v["scans"] for v in stats["variants"]} == {"(default)": 3, "(expired)": 2}
 
     # A restart counts again from the rollups: still capped.
-    qr_id = sql("SELECT id FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
     client.blocking_portal.call(ctx.links.load)
     assert ctx.links.served[qr_id] == 2
     assert scan(client, short_id).status_code == 410
@@ -152,3 +160,64 @@ def test_the_cap_counts_people_not_bots_and_ends_in_the_scan_that_reaches_it(
     assert scan(client, short_id).status_code == 302
     assert len(ended_events(sql, short_id)) == 2
     assert scan(client, short_id).status_code == 410
+
+
+def test_concurrent_scans_in_one_group_commit_serve_exactly_the_cap_and_end_once(
+    client, ctx, make_user, sql
+):
+    import asyncio
+
+    user = make_user()
+    short_id = create_qr(client, user.headers, max_scans=3)["short_id"]
+    qr = ctx.links.lookup(short_id)
+
+    async def burst():
+        scans = [
+            ctx.links.record_scan(qr, f"203.0.113.{i}", [], IPHONE_SAFARI, None) for i in range(10)
+        ]
+        return await asyncio.gather(*scans)
+
+    routed = client.blocking_portal.call(burst)
+    assert sorted(r.label for r in routed) == ["(default)"] * 3 + ["(expired)"] * 7
+    assert len(ended_events(sql, short_id)) == 1
+    assert [label for label, _ in labels(sql, short_id)].count("(default)") == 3
+
+
+def test_an_end_passed_while_down_is_said_once_across_restarts(server_factory):
+    """The real process: the lifecycle job runs at start; ended_at keeps it from saying it
+    again at the next start."""
+    import sqlite3
+    from datetime import UTC, datetime
+
+    import httpx
+
+    server = server_factory().start()
+    headers = server.token()
+    past = iso_s(datetime.now(UTC) - timedelta(hours=1))  # the real clock: a real process
+    created = httpx.post(
+        f"{server.base_url}{BASE}",
+        headers=headers,
+        json={"destination_url": "https://example.com/", "active_until": past},
+    )
+    short_id = created.json()["short_id"]
+
+    def said() -> int:
+        conn = sqlite3.connect(server.database_path)
+        try:
+            rows = conn.execute(
+                "SELECT count(*) FROM events WHERE type = 'dynamic_qr.updated'"
+                " AND json_extract(body, '$.data.short_id') = ?"
+                " AND json_extract(body, '$.data.status') = 'ended'",
+                (short_id,),
+            ).fetchone()
+            return rows[0]
+        finally:
+            conn.close()
+
+    server.stop()
+    server.start()
+    assert said() == 1
+    assert httpx.get(f"{server.base_url}/r/{short_id}").status_code == 410
+    server.stop()
+    server.start()
+    assert said() == 1
