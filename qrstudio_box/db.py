@@ -200,6 +200,10 @@ def _run_isolated(
     try:
         result = fn(tx, *args)
     except Exception as error:
+        if not conn.in_transaction:
+            # SQLite rolled the whole transaction back (disk full, I/O error): every call's work
+            # is gone, so the batch fails with this error (not "no such savepoint").
+            raise
         conn.execute("ROLLBACK TO call")
         conn.execute("RELEASE call")
         tx._on_commit.clear()  # its work is undone: nothing to announce

@@ -343,3 +343,34 @@ def test_a_write_that_fills_the_disk_raises_the_disk_error_not_the_rollbacks(tmp
     error, rows = run(go())
     assert error == "database or disk is full"
     assert rows == 0
+
+
+def test_a_group_commit_that_fills_the_disk_fails_with_the_disk_error(tmp_path):
+    # SQLITE_FULL inside a batch's savepoint rerun rolls the whole transaction back: "ROLLBACK
+    # TO call" then raised "no such savepoint: call" in place of the real error.
+    async def go():
+        db = Database(tmp_path / "q.db")
+        await db.open()
+        await db.write(lambda tx: tx.execute("CREATE TABLE filler (b BLOB)"))
+        pages = (await db.write(lambda tx: tx.fetchone("PRAGMA page_count")))[0]
+        await db.write(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
+
+        def small(tx):
+            tx.execute("INSERT INTO filler VALUES (1)")
+
+        def fill(tx):
+            for _ in range(100):
+                tx.execute("INSERT INTO filler VALUES (zeroblob(3000))")
+
+        outcomes = await asyncio.gather(
+            db.write_batched(small), db.write_batched(fill), return_exceptions=True
+        )
+        rows = await db.read(lambda conn: conn.execute("SELECT count(*) FROM filler").fetchone())
+        problem = await db.write_problem()
+        await db.close()
+        return [str(outcome) for outcome in outcomes], rows[0], problem
+
+    outcomes, rows, problem = run(go())
+    assert outcomes == ["database or disk is full", "database or disk is full"]
+    assert rows == 0
+    assert problem == "database or disk is full"

@@ -47,6 +47,21 @@ from .signing import delivery_headers, redact_headers
 log = logging.getLogger("qrstudio_box.webhooks")
 
 INTERRUPTED = "Interrupted: the appliance stopped before this attempt's answer was recorded"
+
+
+def unrecorded_label(status_code: int | None, send_error: str, write_error: str) -> str:
+    """What happened to an attempt whose outcome could not be written down (a full disk): what
+    the receiver did, and why it is not in the log. The delivery is sent again after its lease."""
+    if status_code is not None:
+        what = f"The receiver answered {status_code}"
+    else:
+        what = f"The attempt failed ({send_error})" if send_error else "The attempt failed"
+    return (
+        f"{what}, but the appliance could not record it ({write_error}); "
+        "it is sent again, with the same event id"
+    )
+
+
 DISABLED_ERROR = "Webhook disabled after 24 hours of failures; re-enable it to send again"
 # A healthy endpoint's leases per send allowed on the wire (an endpoint on a failure streak gets
 # one lease: nothing waits signed behind a send that may hang to the deadline).
@@ -150,6 +165,9 @@ class Dispatcher:
         self._suspects: collections.Counter[int] = collections.Counter()
         self._usual_seconds: dict[int, float] = {}  # per endpoint: policy.usual_answer_time
         self._closed = False
+        # delivery id -> unrecorded_label() of its attempt whose outcome could not be written;
+        # the claim that next leases the delivery writes it (unless it could be written at once).
+        self._unrecorded: dict[int, str] = {}
 
     # -- ticking -----------------------------------------------------------------------------
 
@@ -244,9 +262,11 @@ class Dispatcher:
         )
         if not rows:
             return [], capped
-        store.interrupt_open_attempts(
-            tx, [row["delivery_id"] for row in rows], INTERRUPTED, iso_s(now)
-        )
+        ids = [row["delivery_id"] for row in rows]
+        labels = {i: self._unrecorded[i] for i in ids if i in self._unrecorded}
+        store.interrupt_open_attempts(tx, ids, INTERRUPTED, iso_s(now), labels)
+        if labels:
+            tx.on_commit(lambda: [self._unrecorded.pop(i, None) for i in labels])
         return [self.prepare(tx, row, token, now) for row in rows], capped
 
     def prepare(self, tx: Tx, row, token: str, now: datetime) -> Job:
@@ -344,9 +364,13 @@ class Dispatcher:
         claim = None
         if result.ok and job.webhook_id in self._capped and not self._closed:
             claim = (random_tokens.token_hex(8), frozenset(self._suspects))
-        failing, claimed = await self.db.write_batched(
-            self._record_and_claim, job, result, self.clock.now(), claim, background=background
-        )
+        try:
+            failing, claimed = await self.db.write_batched(
+                self._record_and_claim, job, result, self.clock.now(), claim, background=background
+            )
+        except Exception as error:  # the answer is known but could not be written (disk full)
+            await self._unrecorded_answer(job, result, error)
+            return
         if claimed is not None:
             jobs, capped = claimed
             if job.webhook_id in capped:
@@ -358,6 +382,24 @@ class Dispatcher:
                     self._start(next_job)
         if failing:  # a failing endpoint's slot (one of a shared few) is free: a tick hands it on
             self.wake()
+
+    async def _unrecorded_answer(
+        self, job: Job, result: transport.PostResult, error: Exception
+    ) -> None:
+        """Label the attempt for what happened, now if the database takes that small write, else
+        when the delivery is next claimed (its lease runs out, and it is sent again)."""
+        label = unrecorded_label(result.status_code, result.error, str(error))
+        log.error("webhooks: delivery %s: %s", job.delivery_id, label)
+        self._unrecorded[job.delivery_id] = label
+
+        def write_label(tx: Tx) -> None:
+            store.interrupt_open_attempts(tx, [job.delivery_id], label, iso_s(self.clock.now()))
+
+        try:
+            await self.db.write(write_label)
+        except Exception:  # noqa: BLE001 - still not writable: the next claim writes it
+            return
+        self._unrecorded.pop(job.delivery_id, None)
 
     def _went_slow(self, job: Job) -> None:
         """No answer yet (policy.slow_after): its endpoint is a suspect until the send ends, and the

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..db import Tx
@@ -324,12 +324,20 @@ def sendable(tx: Tx, delivery_id: int) -> sqlite3.Row | None:
     return tx.fetchone(_SENDABLE, (delivery_id,))
 
 
-def interrupt_open_attempts(tx: Tx, delivery_ids: Iterable[int], error: str, now: str) -> None:
-    """Attempts left 'sending' by a dispatcher that died: they end as interrupted."""
+def interrupt_open_attempts(
+    tx: Tx,
+    delivery_ids: Iterable[int],
+    error: str,
+    now: str,
+    labels: Mapping[int, str] | None = None,
+) -> None:
+    """Attempts left 'sending' by a dispatcher that died, or whose answer could not be recorded:
+    they end as interrupted, with `error` or the delivery's own label in `labels`."""
+    labels = labels or {}
     tx.executemany(
         "UPDATE delivery_attempts SET outcome = 'interrupted', error = ?, finished_at = ?"
         " WHERE delivery_id = ? AND outcome = 'sending'",
-        [(error, now, delivery_id) for delivery_id in delivery_ids],
+        [(labels.get(delivery_id, error), now, delivery_id) for delivery_id in delivery_ids],
     )
 
 
