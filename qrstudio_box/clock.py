@@ -2,13 +2,20 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 
 class Clock(Protocol):
     def now(self) -> datetime:
-        """The current time, timezone-aware UTC."""
+        """The current time, timezone-aware UTC: for what is stored, shown or compared with
+        stored times."""
+        ...
+
+    def monotonic(self) -> float:
+        """Seconds from an arbitrary start that never step back: for measuring elapsed time in
+        memory (rate limits), so a wall-clock step (NTP, an operator) cannot stretch a wait."""
         ...
 
 
@@ -16,22 +23,37 @@ class SystemClock:
     def now(self) -> datetime:
         return datetime.now(UTC)
 
+    def monotonic(self) -> float:
+        return time.monotonic()
+
 
 class FakeClock:
-    """A clock that only moves when a test moves it."""
+    """A clock that only moves when a test moves it.
+
+    `advance()` is time passing: wall and monotonic readings move together. `set()` is the
+    wall clock being stepped (forward or back): the monotonic reading stays where it is.
+    """
 
     def __init__(self, start: datetime | None = None) -> None:
         self._now = start or datetime(2026, 5, 9, 14, 0, tzinfo=UTC)
         if self._now.tzinfo is None:
             raise ValueError("FakeClock needs a timezone-aware start")
+        self._monotonic = 1000.0
 
     def now(self) -> datetime:
         return self._now
 
+    def monotonic(self) -> float:
+        return self._monotonic
+
     def advance(
         self, seconds: float = 0, minutes: float = 0, hours: float = 0, days: float = 0
     ) -> datetime:
-        self._now += timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        step = timedelta(seconds=seconds, minutes=minutes, hours=hours, days=days)
+        if step < timedelta(0):
+            raise ValueError("FakeClock.advance moves forward; set() steps the wall clock back")
+        self._now += step
+        self._monotonic += step.total_seconds()
         return self._now
 
     def set(self, moment: datetime) -> None:

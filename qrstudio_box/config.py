@@ -123,9 +123,12 @@ class RetentionSettings(_Section):
 
 
 class RateLimitSettings(_Section):
-    # Failed logins per email, then per client IP, allowed within login_window_seconds; past
-    # that POST /api/v1/auth/token/ answers 429 with Retry-After. (API limits are per plan.)
-    login_failures_per_email: PositiveInt = 5
+    # Failed logins allowed within login_window_seconds, per (email, client IP) (the strict
+    # limit), per email from any address (the much looser backstop) and per client IP over
+    # any emails; past one, every login form answers 429 with Retry-After. (API limits are
+    # per plan.)
+    login_failures_per_email_and_ip: PositiveInt = 5
+    login_failures_per_email: PositiveInt = 50
     login_failures_per_ip: PositiveInt = 30
     login_window_seconds: PositiveInt = 900
 

@@ -44,7 +44,8 @@ def issue_token(ctx: AppContext, user: User, epoch: int | None = None) -> TokenR
     summary="Exchange email and password for a bearer token",
 )
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
-    ctx.quotas.check_login(data.email, request)  # 429 + Retry-After when guessing
+    # Reserved before the (slow) verification: parallel guesses cannot outrun the count.
+    ctx.quotas.reserve_login(data.email, request)  # 429 + Retry-After when guessing
     user = await service.authenticate(ctx.db, data.email, data.password)
     ctx.quotas.record_login(data.email, request, ok=user is not None)
     if user is None:

@@ -198,10 +198,11 @@ async def change_own_password(
     problem = password_problem(new_password)
     if problem:
         raise bad_request("new_password", problem)
-    ctx.quotas.check_login(user.email, request)
+    ctx.quotas.reserve_login(user.email, request)
     stored = await ctx.db.read(store.get_password_hash, user.id)
-    if not await asyncio.to_thread(verify_password, stored, current_password):
-        ctx.quotas.record_login(user.email, request, ok=False)
+    ok = await asyncio.to_thread(verify_password, stored, current_password)
+    ctx.quotas.record_login(user.email, request, ok=ok)
+    if not ok:
         raise bad_request("current_password", "is not your current password")
     new_hash = await asyncio.to_thread(hash_password, new_password)
     return await ctx.db.write(_set_own_password, user.id, new_hash, ctx.tokens)

@@ -32,21 +32,21 @@ async def login_submit(request: Request) -> object:
     user = None
     if not errors:
         # The same throttle as the API's token endpoint: the UI is no side door for guessing.
+        # Reserved before the (slow) verification: parallel guesses cannot outrun the count.
         try:
-            if ctx.quotas is not None:
-                ctx.quotas.check_login(email, request)
+            ctx.quotas.reserve_login(email, request)
         except ApiError as error:
             return page(
                 request,
                 "login.html",
                 status=429,
+                headers=error.headers,
                 next=target,
                 email=email,
                 errors={"form": str(error.detail)},
             )
         user = await accounts.authenticate(ctx.db, email, password)
-        if ctx.quotas is not None:
-            ctx.quotas.record_login(email, request, ok=user is not None)
+        ctx.quotas.record_login(email, request, ok=user is not None)
         if user is None:
             errors["form"] = "Invalid email or password."
     if user is None:

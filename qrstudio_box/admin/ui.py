@@ -88,6 +88,7 @@ def page(
     nav: str = "",
     status: int = 200,
     cookies: list[Cookie] | None = None,
+    headers: dict[str, str] | None = None,
     **context: Any,
 ) -> Template:
     """Render a signed-in page with the shared context: user, CSRF token, flash messages."""
@@ -120,6 +121,7 @@ def page(
         template_name=template,
         context=context,
         cookies=out_cookies,
+        headers=headers or {},
         status_code=status,
         media_type=MediaType.HTML,
     )

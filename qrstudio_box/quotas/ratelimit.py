@@ -2,13 +2,18 @@
 and `ApiRateLimitMiddleware`, which applies the API limit to every authenticated /api/v1/ call.
 
 One process serves the whole appliance, so an in-process table is the whole truth; it
-resets on restart, which is acceptable for limits measured in minutes.
+resets on restart, which is acceptable for limits measured in minutes. Elapsed time is read
+from the clock's monotonic reading, never from the wall clock: a wall-clock step back (NTP, an
+operator) must not turn one request into an hour of 429s, nor a step forward empty a bucket.
 
 The algorithm is a leaky bucket per key (level + timestamp): O(1) memory per key, no timers,
 and it yields the values the RateLimit-* headers need (remaining, seconds until empty,
 seconds until the next request is allowed). pyrate_limiter
 (in the venv via schemathesis) reads wall/monotonic clocks and does not report
 remaining/reset, so it cannot be stepped by FakeClock nor fill the headers.
+
+The login throttle reserves an attempt before the password is verified (the slow part), so
+parallel guesses cannot all pass a check made before any of them was recorded.
 """
 
 from __future__ import annotations
@@ -16,19 +21,15 @@ from __future__ import annotations
 import math
 from collections.abc import Hashable
 from dataclasses import dataclass
-from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from litestar.enums import ScopeType
 from litestar.middleware import ASGIMiddleware
 from litestar.types import ASGIApp, Receive, Scope, Send
 
+from ..clock import Clock
 from ..context import AppContext
 from ..errors import ApiError
-
-
-class _Clock(Protocol):
-    def now(self) -> datetime: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class BucketLimiter:
     _SWEEP_EVERY = 4096
     _EPSILON = 1e-9
 
-    def __init__(self, clock: _Clock, period_seconds: float = 60.0) -> None:
+    def __init__(self, clock: Clock, period_seconds: float = 60.0) -> None:
         self._clock = clock
         self._period = float(period_seconds)
         self._buckets: dict[Hashable, tuple[float, float]] = {}  # key -> (level, at)
@@ -109,8 +110,18 @@ class BucketLimiter:
     def reset(self, key: Hashable) -> None:
         self._buckets.pop(key, None)
 
+    def refund(self, key: Hashable, limit: int) -> None:
+        """Give back one counted request (one that turned out not to count, e.g. a login that
+        was reserved and then succeeded)."""
+        now = self._now()
+        level = self._level(key, limit, now) - 1
+        if level > self._EPSILON:
+            self._buckets[key] = (level, now)
+        else:
+            self._buckets.pop(key, None)
+
     def _now(self) -> float:
-        return self._clock.now().timestamp()
+        return self._clock.monotonic()
 
     def _maybe_sweep(self, now: float) -> None:
         self._calls += 1
@@ -128,7 +139,7 @@ class BucketLimiter:
 class ApiRateLimiter:
     """Per-user API limit: `requests_per_minute` from the user's plan, keyed by user id."""
 
-    def __init__(self, clock: _Clock) -> None:
+    def __init__(self, clock: Clock) -> None:
         self._gcra = BucketLimiter(clock, 60.0)
 
     def hit(self, user_id: int, requests_per_minute: int) -> RateDecision:
@@ -136,43 +147,58 @@ class ApiRateLimiter:
 
 
 class LoginThrottle:
-    """Against password guessing: failed logins per email and per client IP.
+    """Against password guessing, counted in failed logins per window, three ways:
 
-    `check` before verifying the password (a throttled attempt is refused without even
-    looking at the password, so it cannot be used as an oracle); `failed` after a wrong
-    password; `succeeded` clears the email's count (not the IP's: one known account must not
-    reset the budget of an address guessing others).
+    * per (email, client address), strict: the one that stops a guesser;
+    * per email from any address, much looser: the backstop against guesses spread over many
+      addresses, loose enough that a stranger's guesses from one address (which the strict
+      limit stops) cannot lock the owner out;
+    * per client address over any emails: one address guessing many accounts.
+
+    `reserve` counts the attempt before the password is verified, in one step on the event
+    loop, so of N parallel attempts at most the limit reach verification; a refused attempt
+    is answered without looking at the password (no oracle). The reservation stays counted
+    when the password was wrong; `succeeded` gives it back and also forgives the failures of
+    that (email, address) pair (most likely the owner's own typos), but not those of other
+    addresses against the email, nor the address's failures against other emails.
     """
 
     def __init__(
         self,
-        clock: _Clock,
+        clock: Clock,
         *,
+        max_failures_per_email_and_ip: int,
         max_failures_per_email: int,
         max_failures_per_ip: int,
         window_seconds: float,
     ) -> None:
-        self._per_email = BucketLimiter(clock, window_seconds)
-        self._per_ip = BucketLimiter(clock, window_seconds)
-        self._email_limit = max_failures_per_email
-        self._ip_limit = max_failures_per_ip
+        self._limits = (max_failures_per_email_and_ip, max_failures_per_email, max_failures_per_ip)
+        self._buckets = tuple(BucketLimiter(clock, window_seconds) for _ in self._limits)
 
     @staticmethod
-    def _email_key(email: str) -> str:
-        return email.strip().casefold()
+    def _keys(email: str, ip: str) -> tuple[Hashable, Hashable, Hashable]:
+        email_key = email.strip().casefold()
+        return (email_key, ip), email_key, ip
 
-    def check(self, email: str, ip: str) -> int:
-        """0 when the attempt may proceed, else the seconds to wait (Retry-After)."""
-        by_email = self._per_email.peek(self._email_key(email), self._email_limit)
-        by_ip = self._per_ip.peek(ip, self._ip_limit)
-        return max(by_email.retry_after, by_ip.retry_after)
+    def reserve(self, email: str, ip: str) -> int:
+        """Count this attempt and return 0, or count nothing and return the seconds to wait
+        (Retry-After) when any of the three limits is reached."""
+        keys = self._keys(email, ip)
+        parts = zip(self._buckets, keys, self._limits, strict=True)
+        waits = [bucket.peek(key, limit).retry_after for bucket, key, limit in parts]
+        if any(waits):
+            return max(waits)
+        for bucket, key, limit in zip(self._buckets, keys, self._limits, strict=True):
+            bucket.hit(key, limit)
+        return 0
 
-    def failed(self, email: str, ip: str) -> None:
-        self._per_email.hit(self._email_key(email), self._email_limit)
-        self._per_ip.hit(ip, self._ip_limit)
-
-    def succeeded(self, email: str) -> None:
-        self._per_email.reset(self._email_key(email))
+    def succeeded(self, email: str, ip: str) -> None:
+        """The reserved attempt had the right password: it is no failure."""
+        pair, email_key, ip_key = self._keys(email, ip)
+        pair_bucket, email_bucket, ip_bucket = self._buckets
+        pair_bucket.reset(pair)
+        email_bucket.refund(email_key, self._limits[1])
+        ip_bucket.refund(ip_key, self._limits[2])
 
 
 class ApiRateLimitMiddleware(ASGIMiddleware):

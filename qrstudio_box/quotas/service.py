@@ -195,6 +195,7 @@ class QuotaService:
         limits = ctx.settings.ratelimit
         self.login_throttle = LoginThrottle(
             ctx.clock,
+            max_failures_per_email_and_ip=limits.login_failures_per_email_and_ip,
             max_failures_per_email=limits.login_failures_per_email,
             max_failures_per_ip=limits.login_failures_per_ip,
             window_seconds=limits.login_window_seconds,
@@ -216,9 +217,11 @@ class QuotaService:
         forwarded = request.headers.getall("x-forwarded-for", [])
         return client_ip(peer, forwarded, self._ctx.trusted_proxies) or peer
 
-    def check_login(self, email: str, request: Request) -> None:
-        """Raise 429 + Retry-After when this email or client IP failed too often lately."""
-        wait = self.login_throttle.check(email, self._client_ip(request))
+    def reserve_login(self, email: str, request: Request) -> None:
+        """Count a login attempt BEFORE its password is verified, or raise 429 + Retry-After
+        when this email from this address (or the email, or the address) failed too often
+        lately. Every reserve_login is followed by record_login once the password is known."""
+        wait = self.login_throttle.reserve(email, self._client_ip(request))
         if wait:
             raise ApiError(
                 429,
@@ -227,7 +230,7 @@ class QuotaService:
             )
 
     def record_login(self, email: str, request: Request, *, ok: bool) -> None:
+        """The verified outcome: a wrong password stays counted as the failure it was
+        reserved as; the right one gives its reservation back."""
         if ok:
-            self.login_throttle.succeeded(email)
-        else:
-            self.login_throttle.failed(email, self._client_ip(request))
+            self.login_throttle.succeeded(email, self._client_ip(request))

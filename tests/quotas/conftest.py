@@ -48,7 +48,8 @@ def config(tmp_path: Path) -> dict[str, Any]:
         "storage": {"data_dir": str(tmp_path / "data")},
         "plans": PLANS,
         "ratelimit": {
-            "login_failures_per_email": 5,
+            "login_failures_per_email_and_ip": 5,
+            "login_failures_per_email": 20,
             "login_failures_per_ip": 8,
             "login_window_seconds": 900,
         },

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -232,7 +232,7 @@ def test_login_is_throttled_per_email(make_user, client, fake_clock):
     assert _login(client, account.email, account.password).status_code == 200
 
 
-def test_login_success_resets_the_email_count(make_user, client):
+def test_login_success_resets_the_count_of_that_email_from_that_address(make_user, client):
     account = make_user(plan="free")
     for _ in range(4):
         _login(client, account.email, "wrong")
@@ -248,6 +248,23 @@ def test_login_is_throttled_per_client_ip(make_user, client):
     refused = _login(client, "fresh@example.com", "guess")
     assert refused.status_code == 429
     assert refused.headers["Retry-After"] == str(900 // 8 + 1)
+
+
+def test_a_wall_clock_step_back_does_not_throttle_the_next_request(make_user, client, fake_clock):
+    """Issue 14.8: limits measure elapsed time on the monotonic reading. On a wall clock,
+    one request followed by a 1 h step back read as 429 for an hour."""
+    account = make_user(plan="slow")  # 3 API requests a minute
+    assert client.get("/api/v1/me/", headers=account.headers).status_code == 200
+    assert _login(client, account.email, "wrong-password").status_code == 401
+    fake_clock.set(fake_clock.now() - timedelta(hours=1))
+    assert client.get("/api/v1/me/", headers=account.headers).status_code == 200
+    assert _login(client, account.email, account.password).status_code == 200
+    # and a step forward is no time passing: the bucket is as full as it was
+    fake_clock.set(fake_clock.now() + timedelta(hours=2))
+    assert client.get("/api/v1/me/", headers=account.headers).status_code == 200
+    refused = client.get("/api/v1/me/", headers=account.headers)
+    assert refused.status_code == 429
+    assert refused.headers["Retry-After"] == "20"
 
 
 def test_admin_lists_a_users_credit_packs_by_month(make_user, client, admin_headers, fake_clock):

@@ -2,25 +2,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from qrstudio_box.clock import FakeClock
 from qrstudio_box.quotas.ratelimit import ApiRateLimiter, BucketLimiter, LoginThrottle
-
-
-class SteppedClock:
-    """Stand-in until the spine's FakeClock lands (same now()/advance() shape)."""
-
-    def __init__(self, start):
-        self._now = start
-
-    def now(self):
-        return self._now
-
-    def advance(self, **kwargs):
-        self._now += timedelta(**kwargs)
 
 
 @pytest.fixture
 def clock():
-    return SteppedClock(datetime(2026, 5, 9, 14, 0, 0, tzinfo=UTC))
+    return FakeClock(datetime(2026, 5, 9, 14, 0, 0, tzinfo=UTC))
 
 
 def test_api_limit_allows_a_burst_of_the_plan_rate_then_refuses(clock):
@@ -89,38 +77,74 @@ def test_full_buckets_are_swept(clock):
     assert len(limiter) == 1
 
 
+@pytest.mark.parametrize("step", [timedelta(hours=-1), timedelta(hours=1), timedelta(days=-400)])
+def test_a_wall_clock_step_changes_no_limit(clock, step):
+    # Elapsed time is monotonic: a step of the wall clock is no time passing, either way.
+    limiter = ApiRateLimiter(clock)
+    assert [limiter.hit(1, 3).allowed for _ in range(2)] == [True, True]
+    clock.set(clock.now() + step)
+    assert [limiter.hit(1, 3).allowed for _ in range(2)] == [True, False]
+    clock.advance(seconds=20)  # real time passing still refills
+    assert limiter.hit(1, 3).allowed
+
+
 def make_throttle(clock):
-    return LoginThrottle(clock, max_failures_per_email=3, max_failures_per_ip=5, window_seconds=900)
+    return LoginThrottle(
+        clock,
+        max_failures_per_email_and_ip=3,
+        max_failures_per_email=6,
+        max_failures_per_ip=5,
+        window_seconds=900,
+    )
 
 
-def test_login_throttle_per_email(clock):
+def test_login_throttle_per_email_and_address(clock):
     throttle = make_throttle(clock)
-    for _ in range(3):
-        assert throttle.check("a@x.test", "10.0.0.1") == 0
-        throttle.failed("a@x.test", "10.0.0.1")
-    # the same email from another address, spelled differently: still throttled
-    assert throttle.check(" A@X.test", "10.0.0.2") == 300  # 900 s / 3
-    assert throttle.check("b@x.test", "10.0.0.2") == 0
+    assert [throttle.reserve("a@x.test", "10.0.0.1") for _ in range(4)] == [0, 0, 0, 300]
+    # the same email spelled differently from the same address: the same pair
+    assert throttle.reserve(" A@X.test", "10.0.0.1") == 300  # 900 s / 3
+    # the owner from another address, and another email from this one, go on
+    assert throttle.reserve("a@x.test", "10.0.0.2") == 0
+    assert throttle.reserve("b@x.test", "10.0.0.1") == 0
     clock.advance(seconds=300)
-    assert throttle.check("a@x.test", "10.0.0.2") == 0
+    assert throttle.reserve("a@x.test", "10.0.0.1") == 0
+
+
+def test_the_per_email_backstop_needs_many_addresses(clock):
+    throttle = make_throttle(clock)
+    for address in ("10.0.0.1", "10.0.0.2"):
+        assert [throttle.reserve("a@x.test", address) for _ in range(3)] == [0, 0, 0]
+    # 6 failures from two addresses: the backstop (6) refuses a third address too
+    assert throttle.reserve("a@x.test", "10.0.0.3") == 150  # 900 s / 6
+    assert throttle.reserve("b@x.test", "10.0.0.3") == 0
 
 
 def test_login_throttle_per_ip(clock):
     throttle = make_throttle(clock)
-    for i in range(5):
-        assert throttle.check(f"u{i}@x.test", "10.0.0.1") == 0
-        throttle.failed(f"u{i}@x.test", "10.0.0.1")
-    assert throttle.check("fresh@x.test", "10.0.0.1") == 180  # 900 s / 5
-    assert throttle.check("fresh@x.test", "10.0.0.9") == 0
+    assert [throttle.reserve(f"u{i}@x.test", "10.0.0.1") for i in range(5)] == [0] * 5
+    assert throttle.reserve("fresh@x.test", "10.0.0.1") == 180  # 900 s / 5
+    assert throttle.reserve("fresh@x.test", "10.0.0.9") == 0
 
 
-def test_login_success_clears_the_email_not_the_ip(clock):
+def test_a_refused_attempt_counts_nothing(clock):
+    throttle = make_throttle(clock)
+    for _ in range(3):
+        throttle.reserve("a@x.test", "10.0.0.1")
+    for _ in range(50):
+        assert throttle.reserve("a@x.test", "10.0.0.1") == 300
+    # neither the backstop nor the address's budget moved past the 3 counted attempts
+    assert [throttle.reserve("a@x.test", "10.0.0.2") for _ in range(3)] == [0, 0, 0]
+    assert [throttle.reserve(f"u{i}@x.test", "10.0.0.1") for i in range(2)] == [0, 0]
+    assert throttle.reserve("u9@x.test", "10.0.0.1") > 0
+
+
+def test_success_gives_back_its_reservation_and_forgives_only_its_pair(clock):
     throttle = make_throttle(clock)
     for _ in range(2):
-        throttle.failed("a@x.test", "10.0.0.1")
-    throttle.succeeded("a@x.test")
-    for _ in range(3):
-        assert throttle.check("a@x.test", "10.0.0.1") == 0
-        throttle.failed("a@x.test", "10.0.0.1")
-    # ip has seen 5 failures now
-    assert throttle.check("other@x.test", "10.0.0.1") > 0
+        throttle.reserve("a@x.test", "10.0.0.1")  # two wrong passwords
+    throttle.reserve("a@x.test", "10.0.0.1")
+    throttle.succeeded("a@x.test", "10.0.0.1")
+    # the pair starts over: 3 more attempts
+    assert [throttle.reserve("a@x.test", "10.0.0.1") for _ in range(4)] == [0, 0, 0, 300]
+    # the address has 5 failures now (2 + 3), the success was given back: it is at its limit
+    assert throttle.reserve("other@x.test", "10.0.0.1") == 180
