@@ -319,23 +319,29 @@ def test_foreign_keys_are_enforced(tmp_path):
         )
 
 
+async def capped_database(path: Path) -> Database:
+    """A database whose file may not grow past its size (PRAGMA max_page_count): a full disk
+    without root's reserved blocks. Its table `filler` takes the writes."""
+    db = Database(path)
+    await db.open()
+    await db.write(lambda tx: tx.execute("CREATE TABLE filler (b BLOB)"))
+    pages = (await db.write(lambda tx: tx.fetchone("PRAGMA page_count")))[0]
+    await db.write(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
+    return db
+
+
+def fill_up(tx) -> None:
+    for _ in range(100):
+        tx.execute("INSERT INTO filler VALUES (zeroblob(3000))")
+
+
 def test_a_write_that_fills_the_disk_raises_the_disk_error_not_the_rollbacks(tmp_path):
     # SQLite rolls back by itself after SQLITE_FULL; a ROLLBACK then raised "cannot rollback -
     # no transaction is active", which is what the log showed instead of the real error.
     async def go():
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        await db.write(lambda tx: tx.execute("CREATE TABLE filler (b BLOB)"))
-        pages = (await db.write(lambda tx: tx.fetchone("PRAGMA page_count")))[0]
-        # A full disk without root's reserved blocks: the file may not grow past its size.
-        await db.write(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
-
-        def fill(tx):
-            for _ in range(100):
-                tx.execute("INSERT INTO filler VALUES (zeroblob(3000))")
-
+        db = await capped_database(tmp_path / "q.db")
         with pytest.raises(sqlite3.OperationalError) as raised:
-            await db.write(fill)
+            await db.write(fill_up)
         after = await db.write(lambda tx: tx.fetchone("SELECT count(*) FROM filler")[0])
         await db.close()
         return str(raised.value), after
@@ -349,21 +355,13 @@ def test_a_group_commit_that_fills_the_disk_fails_with_the_disk_error(tmp_path):
     # SQLITE_FULL inside a batch's savepoint rerun rolls the whole transaction back: "ROLLBACK
     # TO call" then raised "no such savepoint: call" in place of the real error.
     async def go():
-        db = Database(tmp_path / "q.db")
-        await db.open()
-        await db.write(lambda tx: tx.execute("CREATE TABLE filler (b BLOB)"))
-        pages = (await db.write(lambda tx: tx.fetchone("PRAGMA page_count")))[0]
-        await db.write(lambda tx: tx.execute(f"PRAGMA max_page_count = {pages}"))
+        db = await capped_database(tmp_path / "q.db")
 
         def small(tx):
             tx.execute("INSERT INTO filler VALUES (1)")
 
-        def fill(tx):
-            for _ in range(100):
-                tx.execute("INSERT INTO filler VALUES (zeroblob(3000))")
-
         outcomes = await asyncio.gather(
-            db.write_batched(small), db.write_batched(fill), return_exceptions=True
+            db.write_batched(small), db.write_batched(fill_up), return_exceptions=True
         )
         rows = await db.read(lambda conn: conn.execute("SELECT count(*) FROM filler").fetchone())
         problem = await db.write_problem()
