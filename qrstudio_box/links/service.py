@@ -107,6 +107,13 @@ class CachedQr:
     ended: bool = False  # dynamic_qr.updated has said it ended (ended_at is set)
 
     @property
+    def routes(self) -> bool:
+        """Rules or a lifecycle to judge per scan (else straight to the variant pick)."""
+        return bool(self.rules) or not (
+            self.active_from_ms is None and self.active_until_ms is None and self.max_scans is None
+        )
+
+    @property
     def is_live(self) -> bool:
         """A scan of it is recorded and redirected: switched on and not deleted (else 410)."""
         return self.is_active and not self.deleted
@@ -288,7 +295,7 @@ class LinksService:
         now = self.ctx.clock.now()
         now_ms = unix_ms(now)
         routed = None
-        if qr.rules or qr.active_from_ms or qr.active_until_ms or qr.max_scans is not None:
+        if qr.routes:
             facts = ScanFacts(
                 now_ms,
                 location.country,
