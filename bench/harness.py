@@ -288,6 +288,9 @@ class AppServer:
     keep: bool = False
     root: Path = field(default_factory=lambda: Path(tempfile.mkdtemp(prefix="qrstudio-bench-")))
     port: int = 0
+    # CPUs to pin the server to with taskset (e.g. "0"), so load tools run beside it and not
+    # on its core; empty: unpinned.
+    cpus: str = ""
     proc: subprocess.Popen | None = None
     _token: dict[str, str] | None = None
 
@@ -324,9 +327,12 @@ class AppServer:
     def start(self) -> AppServer:
         config_path = self.write_config()
         env = child_env(QRSTUDIO_ADMIN_EMAIL=ADMIN_EMAIL, QRSTUDIO_ADMIN_PASSWORD=ADMIN_PASSWORD)
+        cmd = [sys.executable, "-m", "qrstudio_box", "run", "--config", str(config_path)]
+        if self.cpus:
+            cmd = ["taskset", "-c", self.cpus, *cmd]
         with open(self.log_path, "ab") as out:
             self.proc = subprocess.Popen(
-                [sys.executable, "-m", "qrstudio_box", "run", "--config", str(config_path)],
+                cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
                 env=env,

@@ -12,7 +12,15 @@ from pathlib import Path
 
 from . import harness as h
 
-ORDER = ["redirect", "delivery", "scan_to_webhook", "stats", "render", "failing_endpoints"]
+ORDER = [
+    "redirect",
+    "delivery",
+    "scan_to_webhook",
+    "stats",
+    "render",
+    "renders_vs_redirect",
+    "failing_endpoints",
+]
 
 
 def markdown(rows: list[dict], columns: list[str] | None = None) -> str:
@@ -73,6 +81,8 @@ def main(argv: list[str] | None = None) -> int:
                 "rollup_rows",
                 "emit_seconds",
                 "drain_seconds",
+                "refusals",
+                "pinning",
             )
             if key in data
         }

@@ -25,6 +25,7 @@ BENCHES = [
     ("scan_to_webhook", 240),
     ("failing_endpoints", 420),
     ("render", 180),
+    ("renders_vs_redirect", 240),
     ("stats", 1200),
 ]
 

@@ -19,7 +19,15 @@ from pathlib import Path
 import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
-SCRIPTS = ["redirect", "delivery", "scan_to_webhook", "failing_endpoints", "render", "stats"]
+SCRIPTS = [
+    "redirect",
+    "delivery",
+    "scan_to_webhook",
+    "failing_endpoints",
+    "render",
+    "renders_vs_redirect",
+    "stats",
+]
 FALLBACK = "redirect on bench.loadgen"
 SKIPPED = 3  # a bench whose endpoint is not in this checkout says so and exits 3
 
