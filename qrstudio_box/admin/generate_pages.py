@@ -102,6 +102,7 @@ async def generate_submit(request: Request) -> object:
         return go(request, f"/admin/qrs/{created.qr.short_id}", ("success", "Dynamic QR created."))
 
     try:
+        await ctx.quotas.check_generation(user)  # over quota: no render for nothing
         rendered = await ctx.renders.render(options)
         await ctx.db.write(
             lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
@@ -116,8 +117,8 @@ async def generate_submit(request: Request) -> object:
             errors=errors_of(ApiError(400, error.detail, field=error.field)),
             result=None,
         )
-    except ApiError as error:  # the monthly quota (429) and friends
-        return page(
+    except ApiError as error:  # the monthly quota (429), a busy render pool (503)
+        refused = page(
             request,
             "generate.html",
             nav="generate",
@@ -126,6 +127,8 @@ async def generate_submit(request: Request) -> object:
             errors=errors_of(error),
             result=None,
         )
+        refused.headers.update(error.headers or {})  # Retry-After
+        return refused
     data_uri = f"data:{rendered.media_type};base64," + base64.b64encode(rendered.content).decode()
     result = {
         "data_uri": data_uri,

@@ -436,7 +436,7 @@ class QrPages(Controller):
         await links.delete_qr(app_ctx(request), current_user(request).id, short_id)
         return go(request, "/admin/qrs/", ("success", f"“{qr.name or qr.short_id}” deleted."))
 
-    @get("/{short_id:str}/image.svg")
+    @get("/{short_id:str}/image.svg", opt={"rate_limit": True})
     async def preview(self, request: Request, short_id: str) -> Response:
         qr = await _owned(request, short_id)
         options = parse_options({"data": qr.short_url, "format": "svg", "size": PREVIEW_SIZE})
@@ -447,7 +447,7 @@ class QrPages(Controller):
             headers={"Cache-Control": "private, max-age=60"},
         )
 
-    @get("/{short_id:str}/download")
+    @get("/{short_id:str}/download", opt={"rate_limit": True})
     async def download(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
         params = request.query_params

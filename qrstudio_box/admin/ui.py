@@ -11,6 +11,7 @@ from litestar import MediaType, Request, Response
 from litestar.datastructures import Cookie
 from litestar.response import Redirect, Template
 
+from ..errors import ApiError
 from ..links.rules import short_link_note
 from ..web import error_page
 from ..webhooks.urlsafety import switches_on
@@ -27,7 +28,8 @@ def app_ctx(request: Request) -> Any:
 async def before_ui_request(request: Request) -> Response | None:
     """Runs before every /admin handler: who is signed in, CSRF on every POST, who may enter.
 
-    Handlers mark themselves with opt: `public=True` (sign-in page), `admin_only=True`.
+    Handlers mark themselves with opt: `public=True` (sign-in page), `admin_only=True`,
+    `rate_limit=True` (a GET that renders) or `rate_limit=False` (a POST that must always work).
     """
     ctx = app_ctx(request)
     opt = request.route_handler.opt
@@ -67,6 +69,16 @@ async def before_ui_request(request: Request) -> Response | None:
             "Admins only",
             "This page is for administrators. Ask an admin if you need access.",
         )
+
+    # Writes, and the GET routes that render an image (opt rate_limit=True), spend the same
+    # per-user budget as the API: one limiter per user, whichever door the request uses.
+    if user is not None and opt.get("rate_limit", request.method not in SAFE_METHODS):
+        try:
+            ctx.quotas.check_rate_limit(user)
+        except ApiError as refusal:
+            response = ui_error(request, 429, "Slow down", str(refusal.detail))
+            response.headers.update(refusal.headers or {})
+            return response
     return None
 
 

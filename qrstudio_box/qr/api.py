@@ -100,12 +100,16 @@ async def generate(
     except (OptionsError, InputError) as error:
         raise ApiError(400, error.detail, field=error.field) from None
 
+    # Everything that refuses is asked before anything is rendered: the size (400), the monthly
+    # quota (429, one read; the charge in the write transaction below stays the authority) and
+    # a free render worker (503). The per-user rate limit was spent before this handler ran.
     if body.data_type == "dynamic":
         # Exactly POST /dynamic-qrs/: checks, plan limit, one generation, the event; but only
         # once the image is known to fit and a render worker is ours, so a refusal (400, 503)
         # creates and charges nothing. Any short id gives the size: they are all as long.
         stand_in = links.short_url(ctx, "x" * SHORT_ID_LENGTH)
         await _check_size(ctx, msgspec.structs.replace(options, data=stand_in))
+        await ctx.quotas.check_generation(user)
         async with ctx.renders.reserve() as slot:
             created = await links.create_qr(
                 ctx,
@@ -127,6 +131,7 @@ async def generate(
         )
 
     await _check_size(ctx, options)
+    await ctx.quotas.check_generation(user)
     try:
         rendered = await ctx.renders.render(options)
     except OptionsError as error:  # data too long for any QR: still a 400, still not charged

@@ -29,7 +29,6 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ..clock import Clock
 from ..context import AppContext
-from ..errors import ApiError
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,18 +213,8 @@ class ApiRateLimitMiddleware(ASGIMiddleware):
 
     async def handle(self, scope: Scope, receive: Receive, send: Send, next_app: ASGIApp) -> None:
         user: Any = scope.get("user")
-        # Admins are the operators: their tooling (UI, scripts, benches) is not throttled.
-        if user is not None and not user.is_admin and scope["path"].startswith("/api/v1/"):
+        if user is not None and scope["path"].startswith("/api/v1/"):
             ctx: AppContext = scope["litestar_app"].state.ctx
             if ctx.quotas is not None:
-                limit = ctx.settings.plan(user.plan).api_rate_limit
-                decision = ctx.quotas.api_limiter.hit(user.id, limit)
-                if not decision.allowed:
-                    raise ApiError(
-                        429,
-                        f"Rate limit: your plan ({user.plan}) allows {limit} API requests per "
-                        f"minute; retry in {decision.retry_after} seconds",
-                        headers=decision.headers(),
-                        error="rate_limited",
-                    )
+                ctx.quotas.check_rate_limit(user)  # 429 rate_limited; admins pass
         await next_app(scope, receive, send)

@@ -65,14 +65,26 @@ class Usage(msgspec.Struct, frozen=True):
     reset_seconds: int
 
 
-def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> GenerationCharge:
-    """Count one generation for `user` this UTC month, or raise 429 when over the allowance."""
+def check_generation(
+    conn: sqlite3.Connection, user: User, settings: Settings, now: datetime
+) -> None:
+    """Raise the 429 `charge_generation` would raise, from a plain read: the cheap check before
+    expensive work (a render). `charge_generation`, in the write transaction, stays the
+    authority: a generation that races past this check is still refused there."""
+    _allowance(conn, user, settings, now)
+
+
+def _allowance(
+    conn: sqlite3.Connection, user: User, settings: Settings, now: datetime
+) -> tuple[str, int, int]:
+    """(period, used so far, allowance) of `user` this month, or 429 when one more generation
+    would go past the allowance."""
     plan = settings.plan(user.plan)
     period = rules.period_of(now)
-    used_before, credits = store.usage_row(tx.conn, user.id, period)
+    used_before, credits = store.usage_row(conn, user.id, period)
     limit = rules.allowance(plan.monthly_quota, credits)
-    reset = rules.seconds_to_next_month(now)
     if rules.is_over_allowance(used_before, limit):
+        reset = rules.seconds_to_next_month(now)
         headers = rules.ratelimit_headers(limit, 0, reset)
         headers["Retry-After"] = str(reset)
         raise ApiError(
@@ -84,6 +96,13 @@ def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> 
             headers=headers,
             error="quota_exceeded",
         )
+    return period, used_before, limit
+
+
+def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> GenerationCharge:
+    """Count one generation for `user` this UTC month, or raise 429 when over the allowance."""
+    period, _, limit = _allowance(tx.conn, user, settings, now)
+    reset = rules.seconds_to_next_month(now)
     used = store.add_generation(tx, user.id, period)
     fired = _fire_thresholds(tx, user, period, used, limit, now)
     return GenerationCharge(
@@ -209,6 +228,29 @@ class QuotaService:
         """The user's month for the UI: `await ctx.quotas.usage(user)`."""
         ctx = self._ctx
         return await ctx.db.read(read_usage, user, ctx.settings, ctx.clock.now(), self._count_scans)
+
+    async def check_generation(self, user: User) -> None:
+        """429 when one more generation would be over `user`'s monthly quota (one read)."""
+        ctx = self._ctx
+        await ctx.db.read(check_generation, user, ctx.settings, ctx.clock.now())
+
+    def check_rate_limit(self, user: User) -> None:
+        """Count one request against `user`'s plan `api_rate_limit` per minute, or raise 429
+        `rate_limited` with Retry-After and RateLimit-*. The API (ApiRateLimitMiddleware) and
+        the admin UI's writing and rendering routes share this one budget per user. Admins are
+        the operators: their tooling (UI, scripts, benches) is not throttled."""
+        if user.is_admin:
+            return
+        limit = self._ctx.settings.plan(user.plan).api_rate_limit
+        decision = self.api_limiter.hit(user.id, limit)
+        if not decision.allowed:
+            raise ApiError(
+                429,
+                f"Rate limit: your plan ({user.plan}) allows {limit} requests per minute; "
+                f"retry in {decision.retry_after} seconds",
+                headers=decision.headers(),
+                error="rate_limited",
+            )
 
     def _client_ip(self, request: Request) -> str:
         """The client address for the login throttle: the socket peer, or behind a trusted

@@ -29,3 +29,22 @@ def make_user(server, email: str, plan: str = "pro", role: str = "member") -> st
 
 def csrf_of(page) -> str:
     return next(c["value"] for c in page.context.cookies() if c["name"] == "qrstudio_csrf")
+
+
+def ui_login(client, email: str, password: str) -> dict[str, str]:
+    """Sign in through the form over a TestClient (no browser): the cookies of the session."""
+    client.cookies.clear()
+    form = client.get("/admin/login")
+    csrf = form.cookies.get("qrstudio_csrf")
+    assert form.status_code == 200 and csrf
+    response = client.post(
+        "/admin/login",
+        data={"email": email, "password": password, "csrf_token": csrf},
+        headers={"Cookie": f"qrstudio_csrf={csrf}"},
+        follow_redirects=False,
+    )
+    assert response.status_code in (302, 303), response.text
+    cookies = {"qrstudio_csrf": csrf, **dict(response.cookies)}
+    assert "qrstudio_session" in cookies
+    client.cookies.clear()
+    return cookies

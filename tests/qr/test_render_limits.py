@@ -201,3 +201,69 @@ def test_the_cap_holds_on_every_image_route(long_links, client, pool, make_user,
     )
     assert image.status_code == 400
     assert image.json()["detail"] == "scale: the image would be 5650 pixels wide; at most 4096"
+
+
+@pytest.fixture
+def used_up(config):
+    """A plan whose monthly quota is 0 (every generation refused) and one allowing 1 request
+    per minute."""
+    config["plans"] = {
+        "free": {},
+        "pro": {},
+        "empty": {"monthly_quota": 0},
+        "trickle": {"api_rate_limit": 1},
+    }
+
+
+QUOTA_REFUSAL = {
+    "status_code": 429,
+    "error": "quota_exceeded",
+    "detail": "Monthly quota reached: 0 of 0 generations used in 2026-05 (plan empty: 0, "
+    "credits: 0). It resets at 2026-06-01T00:00:00Z; ask an admin for a credit pack or a "
+    "bigger plan.",
+}
+TO_JUNE = str((22 * 24 + 10) * 3600)  # from the fake clock's 2026-05-09T14:00Z
+
+
+def test_a_generation_over_quota_is_refused_without_a_render(used_up, client, pool, make_user, sql):
+    user = make_user("empty")
+    cache: GatedCache = pool.cache  # type: ignore[assignment]
+    renders, qrs = cache.renders, sql("SELECT count(*) FROM dynamic_qrs")[0][0]
+    cache.hold()  # a render would hang until the gate's timeout: none may start
+    for body in (
+        {**LARGEST, "size": 4096},
+        {"data": "https://example.com/x", "data_type": "dynamic"},
+    ):
+        refused = client.post(GENERATE, headers=user.headers, json=body)
+        assert refused.status_code == 429, refused.text
+        assert refused.json() == QUOTA_REFUSAL
+        assert refused.headers["retry-after"] == TO_JUNE
+        assert refused.headers["ratelimit-limit"] == "0"
+        assert refused.headers["ratelimit-remaining"] == "0"
+        assert refused.headers["ratelimit-reset"] == TO_JUNE
+    assert not cache.entered.acquire(blocking=False)
+    assert cache.renders == renders
+    assert sql("SELECT count(*) FROM dynamic_qrs")[0][0] == qrs
+    assert sql("SELECT count(*) FROM quota_usage WHERE owner_id = ?", (user.id,))[0][0] == 0
+
+
+def test_a_generation_over_the_rate_limit_is_refused_without_a_render(
+    used_up, client, pool, make_user, fake_clock
+):
+    user = make_user("trickle")
+    cache: GatedCache = pool.cache  # type: ignore[assignment]
+    assert client.get("/api/v1/me/", headers=user.headers).status_code == 200
+    cache.hold()
+    refused = client.post(GENERATE, headers=user.headers, json={**LARGEST, "size": 4096})
+    assert refused.status_code == 429
+    assert refused.json() == {
+        "status_code": 429,
+        "error": "rate_limited",
+        "detail": "Rate limit: your plan (trickle) allows 1 requests per minute; "
+        "retry in 60 seconds",
+    }
+    assert refused.headers["retry-after"] == "60"
+    assert refused.headers["ratelimit-limit"] == "1"
+    assert refused.headers["ratelimit-remaining"] == "0"
+    assert not cache.entered.acquire(blocking=False)
+    assert cache.renders == 0

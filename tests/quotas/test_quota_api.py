@@ -171,8 +171,7 @@ def test_api_rate_limit_answers_429_with_headers(make_user, client, fake_clock):
     assert refused.json() == {
         "status_code": 429,
         "error": "rate_limited",
-        "detail": "Rate limit: your plan (slow) allows 3 API requests per minute; "
-        "retry in 20 seconds",
+        "detail": "Rate limit: your plan (slow) allows 3 requests per minute; retry in 20 seconds",
     }
     assert refused.headers["Retry-After"] == "20"
     assert refused.headers["RateLimit-Limit"] == "3"

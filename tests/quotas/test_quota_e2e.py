@@ -168,7 +168,10 @@ def test_racing_generations_through_the_real_server(server_factory):
         config={
             "plans": {
                 "free": {"monthly_quota": 20, "api_rate_limit": 10000},
-            }
+            },
+            # As many render workers as connections: the race is for the charge, and a busy
+            # pool's 503 is another test's subject (tests/qr/test_render_limits.py).
+            "qr": {"render_concurrency": 16},
         }
     ).start()
     admin = server.token()

@@ -30,6 +30,7 @@ from litestar.testing import TestClient
 from qrstudio_box.app import create_app
 from qrstudio_box.config import settings_from_mapping
 
+from ..admin.helpers import ui_login
 from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD, MEMBER_PASSWORD
 from ..webhooks.receivers import Receiver
 
@@ -258,24 +259,6 @@ def _login_api(client: TestClient, email: str, password: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
 
-def _login_ui(client: TestClient, email: str, password: str) -> dict[str, str]:
-    client.cookies.clear()
-    form = client.get("/admin/login")
-    csrf = form.cookies.get("qrstudio_csrf")
-    assert form.status_code == 200 and csrf
-    response = client.post(
-        "/admin/login",
-        data={"email": email, "password": password, "csrf_token": csrf},
-        headers={"Cookie": f"qrstudio_csrf={csrf}"},
-        follow_redirects=False,
-    )
-    assert response.status_code in (302, 303), response.text
-    cookies = {"qrstudio_csrf": csrf, **dict(response.cookies)}
-    assert "qrstudio_session" in cookies
-    client.cookies.clear()
-    return cookies
-
-
 @pytest.fixture(scope="module")
 def world(tmp_path_factory) -> Iterator[World]:
     root = tmp_path_factory.mktemp("isolation")
@@ -310,7 +293,7 @@ def world(tmp_path_factory) -> Iterator[World]:
         world.a, world.b = made
         for who in (world.admin, world.a, world.b):
             who.headers = who.headers or _login_api(client, who.email, who.password)
-            who.cookies = _login_ui(client, who.email, who.password)
+            who.cookies = ui_login(client, who.email, who.password)
             qr = world.api(
                 who,
                 "POST",
