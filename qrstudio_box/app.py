@@ -28,7 +28,7 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
 from .db import Database
-from .errors import ApiError, error_body
+from .errors import ApiError, error_body, plain_words
 from .links import domain as links
 from .openapi import document_errors
 from .ops import domain as ops
@@ -73,21 +73,22 @@ def _problems(error: ValidationException) -> list[tuple[str | None, str]]:
             message = "is required" if "missing" in message else "is not a known field"
         elif key == "data":
             key = None  # the body as a whole (e.g. an array where an object belongs)
-        problems.append((key, message))
+        problems.append((key, plain_words(message)))
     return problems
 
 
-def _validation_detail(error: ValidationException) -> tuple[str, str | None]:
+def _validation_detail(
+    error: ValidationException,
+) -> tuple[str, str | None, list[tuple[str, str]]]:
+    """(detail, first field, every (field, detail)): in plain words, never a validator's."""
     problems = _problems(error)
     if problems:
-        detail = "; ".join(
-            f"{key}: {message}" if key else f"body: {message}" for key, message in problems
-        )
-        return detail, problems[0][0]
+        found = [(key or "body", f"{key or 'body'}: {message}") for key, message in problems]
+        return "; ".join(text for _, text in found), problems[0][0], found
     text = str(error.detail)
     if "JSON" in text or "decode" in text.lower():
-        return "body: is not valid JSON", None
-    return text, None
+        return "body: is not valid JSON", None, []
+    return text, None, []
 
 
 def handle_http_error(request: Request, error: HTTPException) -> Response:
@@ -95,8 +96,8 @@ def handle_http_error(request: Request, error: HTTPException) -> Response:
     if isinstance(error, ApiError):
         body = error.body()
     elif isinstance(error, ValidationException):
-        detail, field = _validation_detail(error)
-        body = error_body(400, detail, field=field)
+        detail, field, found = _validation_detail(error)
+        body = error_body(400, detail, field=field, problems=found)
         status = 400
     else:
         detail = error.detail

@@ -7,6 +7,7 @@ page shows next to the field.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
@@ -168,3 +169,58 @@ def rule_rows(rules: Sequence[Any]) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+# The words a form shows for a domain's field names (never the code name itself).
+FIELD_LABELS = {
+    "name": "Name",
+    "destination_url": "Destination URL",
+    "url": "Endpoint URL",
+    "description": "Description",
+    "events": "Events",
+    "status": "Status",
+    "data": "Text or URL",
+    "size": "Size",
+    "scale": "Scale",
+    "border": "Quiet zone",
+    "dark": "Foreground colour",
+    "light": "Background colour",
+    "format": "Format",
+    "error_correction": "Error correction",
+    "email": "Email",
+    "password": "Password",
+    "plan": "Plan",
+    "role": "Role",
+    "amount": "Amount",
+    "note": "Note",
+    "is_active": "Active",
+}
+# ... and inside a list's item ("Variant 2's destination URL").
+ITEM_LABELS = {"destination_url": "destination URL", "label": "label", "weight": "weight"}
+_ITEM = re.compile(r"(\w+?)s?\[(\d+)\](?:\.(\w+))?")
+# Messages that read as the end of a sentence whose subject is the field ("must be ...",
+# "is required"); others stand on their own ("Use true or false", "Choose at least one event").
+_STARTS_WITH_VERB = re.compile(r"(must|may|cannot|needs?|is required|is not a known)\b")
+
+
+def field_label(field: str) -> str:
+    """'size' -> 'Size'; 'variants[1].destination_url' -> "Variant 2's destination URL";
+    'events[0]' -> 'Event 1' (people count from one)."""
+    item = _ITEM.fullmatch(field)
+    if item:
+        name, index, sub = item.groups()
+        base = f"{name.capitalize()} {int(index) + 1}"
+        return f"{base}'s {ITEM_LABELS.get(sub, sub.replace('_', ' '))}" if sub else base
+    return FIELD_LABELS.get(field, field.replace("_", " ").capitalize())
+
+
+def sentence(field: str, detail: str) -> str:
+    """A domain's "size: must be at most 4096 pixels" as the form says it, next to the field:
+    "Size must be at most 4096 pixels"; "is_active: use true or false" -> "Use true or false";
+    "variants[0].weight: must be ..." -> "Variant 1's weight must be ..."."""
+    message = detail[len(field) + 2 :] if detail.startswith(f"{field}: ") else detail
+    if _STARTS_WITH_VERB.match(message):
+        return f"{field_label(field)} {message}"
+    if field_group(field) != field:  # an item of a list: say which one
+        return f"{field_label(field)}: {message}"
+    return message[:1].upper() + message[1:]

@@ -11,9 +11,9 @@ from typing import Any
 
 from litestar import Request, get, post
 
-from ..errors import ApiError
+from ..errors import ApiError, FieldProblems, problems_error
 from ..links import service as links
-from ..links.rules import InputError, check_destination
+from ..links.rules import check_destination
 from ..links.schemas import QrCreate
 from ..qr.render import OptionsError, parse_options
 from ..quotas import service as quotas
@@ -61,15 +61,14 @@ async def generate_submit(request: Request) -> object:
         "dark": values["dark"] or "#000000",
         "light": "transparent" if values["transparent"] else (values["light"] or "#ffffff"),
     }
-    errors: dict[str, str] = {}
+    # Every wrong field at once (issue 15.8): the content, then each render option.
+    problems = FieldProblems()
     if not values["data"]:
-        errors["data"] = "Enter the text or URL to encode."
-    try:
-        if data_type in ("url", "dynamic") and values["data"]:
-            check_destination("data", values["data"])
-        options = parse_options(option_values, from_query=True)
-    except (OptionsError, InputError) as error:
-        errors.update(errors_of(ApiError(400, error.detail, field=error.field)))
+        problems.add("data", "data: enter the text or URL to encode")
+    elif data_type in ("url", "dynamic"):
+        problems.check(check_destination, "data", values["data"])
+    options = problems.check(lambda: parse_options(option_values, from_query=True))
+    errors = errors_of(problems_error(problems.found)) if problems else {}
     if errors:
         return page(
             request,
@@ -114,7 +113,7 @@ async def generate_submit(request: Request) -> object:
             nav="generate",
             status=400,
             values=values,
-            errors=errors_of(ApiError(400, error.detail, field=error.field)),
+            errors=errors_of(error.as_api_error()),
             result=None,
         )
     except ApiError as error:  # the monthly quota (429), a busy render pool (503)

@@ -80,7 +80,24 @@ async def _save(
     """The create and edit forms' POST: the form's values, `write` them (it returns the short id),
     then the QR's page; or the form again with every error (the form's own and the API's)."""
     values, errors = _values_from_form(await request.form())
-    if not errors:
+    if errors:
+        # The form's own errors (a weight that is no number) and every other wrong field at
+        # once: the domain's checks run over the rest, nothing is written.
+        whole = [
+            {**v, "weight": v["weight"] if isinstance(v["weight"], int) else 1}
+            for v in values["variants"]
+        ]
+        try:
+            links.check_create(
+                QrCreate(
+                    destination_url=values["destination_url"],
+                    name=values["name"],
+                    variants=_variants_in({"variants": whole}) or None,
+                )
+            )
+        except ApiError as error:
+            errors = {**errors_of(error), **errors}
+    else:
         try:
             short_id = await write(values)
         except ApiError as error:

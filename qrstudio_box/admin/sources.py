@@ -12,7 +12,7 @@ from typing import Any
 
 import msgspec
 
-from ..errors import ApiError
+from ..errors import ApiError, plain_words
 from ..links import service as links
 from ..links import store as links_store
 from ..quotas import service as quotas
@@ -103,7 +103,7 @@ async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: A
         grant = msgspec.convert({"amount": amount, "note": note}, CreditGrantIn)
     except msgspec.ValidationError as error:
         field = "note" if "note" in str(error) else "amount"
-        raise ApiError(400, f"{field}: {str(error).split(' - at')[0]}", field=field) from None
+        raise ApiError(400, f"{field}: {plain_words(str(error))}", field=field) from None
     await ctx.db.write(
         lambda tx: quotas.grant_credits(
             tx, user_id, grant.amount, grant.note, admin.id, tx.clock.now()

@@ -3,7 +3,6 @@ the common context, and redirects that carry flash messages."""
 
 from __future__ import annotations
 
-import re
 from typing import Any
 from urllib.parse import quote
 
@@ -16,7 +15,7 @@ from ..links.rules import short_link_note
 from ..web import error_page
 from ..webhooks.urlsafety import switches_on
 from . import charts, fmt, session, tokens
-from .forms import field_group
+from .forms import field_group, sentence
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
@@ -167,24 +166,15 @@ def flash(kind: str, text: str) -> dict[str, str]:
     return {"kind": kind, "text": text}
 
 
-def friendly_path(field: str) -> str:
-    """'variants[1].weight' -> 'variant 2, weight' (people count from one)."""
-    match = re.fullmatch(r"(\w+?)s?\[(\d+)\](?:\.(\w+))?", field)
-    if not match:
-        return field
-    name, index, sub = match.groups()
-    return f"{name} {int(index) + 1}" + (f", {sub}" if sub else "")
-
-
 def errors_of(error: Exception) -> dict[str, str]:
-    """An ApiError from a domain service -> {field: message} for the form ('form' if no field)."""
-    detail = str(getattr(error, "detail", "") or error)
-    raw_field = getattr(error, "field", None)
-    field = field_group(raw_field) if raw_field else None
-    if raw_field and detail.startswith(f"{raw_field}: "):
-        detail = detail[len(raw_field) + 2 :]
-        if field != raw_field:
-            detail = f"{friendly_path(raw_field)}: {detail}"
-    if field:
-        detail = detail[:1].upper() + detail[1:]
-    return {field or "form": detail}
+    """An ApiError from a domain service -> {form field: message} for the form, every wrong
+    field at once, in plain words ('form' for an error that is no field's)."""
+    problems = getattr(error, "problems", None)
+    if not problems:
+        return {"form": str(getattr(error, "detail", "") or error)}
+    out: dict[str, str] = {}
+    for field, detail in problems:
+        group = field_group(field)
+        text = sentence(field, detail)
+        out[group] = f"{out[group]} {text}" if group in out else text
+    return out

@@ -17,6 +17,7 @@ from urllib.parse import quote, urlsplit, urlunsplit
 
 import idna
 
+from ..errors import FieldError
 from .routing import UTM_KEYS, WEEKDAYS
 from .variants import DEFAULT_LABEL, EXPIRED_LABEL
 
@@ -27,11 +28,9 @@ MAX_VARIANTS = 20
 MAX_WEIGHT = 1_000_000
 
 
-class InputError(ValueError):
+class InputError(FieldError):
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
-        self.field = field
-        self.detail = f"{field}: {message}"
+        super().__init__(field, f"{field}: {message}")
 
 
 # Besides controls (C0, DEL, C1) and spaces, a URL may not hold invisible format characters (the

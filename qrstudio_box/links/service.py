@@ -25,7 +25,7 @@ from ..clientip import client_ip
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..context import AppContext
 from ..db import Tx
-from ..errors import ApiError
+from ..errors import ApiError, FieldProblems
 from ..events import emit
 from ..keyfiles import read_or_create
 from ..pagination import check_limit, decode_cursor, encode_cursor
@@ -573,11 +573,14 @@ def check_create(
     }
     if data.utm is not UNSET:
         given["utm"] = data.utm
+    # Every wrong field in one answer (issue 15.8), then the rules that need them all valid.
+    problems = FieldProblems()
+    name = problems.check(check_name, "name", data.name)
+    destination = problems.check(check_destination, destination_field, data.destination_url)
+    variants = problems.check(_variant_triples, "variants", data.variants)
+    routing_columns = problems.check(_check_routing, given)
+    problems.raise_if_any()
     try:
-        name = check_name("name", data.name)
-        destination = check_destination(destination_field, data.destination_url)
-        variants = _variant_triples("variants", data.variants)
-        routing_columns = _check_routing(given)
         _check_together(routing_columns, [label for label, _, _ in variants])
     except InputError as error:
         raise as_api_error(error) from None
@@ -660,23 +663,22 @@ async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatc
     """Apply the given fields; a real change fires dynamic_qr.updated (a no-op fires nothing).
     A change to the start, end or cap lets a code that had ended end again (and say so)."""
     checked: dict[str, Any] = {}
-    try:
-        if patch.name is not UNSET:
-            checked["name"] = check_name("name", patch.name)
-        if patch.destination_url is not UNSET:
-            checked["destination_url"] = check_destination("destination_url", patch.destination_url)
-        if patch.is_active is not UNSET:
-            checked["is_active"] = bool(patch.is_active)
-        if patch.variants is not UNSET:
-            checked["variants"] = _variant_triples("variants", patch.variants)
-        given = {
-            name: getattr(patch, name)
-            for name in ROUTING_FIELDS
-            if getattr(patch, name) is not UNSET
-        }
-        routing_columns = _check_routing(given)
-    except InputError as error:
-        raise as_api_error(error) from None
+    problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
+    if patch.name is not UNSET:
+        checked["name"] = problems.check(check_name, "name", patch.name)
+    if patch.destination_url is not UNSET:
+        checked["destination_url"] = problems.check(
+            check_destination, "destination_url", patch.destination_url
+        )
+    if patch.is_active is not UNSET:
+        checked["is_active"] = bool(patch.is_active)
+    if patch.variants is not UNSET:
+        checked["variants"] = problems.check(_variant_triples, "variants", patch.variants)
+    given = {
+        name: getattr(patch, name) for name in ROUTING_FIELDS if getattr(patch, name) is not UNSET
+    }
+    routing_columns = problems.check(_check_routing, given)
+    problems.raise_if_any()
     by_column = {column: name for name, column in ROUTING_FIELDS.items()}
 
     def update(tx: Tx) -> tuple[Any, list[Any]]:

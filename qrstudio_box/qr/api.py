@@ -13,9 +13,9 @@ from litestar import Request, Response, get, post
 
 from ..accounts.schemas import User
 from ..context import AppContext
-from ..errors import ApiError
+from ..errors import FieldProblems
 from ..links import service as links
-from ..links.rules import InputError, check_destination
+from ..links.rules import check_destination
 from ..links.schemas import GenerateOut, QrCreate
 from ..links.shortid import LENGTH as SHORT_ID_LENGTH
 from ..quotas import service as quotas
@@ -91,14 +91,16 @@ async def generate(
     body = data
     options_values = {field: getattr(body, field) for field in RENDER_FIELDS}
     user: User = request.user
+    # Every wrong field in one answer: the data first, then each render option.
+    problems = FieldProblems()
     if not isinstance(body.data, str):
-        raise ApiError(400, "data: is required and must be a string", field="data")
-    try:
-        if body.data_type == "url":
-            check_destination("data", body.data)
-        options = parse_options(options_values)
-    except (OptionsError, InputError) as error:
-        raise ApiError(400, error.detail, field=error.field) from None
+        problems.add("data", "data: is required and must be a string")
+        options_values["data"] = "x"
+    elif body.data_type == "url":
+        problems.check(check_destination, "data", body.data)
+    options = problems.check(parse_options, options_values)
+    problems.raise_if_any()
+    assert options is not None
 
     # Everything that refuses is asked before anything is rendered: the size (400), the monthly
     # quota (429, one read; the charge in the write transaction below stays the authority) and
@@ -135,7 +137,7 @@ async def generate(
     try:
         rendered = await ctx.renders.render(options)
     except OptionsError as error:  # data too long for any QR: still a 400, still not charged
-        raise ApiError(400, error.detail, field=error.field) from None
+        raise error.as_api_error() from None
     charge = await ctx.db.write(
         lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
     )
@@ -147,7 +149,7 @@ async def _check_size(ctx: AppContext, options: RenderOptions) -> None:
     try:
         await ctx.renders.check_size(options)
     except OptionsError as error:
-        raise ApiError(400, error.detail, field=error.field) from None
+        raise error.as_api_error() from None
 
 
 @get(
@@ -184,7 +186,7 @@ async def dynamic_qr_image(
         options = parse_options({"data": qr.short_url, **values})
         rendered = await ctx.renders.render(options)
     except OptionsError as error:
-        raise ApiError(400, error.detail, field=error.field) from None
+        raise error.as_api_error() from None
     return Response(
         rendered.content,
         media_type=rendered.media_type,

@@ -17,19 +17,30 @@ from typing import Annotated, Any, Literal
 import msgspec
 import segno
 
+from ..errors import ApiError, FieldError, plain_words, problems_error
+
 MAX_DATA_CHARS = 4096  # more than any QR holds; segno's overflow error names the real limit
 MIN_SIZE_PX, MAX_SIZE_PX = 21, 4096  # bounded so one request cannot ask for a huge image
 MEDIA_TYPES = {"png": "image/png", "svg": "image/svg+xml"}
 _COLOUR = re.compile(r"^#(?:[0-9a-fA-F]{3}|[0-9a-fA-F]{6})$")
 
 
-class OptionsError(ValueError):
-    """Bad input, with the field at fault (the API turns it into a 400 naming that field)."""
+class OptionsError(FieldError):
+    """Bad input, with the field at fault (the API turns it into a 400 naming that field);
+    `problems` holds every wrong field's (field, detail), the first one included."""
 
-    def __init__(self, field: str, detail: str) -> None:
-        super().__init__(detail)
-        self.field = field
-        self.detail = detail
+    def __init__(
+        self, field: str, detail: str, problems: list[tuple[str, str]] | None = None
+    ) -> None:
+        super().__init__(field, detail)
+        self.problems = problems or [(field, detail)]
+
+    def as_api_error(self) -> ApiError:
+        return problems_error(self.problems)
+
+
+# What the numbers count, for plain-words messages ("size: must be at most 4096 pixels").
+UNITS = {"size": " pixels", "scale": " pixels per module", "border": " modules"}
 
 
 class RenderOptions(msgspec.Struct, frozen=True, forbid_unknown_fields=True):
@@ -64,18 +75,19 @@ def normalise_colour(colour: str) -> str:
 
 
 def error_from_validation(error: msgspec.ValidationError) -> OptionsError:
-    """Turn msgspec's message into (field, 'field: reason'); the path names the field."""
+    """Turn msgspec's message into (field, 'field: reason in plain words'); the path names
+    the field."""
     message = str(error)
     at = re.search(r" - at `\$\.?(.*)`$", message)
     if at:
         field, reason = at.group(1), message[: at.start()]
-        return OptionsError(field, f"{field}: {reason}")
+        return OptionsError(field, f"{field}: {plain_words(reason, UNITS.get(field, ''))}")
     missing = re.match(r"Object missing required field `([^`]+)`", message)
     if missing:
         return OptionsError(missing.group(1), f"{missing.group(1)}: is required")
     unknown = re.match(r"Object contains unknown field `([^`]+)`", message)
     if unknown:
-        return OptionsError(unknown.group(1), f"{unknown.group(1)}: unknown field")
+        return OptionsError(unknown.group(1), f"{unknown.group(1)}: is not a known field")
     # Our own __post_init__ messages start with "field: ".
     head, sep, _ = message.partition(":")
     if sep and re.fullmatch(r"[A-Za-z_][\w.\[\]]*", head):
@@ -84,11 +96,29 @@ def error_from_validation(error: msgspec.ValidationError) -> OptionsError:
 
 
 def parse_options(values: dict[str, Any], *, from_query: bool = False) -> RenderOptions:
-    """Validate a JSON object (or query parameters, whose values are strings) into options."""
-    try:
-        options = msgspec.convert(values, RenderOptions, strict=not from_query)
-    except msgspec.ValidationError as error:
-        raise error_from_validation(error) from None
+    """Validate a JSON object (or query parameters, whose values are strings) into options.
+
+    Every wrong field is reported, not only the first msgspec meets: each refused field is
+    set aside (its default stands in; the required `data`, a placeholder) and the rest is
+    checked again; the OptionsError raised names the first and carries them all."""
+    remaining, found = dict(values), []
+    for _ in range(len(values) + 1):
+        try:
+            options = msgspec.convert(remaining, RenderOptions, strict=not from_query)
+        except msgspec.ValidationError as error:
+            problem = error_from_validation(error)
+            found.append((problem.field, problem.detail))
+            if problem.field == "data" and remaining.get("data") != "x":
+                remaining["data"] = "x"
+            elif problem.field in remaining and problem.field != "data":
+                del remaining[problem.field]
+            else:
+                break
+            continue
+        if not found:
+            break
+    if found:
+        raise OptionsError(found[0][0], found[0][1], found)
     # One spelling per colour, so "#FFF" and "#ffffff" share a cache entry.
     light = options.light if options.light == "transparent" else normalise_colour(options.light)
     return msgspec.structs.replace(options, dark=normalise_colour(options.dark), light=light)

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 import msgspec
 
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
-from ..errors import ApiError, bad_request
+from ..errors import ApiError, FieldProblems, bad_request
 from ..events import EVENT_TYPES, encode_event, new_event_id
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from . import policy, store
@@ -191,9 +191,11 @@ async def get_webhook(ctx: AppContext, user: User, webhook_id: int) -> Webhook:
 
 async def create_webhook(ctx: AppContext, user: User, data: WebhookCreate) -> WebhookWithSecret:
     require_plan(ctx, user)
-    events = check_events(data.events)
-    description = check_description(data.description)
-    url = await check_url(ctx, data.url)
+    problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
+    events = problems.check(check_events, data.events)
+    description = problems.check(check_description, data.description)
+    url = await problems.check_async(check_url, ctx, data.url)
+    problems.raise_if_any()
     limit = ctx.settings.plan(user.plan).max_webhooks
     secret = new_secret()
     sealed = _runtime(ctx).secret_box.seal(secret)
@@ -215,15 +217,18 @@ async def update_webhook(
 ) -> Webhook:
     await _owned(ctx, user, webhook_id)
     changes: dict[str, Any] = {}
+    problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
     if data.url is not msgspec.UNSET:
-        changes["url"] = await check_url(ctx, data.url)
+        changes["url"] = await problems.check_async(check_url, ctx, data.url)
     if data.description is not msgspec.UNSET:
-        changes["description"] = check_description(data.description)
+        changes["description"] = problems.check(check_description, data.description)
     if data.events is not msgspec.UNSET:
-        changes["events"] = json.dumps(check_events(data.events))
+        events = problems.check(check_events, data.events)
+        changes["events"] = json.dumps(events)
     status = data.status
     if status is not msgspec.UNSET and status not in (policy.ACTIVE, policy.DISABLED):
-        raise bad_request("status", 'must be "active" (re-enable) or "disabled" (pause)')
+        problems.add("status", 'status: must be "active" (re-enable) or "disabled" (pause)')
+    problems.raise_if_any()
 
     def apply(tx) -> None:
         row = store.get_webhook(tx.conn, user.id, webhook_id)

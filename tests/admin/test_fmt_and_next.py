@@ -55,11 +55,11 @@ def test_when_and_num():
     [
         (
             ApiError(400, "destination_url: must be an http(s) URL", field="destination_url"),
-            {"destination_url": "Must be an http(s) URL"},
+            {"destination_url": "Destination URL must be an http(s) URL"},
         ),
         (
             ApiError(400, "variants[1].weight: must be positive", field="variants[1].weight"),
-            {"variants": "Variant 2, weight: must be positive"},
+            {"variants": "Variant 2's weight must be positive"},
         ),
         (ApiError(400, "events[0]: unknown", field="events[0]"), {"events": "Event 1: unknown"}),
         (

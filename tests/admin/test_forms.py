@@ -1,6 +1,6 @@
 import pytest
 
-from qrstudio_box.admin.forms import checkbox, field_group, parse_variants
+from qrstudio_box.admin.forms import checkbox, field_group, parse_variants, sentence
 
 
 @pytest.mark.parametrize(
@@ -142,3 +142,41 @@ def test_parse_rules(given, expected):
     from qrstudio_box.admin.forms import parse_rules
 
     assert parse_rules(_rule_form(**given)) == expected
+
+
+@pytest.mark.parametrize(
+    "field, detail, words",
+    [
+        # issue 15.8: what a form says next to the field, never a code name
+        ("size", "size: must be at most 4096 pixels", "Size must be at most 4096 pixels"),
+        ("is_active", "is_active: use true or false", "Use true or false"),
+        ("name", "name: is required", "Name is required"),
+        ("border", "border: must be a whole number", "Quiet zone must be a whole number"),
+        (
+            "destination_url",
+            "destination_url: must be an http(s) URL",
+            "Destination URL must be an http(s) URL",
+        ),
+        (
+            "variants[0].destination_url",
+            "variants[0].destination_url: must be an http(s) URL",
+            "Variant 1's destination URL must be an http(s) URL",
+        ),
+        (
+            "variants[1].label",
+            "variants[1].label: 'A' is used twice",
+            "Variant 2's label: 'A' is used twice",
+        ),
+        ("events[0]", "events[0]: unknown", "Event 1: unknown"),
+        ("events", "events: choose at least one event", "Choose at least one event"),
+        (
+            "url",
+            "url: host nowhere.invalid does not resolve",
+            "Host nowhere.invalid does not resolve",
+        ),
+        ("some_field", "some_field: must be short", "Some field must be short"),
+    ],
+)
+def test_sentence(field, detail, words):
+    assert sentence(field, detail) == words
+    assert "_" not in words.split(":")[0] and "[" not in words

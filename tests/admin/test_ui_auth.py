@@ -73,7 +73,10 @@ def test_changing_your_password_in_the_ui_ends_your_other_sessions(server, new_c
     page.fill("#f-current_password", MEMBER_PASSWORD)
     page.fill("#f-new_password", "short")
     page.click("button:has-text('Change password')")
-    assert page.locator("#e-new_password").inner_text().strip() == "Must be at least 8 characters"
+    assert (
+        page.locator("#e-new_password").inner_text().strip()
+        == "New password must be at least 8 characters"
+    )
     snap(page, "account-desktop")
     page.fill("#f-current_password", MEMBER_PASSWORD)
     page.fill("#f-new_password", "a-new-password-2")

@@ -114,3 +114,60 @@ def test_banner_scan_table_geoip_hint_and_test_mode(
     assert "[webhooks] allow_private_targets = true" in message and "never in production" in message
     snap(page, "first-hour-webhook-test-mode")
     assert errors == []
+
+
+def test_forms_say_every_mistake_at_once_in_words(server, new_context, snap, console_errors):
+    """Issue 15.8: three mistakes, three messages next to their fields, in plain language."""
+    email = make_user(server, "forms@example.com", plan="pro")
+    page = new_context("desktop", server.base_url).new_page()
+    errors = console_errors(page)
+    sign_in(page, email, MEMBER_PASSWORD)
+
+    # the dynamic QR form: a long name, a bad destination, a bad variant URL
+    page.goto("/admin/qrs/new")
+    page.eval_on_selector("#f-name", "el => el.removeAttribute('maxlength')")
+    page.fill("#f-name", "N" * 201)
+    page.fill("#f-destination_url", "ftp://files.example/menu")
+    page.fill("#variants .variant-row >> nth=0 >> input[name=variant_label]", "A")
+    page.fill("#variants .variant-row >> nth=0 >> input[name=variant_url]", "example.com/a")
+    page.click("button[type=submit]:has-text('Create QR')")
+    assert page.locator(".field-error").all_inner_texts() == [
+        "Name must be at most 200 characters",
+        "Destination URL must be an http(s) URL",
+        "Variant 1's destination URL must be an http(s) URL",
+    ]
+    assert page.locator("[aria-invalid=true]").count() == 2  # name and destination inputs
+    snap(page, "first-hour-form-three-errors")
+    assert (
+        httpx.get(
+            f"{server.base_url}/api/v1/dynamic-qrs/", headers=server.token(email, MEMBER_PASSWORD)
+        ).json()["results"]
+        == []
+    )
+
+    # the webhook form: http://, a long description, no event
+    page.goto("/admin/webhooks/new")
+    page.fill("#f-url", "http://hooks.example.com/in")
+    page.eval_on_selector("#f-description", "el => el.removeAttribute('maxlength')")
+    page.fill("#f-description", "d" * 501)
+    page.uncheck("input[name=events][value='scan.created']")
+    page.click("button[type=submit]:has-text('Create webhook')")
+    texts = page.locator(".field-error").all_inner_texts()
+    assert len(texts) == 3, texts
+    assert texts[0].startswith("Must be an https:// URL (For local testing an operator can set")
+    assert texts[1] == "Description must be at most 500 characters"
+    assert texts[2].startswith("Choose at least one event")
+    snap(page, "first-hour-webhook-form-errors")
+
+    # the generator: a URL that is none, a quiet zone too wide
+    page.goto("/admin/generate/")
+    page.fill("#f-data", "ftp://files.example/menu")
+    page.fill("#f-border", "25")
+    page.click("button[type=submit]:has-text('Generate')")
+    assert page.locator(".field-error").all_inner_texts() == [
+        "Text or URL must be an http(s) URL",
+        "Quiet zone must be at most 20 modules",
+    ]
+    for text in page.locator(".field-error").all_inner_texts():
+        assert "Expected" not in text and "`" not in text and "_" not in text
+    assert errors == []

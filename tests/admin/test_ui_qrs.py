@@ -37,7 +37,10 @@ def test_create_dynamic_qr_preview_download_and_stats(server, new_context, snap,
     page.fill("#f-name", "Spring poster")
     page.fill("#f-destination_url", "ftp://files.example/menu")
     page.click("button[type=submit]:has-text('Create QR')")
-    assert page.locator("#e-destination_url").inner_text().strip() == "Must be an http(s) URL"
+    assert (
+        page.locator("#e-destination_url").inner_text().strip()
+        == "Destination URL must be an http(s) URL"
+    )
     assert page.input_value("#f-name") == "Spring poster"
     snap(page, "qr-form-error-desktop")
 
@@ -139,7 +142,9 @@ def test_edit_deactivate_and_delete(server, new_context):
         "#variants .variant-row >> nth=1 >> input[name=variant_url]", "https://restaurant.example/b"
     )
     page.click("button[type=submit]:has-text('Save changes')")
-    assert page.locator("#e-variants").inner_text().strip() == "Variant 2, label: 'A' is used twice"
+    assert (
+        page.locator("#e-variants").inner_text().strip() == "Variant 2's label: 'A' is used twice"
+    )
     assert page.locator("#variants .variant-row").count() == 2  # what was typed is kept
     page.click("#variants .variant-row >> nth=1 >> [data-remove-variant]")
     page.click("#variants .variant-row >> nth=0 >> [data-remove-variant]")

@@ -27,7 +27,7 @@ def test_admin_manages_a_user(server, new_context, snap, console_errors):
     page.click("button:has-text('Create user')")
     assert (
         page.locator("#e-email").inner_text().strip()
-        == "Must be an email address like name@example.com"
+        == "Email must be an email address like name@example.com"
     )
     page.fill("#f-email", "Jane@Example.com")
     page.select_option("#f-plan", "pro")

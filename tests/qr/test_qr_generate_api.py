@@ -163,8 +163,33 @@ def test_bad_input_is_400_naming_the_field_and_never_charged(
     error = response.json()
     assert error["field"] == field, error
     assert error["detail"].startswith(f"{field}: ")
+    # plain words (issue 15.8), never a validator's text like "Expected `int` <= 4096"
+    assert "Expected" not in error["detail"] and "`" not in error["detail"], error
     assert charges == []
     assert (shared.count("dynamic_qrs"), shared.count("events")) == (qrs, events)
+
+
+def test_every_wrong_field_in_one_answer(shared, shared_user, charges):
+    """Issue 15.8: three mistakes, three messages; `field` names the first."""
+    body = {
+        "data": "ftp://example.com/",
+        "data_type": "url",
+        "size": 5000,
+        "border": 25,
+        "dark": "x",
+    }
+    response = shared.client.post(URL, headers=shared_user.headers, json=body)
+    assert response.status_code == 400, response.text
+    error = response.json()
+    assert error["errors"] == [
+        {"field": "data", "detail": "data: must be an http(s) URL"},
+        {"field": "size", "detail": "size: must be at most 4096 pixels"},
+        {"field": "border", "detail": "border: must be at most 20 modules"},
+        {"field": "dark", "detail": "dark: must be a colour like #rgb or #rrggbb"},
+    ]
+    assert error["field"] == "data" and error["status_code"] == 400
+    assert error["detail"] == "; ".join(item["detail"] for item in error["errors"])
+    assert charges == []
 
 
 def test_malformed_json_is_400(shared, shared_user, charges):
