@@ -154,7 +154,9 @@ def test_forms_say_every_mistake_at_once_in_words(server, new_context, snap, con
     page.click("button[type=submit]:has-text('Create webhook')")
     texts = page.locator(".field-error").all_inner_texts()
     assert len(texts) == 3, texts
-    assert texts[0].startswith("Must be an https:// URL (For local testing an operator can set")
+    assert texts[0].startswith(
+        "Endpoint URL must be an https:// URL (For local testing an operator can set"
+    )
     assert texts[1] == "Description must be at most 500 characters"
     assert texts[2].startswith("Choose at least one event")
     snap(page, "first-hour-webhook-form-errors")
