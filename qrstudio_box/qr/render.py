@@ -118,6 +118,9 @@ def parse_options(values: dict[str, Any], *, from_query: bool = False) -> Render
         if not found:
             break
     if found:
+        # In the options' own order, whatever order the caller's dict had.
+        order = RenderOptions.__struct_fields__
+        found.sort(key=lambda item: order.index(item[0]) if item[0] in order else len(order))
         raise OptionsError(found[0][0], found[0][1], found)
     # One spelling per colour, so "#FFF" and "#ffffff" share a cache entry.
     light = options.light if options.light == "transparent" else normalise_colour(options.light)
