@@ -48,3 +48,18 @@ def ui_login(client, email: str, password: str) -> dict[str, str]:
     assert "qrstudio_session" in cookies
     client.cookies.clear()
     return cookies
+
+
+def create_qr(server, headers: dict[str, str], **body) -> str:
+    """A dynamic QR through the API; its short id."""
+    created = httpx.post(f"{server.base_url}/api/v1/dynamic-qrs/", headers=headers, json=body)
+    assert created.status_code == 201, created.text
+    return created.json()["short_id"]
+
+
+def signed_in_page(server, new_context, console_errors, email: str, kind: str = "desktop"):
+    """(page signed in as `email` with the member password, its console errors list)."""
+    page = new_context(kind, server.base_url).new_page()
+    errors = console_errors(page)
+    sign_in(page, email, MEMBER_PASSWORD)
+    return page, errors

@@ -8,23 +8,7 @@ import re
 import pytest
 
 from ..conftest import ADMIN_EMAIL, ADMIN_PASSWORD
-
-
-def sign_in(client) -> dict[str, str]:
-    """The UI's cookies as a Cookie header (with an https public_url they are Secure, and the
-    test client speaks http, so its jar would keep them to itself)."""
-    form = client.get("/admin/login")
-    csrf = form.cookies["qrstudio_csrf"]
-    signed_in = client.post(
-        "/admin/login",
-        data={"email": ADMIN_EMAIL, "password": ADMIN_PASSWORD, "csrf_token": csrf},
-        headers={"Cookie": f"qrstudio_csrf={csrf}"},
-        follow_redirects=False,
-    )
-    assert signed_in.status_code == 303, signed_in.text
-    client.cookies.clear()
-    session = signed_in.cookies["qrstudio_session"]
-    return {"Cookie": f"qrstudio_csrf={csrf}; qrstudio_session={session}"}
+from .helpers import ui_login
 
 
 @pytest.fixture
@@ -50,7 +34,10 @@ def test_banner_on_dashboard_qr_page_and_download(public_url, kind, base, client
     )
     assert created.status_code == 201, created.text
     short_id = created.json()["short_id"]
-    cookies = sign_in(client)
+    # with an https public_url the cookies are Secure and the test client speaks http:
+    # they go in a Cookie header
+    session = ui_login(client, ADMIN_EMAIL, ADMIN_PASSWORD)
+    cookies = {"Cookie": "; ".join(f"{name}={value}" for name, value in session.items())}
     for path in ("/admin/", f"/admin/qrs/{short_id}"):
         html = client.get(path, headers=cookies).text
         notes = re.findall(r'data-short-link-note="(\w+)"', html)

@@ -7,7 +7,7 @@ import re
 
 import httpx
 
-from .helpers import MEMBER_PASSWORD, make_user, sign_in
+from .helpers import MEMBER_PASSWORD, create_qr, make_user, signed_in_page
 
 IPHONE = (
     "Mozilla/5.0 (iPhone; CPU iPhone OS 17_0 like Mac OS X) AppleWebKit/605.1.15 "
@@ -26,14 +26,12 @@ def test_banner_scan_table_geoip_hint_and_test_mode(
 ):
     server = server_factory(HTTP_ONLY).start()
     email = make_user(server, "first-hour@example.com", plan="pro")
-    auth = server.token(email, MEMBER_PASSWORD)
-    created = httpx.post(
-        f"{server.base_url}/api/v1/dynamic-qrs/",
-        headers=auth,
-        json={"destination_url": "https://example.com/menu", "name": "Menu"},
+    short_id = create_qr(
+        server,
+        server.token(email, MEMBER_PASSWORD),
+        destination_url="https://example.com/menu",
+        name="Menu",
     )
-    assert created.status_code == 201, created.text
-    short_id = created.json()["short_id"]
     # 27 people (iPhone, then Android) and 3 bots: more than one page of the table (25)
     for n in range(30):
         agent = GOOGLEBOT if n % 10 == 9 else (IPHONE if n < 15 else ANDROID)
@@ -43,9 +41,7 @@ def test_banner_scan_table_geoip_hint_and_test_mode(
         )
         assert scanned.status_code == 302
 
-    page = new_context("desktop", server.base_url).new_page()
-    errors = console_errors(page)
-    sign_in(page, email, MEMBER_PASSWORD)
+    page, errors = signed_in_page(server, new_context, console_errors, email)
 
     # the dashboard: the banner names the key and the address the codes point at
     banner = page.locator("[data-short-link-note=local]")
@@ -119,9 +115,7 @@ def test_banner_scan_table_geoip_hint_and_test_mode(
 def test_forms_say_every_mistake_at_once_in_words(server, new_context, snap, console_errors):
     """Issue 15.8: three mistakes, three messages next to their fields, in plain language."""
     email = make_user(server, "forms@example.com", plan="pro")
-    page = new_context("desktop", server.base_url).new_page()
-    errors = console_errors(page)
-    sign_in(page, email, MEMBER_PASSWORD)
+    page, errors = signed_in_page(server, new_context, console_errors, email)
 
     # the dynamic QR form: a long name, a bad destination, a bad variant URL
     page.goto("/admin/qrs/new")
