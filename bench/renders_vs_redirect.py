@@ -11,7 +11,7 @@ render at once, as the appliance did before the pool (asyncio.to_thread: up to 6
 cores).
 
 Last, what a refused generation costs: a member whose monthly quota is used up posts the same
-worst-case body; the server CPU per refused call (it was a whole render, 0.7-1.0 s, when the
+worst-case body; the server CPU per refused call (a whole render when the
 quota was checked after rendering).
 
     python -m bench.renders_vs_redirect [--duration 10] [--pools 2,8] [--quick]
