@@ -47,16 +47,19 @@ def emit_events(database_path, owner_id: int, count: int) -> float:
     """Store `count` scan.created events (and deliveries) in one transaction; seconds taken."""
     h.import_app()
     from qrstudio_box.db import connect_sync, write_sync
-    from qrstudio_box.events import emit
+    from qrstudio_box.events import Outbox, emit
+    from qrstudio_box.webhooks import outbox
 
     def store_all(tx) -> None:
         for n in range(count):
             emit(tx, owner_id, "scan.created", scan_like_data(n))
 
+    events = Outbox()
+    outbox.subscribe(events)  # the deliveries, as the app's fan-out makes them
     conn = connect_sync(database_path)
     started = time.monotonic()
     try:
-        write_sync(conn, store_all)
+        write_sync(conn, store_all, outbox=events)
     finally:
         conn.close()
     return time.monotonic() - started

@@ -29,6 +29,7 @@ from .config import Settings
 from .context import AppContext
 from .db import Database
 from .errors import ApiError, error_body, plain_words
+from .events import Outbox
 from .links import domain as links
 from .openapi import document_errors
 from .ops import domain as ops
@@ -209,7 +210,7 @@ def create_app(
     clock = clock or SystemClock()
     ctx = AppContext(
         settings=settings,
-        db=Database(settings.database_path, clock, settings=settings),
+        db=Database(settings.database_path, clock, settings=settings, outbox=Outbox()),
         clock=clock,
         version=__version__,
         env=dict(os.environ if env is None else env),

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
@@ -12,6 +12,13 @@ from .clientip import parse_networks
 from .clock import Clock
 from .config import Settings
 from .db import Database
+
+if TYPE_CHECKING:  # for editors and type checkers: the domains import this module, not back
+    from .accounts.quota_service import QuotaService
+    from .links.service import LinksService
+    from .webhooks.service import WebhooksRuntime
+else:  # Litestar resolves these annotations at run time (ctx is a dependency)
+    LinksService = WebhooksRuntime = QuotaService = Any
 
 
 @dataclass(eq=False)
@@ -28,12 +35,13 @@ class AppContext:
     auth: Any = None
     # accounts.tokens.Tokens: issues API tokens and UI sessions, knows which still count.
     tokens: Any = None
-    # One service object per domain, set by that domain's start(ctx).
-    links: Any = None
-    webhooks: Any = None
-    quotas: Any = None
     # The render pool (qr/pool.py): every image is rendered through it.
     renders: Any = None
+    # One service object per domain, set by that domain's start(ctx), before the app serves
+    # anything: unset until then (reading one raises AttributeError), never None.
+    links: LinksService = field(init=False, repr=False)
+    webhooks: WebhooksRuntime = field(init=False, repr=False)
+    quotas: QuotaService = field(init=False, repr=False)
     # [server] trusted_proxies, parsed once for every reader of client addresses (the redirect's
     # scanner, the login throttle): pass it to clientip.client_ip. Its items are
     # clientip.Network; typed Any because Litestar's signature model (ctx is a dependency)

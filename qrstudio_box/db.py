@@ -74,13 +74,17 @@ class SchemaTooNew(RuntimeError):
 class Tx:
     """The write transaction handed to store functions (runs in the writer thread)."""
 
-    __slots__ = ("conn", "clock", "settings", "_on_commit", "_before_commit")
+    __slots__ = ("conn", "clock", "settings", "outbox", "_on_commit", "_before_commit")
 
-    def __init__(self, conn: sqlite3.Connection, clock: Clock, settings: Any = None) -> None:
+    def __init__(
+        self, conn: sqlite3.Connection, clock: Clock, settings: Any = None, outbox: Any = None
+    ) -> None:
         self.conn = conn
         self.clock = clock
         # The app's Settings, for rules that depend on config inside a write (None in bare tools).
         self.settings = settings
+        # The app's events.Outbox: who hears of an event emitted in this transaction (None: nobody).
+        self.outbox = outbox
         self._on_commit: list[Callable[[], Any]] = []
         self._before_commit: list[Callable[[Tx], Any]] = []
 
@@ -169,9 +173,10 @@ def write_sync(
     *args: Any,
     clock: Clock | None = None,
     settings: Any = None,
+    outbox: Any = None,
 ) -> T:
     """The synchronous twin of Database.write, for the CLI (no on_commit wake-ups there)."""
-    return _run_one(Tx(conn, clock or SystemClock(), settings), fn, args)
+    return _run_one(Tx(conn, clock or SystemClock(), settings, outbox), fn, args)
 
 
 def _run_one(tx: Tx, fn: Callable[..., T], args: tuple[Any, ...]) -> T:
@@ -267,11 +272,18 @@ def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
 
 class Database:
     def __init__(
-        self, path: str | Path, clock: Clock | None = None, readers: int = 2, settings: Any = None
+        self,
+        path: str | Path,
+        clock: Clock | None = None,
+        readers: int = 2,
+        settings: Any = None,
+        outbox: Any = None,
     ) -> None:
         self.path = Path(path)
         self.clock = clock or SystemClock()
         self.settings = settings
+        # The app's events.Outbox, handed to every transaction (events.emit tells its subscribers).
+        self.outbox = outbox
         self._reader_count = readers
         self._writer: aiosqlite.Connection | None = None
         self._readers: list[aiosqlite.Connection] = []
@@ -309,7 +321,7 @@ class Database:
     async def write(self, fn: Callable[..., T], *args: Any) -> T:
         """Run `fn(tx, *args)` in one BEGIN IMMEDIATE transaction; re-raise after rollback."""
         writer = self._require_writer()
-        tx = Tx(writer._conn, self.clock, self.settings)
+        tx = Tx(writer._conn, self.clock, self.settings, self.outbox)
         try:
             result = await writer._execute(_run_one, tx, fn, args)
         except BaseException as error:
@@ -341,7 +353,8 @@ class Database:
             batch = self._pending[:MAX_BATCH] + self._background[:MAX_BACKGROUND]
             del self._pending[:MAX_BATCH], self._background[:MAX_BACKGROUND]
             calls = [
-                (Tx(writer._conn, self.clock, self.settings), fn, args) for fn, args, _ in batch
+                (Tx(writer._conn, self.clock, self.settings, self.outbox), fn, args)
+                for fn, args, _ in batch
             ]
             try:
                 outcomes = await writer._execute(self._run_batch, writer._conn, calls)

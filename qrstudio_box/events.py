@@ -1,13 +1,17 @@
 """The event outbox: an event is stored in the same transaction as the change it reports.
 
-So nothing is lost between "it happened" and "it will be delivered": the webhooks domain
-fans each event out to delivery rows in that same transaction.
+So nothing is lost between "it happened" and "it will be delivered". This module knows no
+domain: whoever wants the events subscribes to the app's `Outbox` (the webhooks domain does at
+start, to fan each event out to delivery rows in that same transaction and to wake its
+dispatcher after the commit). The Outbox belongs to the app's Database (`tx.outbox`), so two
+apps in one process (the tests build many) never see each other's events.
 """
 
 from __future__ import annotations
 
 import secrets
 import string
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -15,7 +19,6 @@ import msgspec
 
 from .clock import iso_s
 from .db import Tx
-from .webhooks import outbox
 
 EVENT_TYPES = (
     "scan.created",
@@ -57,10 +60,30 @@ def encode_event(event_id: str, type: str, created_at: str, data: dict[str, Any]
     )
 
 
+Subscriber = Callable[[Tx, Event], None]
+
+
+class Outbox:
+    """The subscribers to one app's events. Each is called by `emit` with the emitting `tx`, so
+    its own writes commit or roll back with the event; it may register `tx.on_commit` steps."""
+
+    def __init__(self) -> None:
+        self.subscribers: list[Subscriber] = []
+
+    def subscribe(self, subscriber: Subscriber) -> None:
+        if subscriber not in self.subscribers:
+            self.subscribers.append(subscriber)
+
+    def unsubscribe(self, subscriber: Subscriber) -> None:
+        if subscriber in self.subscribers:
+            self.subscribers.remove(subscriber)
+
+
 def emit(
     tx: Tx, owner_id: int, type: str, data: dict[str, Any], *, created_at: datetime | None = None
 ) -> Event:
-    """Store one event in the caller's transaction and return it."""
+    """Store one event in the caller's transaction, hand it to the subscribers of `tx.outbox`
+    (none in a bare tool without one: then the event is only stored) and return it."""
     if type not in EVENT_TYPES:
         raise ValueError(f"unknown event type {type!r}")
     event_id = new_event_id()
@@ -78,6 +101,8 @@ def emit(
         created_at=created,
         body=body,
     )
-    # Same transaction: one delivery per subscription that listens; the dispatcher wakes on commit.
-    outbox.fan_out(tx, event)
+    outbox: Outbox | None = tx.outbox
+    if outbox is not None:
+        for subscriber in outbox.subscribers:
+            subscriber(tx, event)
     return event

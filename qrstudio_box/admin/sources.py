@@ -1,8 +1,7 @@
 """Read models for the pages, built ONLY from the domains' own service functions.
 
 The links, webhooks and quotas domains own their rules and SQL; this module calls them and
-shapes plain dicts for templates. When a domain is not running (ctx.links is None...), its part
-of a page shows an empty state instead of failing.
+shapes plain dicts for templates. Every domain is running while the app serves pages.
 """
 
 from __future__ import annotations
@@ -70,10 +69,8 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     return {**counts, "total": len(hooks), "recent_failures": failures[:5]}
 
 
-async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
-    """The user's month for the meter, from the quotas service (None without it)."""
-    if ctx.quotas is None:
-        return None
+async def usage_for(ctx: Any, user: Any) -> dict[str, Any]:
+    """The user's month for the meter, from the quotas service."""
     usage = await ctx.quotas.usage(user)
     year, month = usage.period.split("-")
     return {
@@ -90,10 +87,6 @@ async def usage_for(ctx: Any, user: Any) -> dict[str, Any] | None:
         "resets_at": usage.resets_at,
         "plan": usage.plan,
     }
-
-
-def credits_supported(ctx: Any) -> bool:
-    return ctx.quotas is not None
 
 
 async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:

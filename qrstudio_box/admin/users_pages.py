@@ -150,7 +150,6 @@ class UsersPages(Controller):
             plans=sorted(ctx.settings.plans),
             status=status,
             flash=extra or [],
-            credits_supported=sources.credits_supported(ctx),
         )
 
     async def _patch(self, request: Request, user_id: int, patch: UserPatch, done: str) -> object:

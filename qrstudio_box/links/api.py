@@ -255,7 +255,7 @@ def ended_page(request: Request) -> Response:
     responses=REDIRECT_RESPONSES,
 )
 async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response:
-    links = service.links(ctx)
+    links = ctx.links
     qr = links.lookup(short_id)
     if qr is None:
         return error_page(request, 404, UNKNOWN_TITLE, UNKNOWN_MESSAGE)
@@ -287,7 +287,7 @@ async def redirect(short_id: str, request: Request, ctx: AppContext) -> Response
     responses=REDIRECT_RESPONSES,
 )
 async def redirect_head(short_id: str, request: Request, ctx: AppContext) -> Response[None]:
-    links = service.links(ctx)
+    links = ctx.links
     qr = links.lookup(short_id)
     if qr is None:
         return Response(None, status_code=404, headers=NO_STORE)

@@ -57,5 +57,4 @@ async def lifecycle_job(ctx: AppContext) -> None:
 
 
 async def stop(ctx: AppContext) -> None:
-    if ctx.links is not None:
-        ctx.links.close()
+    ctx.links.close()

@@ -407,12 +407,6 @@ def end_qr(ctx: AppContext, qr_id: int, ended_by: str, *, tx: Tx) -> bool:
     return True
 
 
-def links(ctx: AppContext) -> LinksService:
-    if ctx.links is None:
-        raise RuntimeError("the links domain has not started")
-    return ctx.links
-
-
 # -- QR answers -------------------------------------------------------------------------------
 
 
@@ -545,8 +539,7 @@ def _after_commit_remember(ctx: AppContext, tx: Tx, qr_id: int) -> None:
     """Refresh the redirect cache from the committed row (read now, in the same tx)."""
     row = store.get_qr_by_id(tx.conn, qr_id)
     qr = cached_qr(row, store.variants_of(tx.conn, [qr_id])[qr_id])
-    if ctx.links is not None:
-        tx.on_commit(lambda: ctx.links.remember(qr))
+    tx.on_commit(lambda: ctx.links.remember(qr))
 
 
 # -- create / read / update / delete ------------------------------------------------------------

@@ -62,7 +62,7 @@ async def start(ctx: AppContext) -> None:
     )
     ctx.webhooks = runtime
     await dispatcher.resume_after_restart()
-    outbox.wakers.add(dispatcher.wake)
+    runtime.fan_out = outbox.subscribe(ctx.db.outbox, wake=dispatcher.wake)
     if ctx.scheduler is not None:
         ctx.scheduler.add_job(
             dispatcher.tick,
@@ -87,9 +87,8 @@ async def start(ctx: AppContext) -> None:
 
 
 async def stop(ctx: AppContext) -> None:
-    runtime: service.WebhooksRuntime | None = ctx.webhooks
-    if runtime is None:
-        return
-    outbox.wakers.discard(runtime.dispatcher.wake)
+    runtime = ctx.webhooks
+    if runtime.fan_out is not None:
+        ctx.db.outbox.unsubscribe(runtime.fan_out)
     await runtime.dispatcher.close()
     await runtime.client.aclose()

@@ -1,8 +1,9 @@
 """Fan an event out to its subscriptions, inside the transaction that stored the event.
 
-`events.emit` calls `fan_out`; the delivery rows commit (or roll back) together with the event
-and the change it reports. After the commit the running dispatcher(s) are woken, so a delivery
-starts at once instead of on the next 1-second tick.
+`subscribe` registers `fan_out` with the app's events.Outbox (webhooks/domain.py at start), so
+`events.emit` calls it: the delivery rows commit (or roll back) together with the event and the
+change it reports. After that commit the app's dispatcher is woken, so a delivery starts at once
+instead of on the next 1-second tick.
 """
 
 from __future__ import annotations
@@ -15,16 +16,7 @@ from . import store
 
 if TYPE_CHECKING:
     from ..db import Tx
-    from ..events import Event
-
-# Set by the running dispatcher (start) and removed at stop. A set, not one slot, so two apps in
-# one test process never wake each other's dead loop; a spare wake-up is only an empty claim.
-wakers: set[Callable[[], None]] = set()
-
-
-def _wake_all() -> None:
-    for wake in list(wakers):
-        wake()
+    from ..events import Event, Outbox, Subscriber
 
 
 def plans_with_webhooks(settings) -> list[str] | None:
@@ -39,6 +31,19 @@ def plans_with_webhooks(settings) -> list[str] | None:
     if settings.plans[settings.accounts.default_plan].webhooks:
         names.append("*")
     return names
+
+
+def subscribe(events: Outbox, wake: Callable[[], None] | None = None) -> Subscriber:
+    """Deliveries for every event emitted through `events`; `wake` (the dispatcher's) runs after
+    each commit that created some. Returns the subscriber, for `events.unsubscribe` at stop.
+    A bare tool that emits (no dispatcher in its process) subscribes without `wake`."""
+
+    def on_event(tx: Tx, event: Event) -> None:
+        if fan_out(tx, event) and wake is not None:
+            tx.on_commit(wake)
+
+    events.subscribe(on_event)
+    return on_event
 
 
 def fan_out(tx: Tx, event: Event) -> int:
@@ -57,6 +62,4 @@ def fan_out(tx: Tx, event: Event) -> int:
         allowed_plans=allowed,
         configured_plans=list(tx.settings.plans) if tx.settings else None,
     )
-    if created:
-        tx.on_commit(_wake_all)
     return created

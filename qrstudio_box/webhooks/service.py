@@ -41,6 +41,7 @@ from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, operator_hint, vet_url
 if TYPE_CHECKING:
     from ..accounts.schemas import User
     from ..context import AppContext
+    from ..events import Subscriber
 
 PLAN_REQUIRED = "Webhooks require Pro plan or higher"
 MAX_DESCRIPTION = 500
@@ -56,12 +57,8 @@ class WebhooksRuntime:
     secret_box: SecretBox
     client: DeliveryClient
     dispatcher: Dispatcher
-
-
-def _runtime(ctx: AppContext) -> WebhooksRuntime:
-    if ctx.webhooks is None:
-        raise RuntimeError("the webhooks domain is not started")
-    return ctx.webhooks
+    # Its subscription to the app's events.Outbox (outbox.subscribe), dropped at stop.
+    fan_out: Subscriber | None = None
 
 
 # -- shapes ---------------------------------------------------------------------------------
@@ -151,7 +148,7 @@ def check_description(description: str) -> str:
 
 
 async def check_url(ctx: AppContext, url: str) -> str:
-    runtime = _runtime(ctx)
+    runtime = ctx.webhooks
     try:
         await vet_url(url, runtime.url_policy, runtime.resolver)
     except UnsafeUrl as refused:
@@ -198,7 +195,7 @@ async def create_webhook(ctx: AppContext, user: User, data: WebhookCreate) -> We
     problems.raise_if_any()
     limit = ctx.settings.plan(user.plan).max_webhooks
     secret = new_secret()
-    sealed = _runtime(ctx).secret_box.seal(secret)
+    sealed = ctx.webhooks.secret_box.seal(secret)
 
     def insert(tx) -> int:
         # counted inside the write transaction, so two racing creates cannot pass the limit
@@ -264,7 +261,7 @@ async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> Webhook
     """A new secret; the old one stops signing at once (queued deliveries sign when claimed)."""
     await _owned(ctx, user, webhook_id)
     secret = new_secret()
-    sealed = _runtime(ctx).secret_box.seal(secret)
+    sealed = ctx.webhooks.secret_box.seal(secret)
 
     def apply(tx) -> None:
         store.update_webhook(tx, webhook_id, {"secret_sealed": sealed}, iso_s(tx.clock.now()))
@@ -352,7 +349,7 @@ def sample_scan(owner_id: int, now: datetime) -> dict[str, Any]:
 
 async def _send_new_delivery(ctx: AppContext, webhook_id: int, make) -> AttemptDetail:
     """Insert a delivery already leased to us, sign it, send it at once, return its attempt."""
-    dispatcher = _runtime(ctx).dispatcher
+    dispatcher = ctx.webhooks.dispatcher
     token = random_tokens.token_hex(8)
 
     def prepare(tx):
@@ -451,7 +448,7 @@ async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int
     def apply(tx) -> int:
         count = store.requeue_failed_since(tx, webhook_id, unix_ms(moment), unix_ms(tx.clock.now()))
         if count:
-            tx.on_commit(_runtime(ctx).dispatcher.wake)
+            tx.on_commit(ctx.webhooks.dispatcher.wake)
         return count
 
     return await ctx.db.write(apply)

@@ -7,6 +7,7 @@ import httpx
 
 from qrstudio_box import events
 from qrstudio_box.db import connect_sync, write_sync
+from qrstudio_box.webhooks import outbox
 
 from ..conftest import MEMBER_PASSWORD, wait_until
 from .receivers import Receiver, Reply
@@ -42,8 +43,12 @@ def test_sigkill_with_pending_deliveries_then_restart_delivers_each(server_facto
 
         # Events arrive while the server runs (another writer on the same WAL database).
         conn = connect_sync(server.database_path)
+        fanned_out = events.Outbox()
+        outbox.subscribe(fanned_out)  # this process has no dispatcher: fan-out only
         write_sync(
-            conn, lambda tx: [events.emit(tx, owner_id, "scan.created", {"n": n}) for n in range(8)]
+            conn,
+            lambda tx: [events.emit(tx, owner_id, "scan.created", {"n": n}) for n in range(8)],
+            outbox=fanned_out,
         )
         receiver.wait_for(3, timeout=20)  # the per-endpoint cap: 3 on the wire...
         rows = conn.execute("SELECT id, status FROM deliveries ORDER BY id").fetchall()

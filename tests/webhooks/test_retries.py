@@ -307,13 +307,14 @@ def test_global_cap(global_cap_config, client, pro, subscribe, emit, run_due, sq
 
 
 def test_failing_endpoints_get_one_slot_each_within_their_shared_total(
-    client, ctx, pro, subscribe, emit, sql, monkeypatch
+    client, ctx, pro, subscribe, emit, sql
 ):
     """Endpoints that may hang to the deadline cannot take the slots healthy ones need."""
     from qrstudio_box.webhooks import outbox, store
 
-    # Only this test claims: no wake-up after commit, no interval tick.
-    monkeypatch.setattr(outbox, "wakers", set())
+    # Only this test claims: no wake-up after commit (the fan-out alone), no interval tick.
+    ctx.db.outbox.unsubscribe(ctx.webhooks.fan_out)
+    outbox.subscribe(ctx.db.outbox)
     client.blocking_portal.call(lambda: _pause(ctx))
     failing = [subscribe(pro, f"https://receiver.test/failing{i}") for i in range(3)]
     healthy = subscribe(pro, "https://receiver.test/healthy")

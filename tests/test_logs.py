@@ -5,7 +5,7 @@ import logging.config
 
 import pytest
 
-from qrstudio_box.ops.logs import JsonLogFormatter, logging_config
+from qrstudio_box.logs import JsonLogFormatter, logging_config
 
 
 def _capture(config: dict) -> io.StringIO:
