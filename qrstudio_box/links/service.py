@@ -421,7 +421,7 @@ def _iso_or_none(millis: int | None) -> str | None:
 def qr_status(ctx: AppContext, row: Any) -> str:
     if not row["is_active"]:
         return "inactive"
-    served = ctx.links.served.get(row["id"], 0) if ctx.links is not None else 0
+    served = ctx.links.served.get(row["id"], 0)
     now_ms = unix_ms(ctx.clock.now())
     return routing.lifecycle_state(
         now_ms, row["active_from_ms"], row["active_until_ms"], row["max_scans"], served
@@ -755,7 +755,7 @@ async def preview_qr(
     except InputError as error:
         raise as_api_error(error) from None
     await ctx.db.read(_read_owned, owner_id, short_id)  # 404 unless the caller's
-    service = links(ctx)
+    service = ctx.links
     qr = service.lookup(short_id)
     if qr is None:
         raise ApiError(404, "No dynamic QR with that short_id")
