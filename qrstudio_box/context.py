@@ -14,8 +14,8 @@ from .config import Settings
 from .db import Database
 
 if TYPE_CHECKING:  # for editors and type checkers: the domains import this module, not back
-    from .accounts.quota_service import QuotaService
     from .links.service import LinksService
+    from .quotas.service import QuotaService
     from .webhooks.service import WebhooksRuntime
 else:  # Litestar resolves these annotations at run time (ctx is a dependency)
     LinksService = WebhooksRuntime = QuotaService = Any

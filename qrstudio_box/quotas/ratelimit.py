@@ -215,6 +215,5 @@ class ApiRateLimitMiddleware(ASGIMiddleware):
         user: Any = scope.get("user")
         if user is not None and scope["path"].startswith("/api/v1/"):
             ctx: AppContext = scope["litestar_app"].state.ctx
-            if ctx.quotas is not None:
-                ctx.quotas.check_rate_limit(user)  # 429 rate_limited; admins pass
+            ctx.quotas.check_rate_limit(user)  # 429 rate_limited; admins pass
         await next_app(scope, receive, send)
