@@ -9,6 +9,7 @@ from typing import Any
 import msgspec
 
 from .errors import bad_request
+from .params import MAX_ROW_ID
 
 DEFAULT_LIMIT = 50
 MAX_LIMIT = 200
@@ -29,7 +30,7 @@ def decode_cursor(cursor: str | None, arity: int = 1) -> list[Any] | None:
     if (
         not isinstance(key, list)
         or len(key) != arity
-        or any(isinstance(part, int) and not -(2**63) <= part < 2**63 for part in key)
+        or any(isinstance(part, int) and not -MAX_ROW_ID - 1 <= part <= MAX_ROW_ID for part in key)
     ):
         raise bad_request("cursor", "is not a cursor this server returned")
     return key

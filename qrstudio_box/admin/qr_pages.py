@@ -21,6 +21,7 @@ from ..clock import unix_ms
 from ..errors import ApiError
 from ..links import service as links
 from ..links.routing import WEEKDAYS
+from ..links.rules import BOT_FILTER, bot_flag
 from ..links.schemas import QrCreate, QrPatch, RuleIn, RuleOut, Utm, VariantIn
 from ..qr.render import OptionsError, parse_options
 from . import charts
@@ -53,9 +54,8 @@ def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
 def _scan_filters(today: date, days: int, bots: str) -> links.ScanFilters:
     """The last `days` whole UTC days up to today; bots excluded, included or only."""
     start = datetime.combine(today - timedelta(days=days - 1), time.min, tzinfo=UTC)
-    return links.ScanFilters(
-        from_ms=unix_ms(start), is_bot={"exclude": False, "only": True}.get(bots)
-    )
+    flag = bot_flag(bots)
+    return links.ScanFilters(from_ms=unix_ms(start), is_bot=None if flag is None else bool(flag))
 
 
 def _variants_in(values: dict[str, Any]) -> list[VariantIn]:
@@ -267,7 +267,7 @@ class QrPages(Controller):
         ctx = app_ctx(request)
         qr = await _owned(request, short_id)
         days = days if days in STAT_DAYS else 30
-        bots = bots if bots in ("exclude", "include", "only") else "exclude"
+        bots = bots if bots in BOT_FILTER else "exclude"
         today = ctx.clock.now().astimezone(UTC).date()
         # The recent-scans table shows what the CSV button downloads: same period, same bots.
         filters = _scan_filters(today, days, bots)

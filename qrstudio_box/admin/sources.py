@@ -17,6 +17,7 @@ from ..links import store as links_store
 from ..quotas import service as quotas
 from ..quotas.api import CreditGrantIn, user_or_404
 from ..webhooks import service as webhooks
+from ..webhooks.policy import plan_has_webhooks
 from . import charts
 
 
@@ -43,7 +44,7 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
 
 async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     """Counts by status and the latest failed attempts across the user's webhooks."""
-    if not ctx.settings.plan(user.plan).webhooks:
+    if not plan_has_webhooks(ctx.settings, user.plan):
         return None
     hooks = await webhooks.list_webhooks(ctx, user)
     counts = {"active": 0, "degraded": 0, "disabled": 0}

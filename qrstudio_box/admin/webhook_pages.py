@@ -16,6 +16,7 @@ from litestar.exceptions import NotFoundException
 from ..errors import ApiError
 from ..events import EVENT_TYPES
 from ..webhooks import service as webhooks
+from ..webhooks.policy import plan_has_webhooks
 from ..webhooks.schemas import WebhookCreate, WebhookPatch
 from ..webhooks.service import OUTCOMES
 from .ui import app_ctx, current_user, errors_of, flash, go, page
@@ -55,8 +56,7 @@ class WebhookPages(Controller):
     async def list_webhooks(self, request: Request) -> object:
         ctx = app_ctx(request)
         user = current_user(request)
-        plan = ctx.settings.plan(user.plan)  # a plan removed from config: the default one
-        if not plan.webhooks:
+        if not plan_has_webhooks(ctx.settings, user.plan):
             return page(
                 request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0
             )
@@ -67,7 +67,7 @@ class WebhookPages(Controller):
             nav="webhooks",
             hooks=hooks,
             plan_allows=True,
-            limit=plan.max_webhooks,
+            limit=ctx.settings.plan(user.plan).max_webhooks,
         )
 
     @get("/new")

@@ -21,6 +21,16 @@ from ..errors import FieldError
 from .routing import UTM_KEYS, WEEKDAYS
 from .variants import DEFAULT_LABEL, EXPIRED_LABEL
 
+# Which scans each `bots` choice counts, by their is_bot flag: stats, charts, lists, exports.
+BOT_FILTER: dict[str, tuple[int, ...]] = {"exclude": (0,), "include": (0, 1), "only": (1,)}
+
+
+def bot_flag(bots: str) -> int | None:
+    """The one is_bot value that `bots` keeps, or None when it keeps both."""
+    flags = BOT_FILTER[bots]
+    return flags[0] if len(flags) == 1 else None
+
+
 MAX_URL_CHARS = 2048
 MAX_NAME_CHARS = 200
 MAX_LABEL_CHARS = 64

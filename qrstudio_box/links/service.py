@@ -35,6 +35,7 @@ from .geoip import GeoIP
 from .period import day_from_number, day_number, stats_range
 from .routing import CAPPED, LIVE, Rule, ScanFacts
 from .rules import (
+    BOT_FILTER,
     InputError,
     check_countries,
     check_destination,
@@ -963,7 +964,7 @@ async def qr_stats(
 ) -> StatsOut:
     """Stats over whole UTC days from the rollups (never the scans table): totals, per day,
     top values per dimension (`top` each), every variant."""
-    if bots not in ("exclude", "include", "only"):
+    if bots not in BOT_FILTER:
         raise ApiError(400, "bots: must be exclude, include or only", field="bots")
     if not 1 <= top <= 100:
         raise ApiError(400, "top: must be between 1 and 100", field="top")
@@ -987,7 +988,7 @@ async def qr_stats(
         )
 
     (row, variant_rows), first, last, counts, per_day_rows, registers = await ctx.db.read(read)
-    wanted = {"exclude": (0,), "include": (0, 1), "only": (1,)}[bots]
+    wanted = BOT_FILTER[bots]
     by_dimension: dict[str, dict[str, int]] = {}
     bot_scans = 0
     for item in counts:

@@ -10,6 +10,7 @@ from collections.abc import Iterable, Sequence
 from typing import Any
 
 from ..db import Tx
+from .rules import BOT_FILTER, bot_flag
 from .variants import EXPIRED_LABEL
 
 # The routing columns (migration 0007): rules, lifecycle, UTM, query forwarding.
@@ -344,7 +345,8 @@ def list_scans(
 
 
 def _bots_clause(bots: str) -> str:
-    return {"exclude": "AND is_bot = 0", "only": "AND is_bot = 1", "include": ""}[bots]
+    flag = bot_flag(bots)
+    return "" if flag is None else f"AND is_bot = {flag}"
 
 
 def rollup_counts(
@@ -377,7 +379,7 @@ def sketch_registers(
 ) -> list[tuple[int, int]]:
     """(register, max low_bit) over the days [day_from, day_to]: whole 16-day blocks from the
     block table (a walk in register order), the edge days from the daily table (by day)."""
-    flags = {"exclude": (0,), "only": (1,), "include": (0, 1)}[bots]
+    flags = BOT_FILTER[bots]
     first_block = -(-day_from // SKETCH_BLOCK_DAYS)  # the first block starting in range
     last_block = (day_to + 1) // SKETCH_BLOCK_DAYS - 1  # the last block ending in range
     if first_block <= last_block:

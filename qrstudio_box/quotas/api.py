@@ -15,11 +15,11 @@ from ..clock import iso_s
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
+from ..params import RowId
 from . import rules, service, store
 
 UserRequest = Request[User, object, object]
 # SQLite integers are 64-bit: a larger id is refused as bad input, not a 500 from the driver.
-UserId = Annotated[int, Parameter(ge=1, le=2**63 - 1)]
 
 
 class CreditGrantIn(msgspec.Struct, forbid_unknown_fields=True):
@@ -68,7 +68,7 @@ class AdminQuotaController(Controller):
     tags = ["admin", "quotas"]
 
     @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
-    async def usage(self, user_id: UserId, ctx: AppContext) -> service.Usage:
+    async def usage(self, user_id: RowId, ctx: AppContext) -> service.Usage:
         return await ctx.quotas.usage(await user_or_404(ctx, user_id))
 
     @get(
@@ -77,7 +77,7 @@ class AdminQuotaController(Controller):
     )
     async def grants(
         self,
-        user_id: UserId,
+        user_id: RowId,
         ctx: AppContext,
         period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
     ) -> CreditGrantList:
@@ -94,7 +94,7 @@ class AdminQuotaController(Controller):
         summary="Grant a credit pack for the current month",
     )
     async def grant(
-        self, user_id: UserId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
+        self, user_id: RowId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
     ) -> CreditGrantOut:
         user = await user_or_404(ctx, user_id)
         now = ctx.clock.now()

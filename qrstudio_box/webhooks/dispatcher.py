@@ -36,11 +36,11 @@ import secrets as random_tokens
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..clock import Clock, from_unix_ms, iso_s, unix_ms
+from ..clock import Clock, iso_s, unix_ms
 from ..config import WebhooksSettings
 from ..db import Database, Tx
 from . import policy, store, transport
-from .policy import Health
+from .health import health_of, write_health
 from .secretbox import SecretBox, SecretKeyError
 from .signing import delivery_headers, redact_headers
 
@@ -62,7 +62,6 @@ def unrecorded_label(status_code: int | None, send_error: str, write_error: str)
     )
 
 
-DISABLED_ERROR = "Webhook disabled after 24 hours of failures; re-enable it to send again"
 # A healthy endpoint's leases per send allowed on the wire (an endpoint on a failure streak gets
 # one lease: nothing waits signed behind a send that may hang to the deadline).
 PREFETCH = 2
@@ -84,45 +83,6 @@ class Job:
     problem: str = ""  # set when the attempt cannot even be made (e.g. undecryptable secret)
     slow: bool = False  # still unanswered after policy.slow_after
     slot_handed_on: bool = False  # slow, and moved out of the slots into the slow pool
-
-
-def health_of(row) -> Health:
-    since = row["failing_since_ms"]
-    return Health(
-        row["status"],
-        row["consecutive_failures"],
-        from_unix_ms(since) if since is not None else None,
-    )
-
-
-def write_health(
-    tx: Tx, webhook_id: int, before: Health, after: Health, now: datetime, ok: bool
-) -> None:
-    changes: dict = {
-        "status": after.status,
-        "consecutive_failures": after.consecutive_failures,
-        "failing_since_ms": unix_ms(after.failing_since) if after.failing_since else None,
-        ("last_success_at" if ok else "last_failure_at"): iso_s(now),
-    }
-    if after.status == policy.DISABLED and before.status != policy.DISABLED:
-        changes["disabled_at"] = iso_s(now)
-        store.fail_pending_deliveries(tx, webhook_id, DISABLED_ERROR, iso_s(now))
-        log.warning("webhook %s disabled after 24 h of failures", webhook_id)
-    store.update_webhook(tx, webhook_id, changes, iso_s(now))
-
-
-def apply_time_rules(tx: Tx, now: datetime) -> list[int]:
-    """The 24 h rule without a new attempt: disable endpoints failing since a day. Returns ids."""
-    disabled = []
-    for row in store.failing_webhooks_since(tx, unix_ms(policy.disable_cutoff(now))):
-        before = health_of(row)
-        after = policy.with_time_passed(before, now)
-        if after != before:
-            changes = {"status": after.status, "disabled_at": iso_s(now)}
-            store.update_webhook(tx, row["id"], changes, iso_s(now))
-            store.fail_pending_deliveries(tx, row["id"], DISABLED_ERROR, iso_s(now))
-            disabled.append(row["id"])
-    return disabled
 
 
 class Dispatcher:

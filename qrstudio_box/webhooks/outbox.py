@@ -13,24 +13,11 @@ from typing import TYPE_CHECKING
 
 from ..clock import iso_s, unix_ms
 from . import store
+from .policy import webhook_plan_filter
 
 if TYPE_CHECKING:
     from ..db import Tx
     from ..events import Event, Outbox, Subscriber
-
-
-def plans_with_webhooks(settings) -> list[str] | None:
-    """Plan names whose owners get deliveries; None means no filter (no settings at hand).
-
-    A user whose plan is no longer configured is on the default plan (Settings.plan), so the
-    marker "*" stands for "any plan not in the config" when the default plan has webhooks.
-    """
-    if settings is None:
-        return None
-    names = [name for name, plan in settings.plans.items() if plan.webhooks]
-    if settings.plans[settings.accounts.default_plan].webhooks:
-        names.append("*")
-    return names
 
 
 def subscribe(events: Outbox, wake: Callable[[], None] | None = None) -> Subscriber:
@@ -50,7 +37,7 @@ def fan_out(tx: Tx, event: Event) -> int:
     """One pending delivery per subscription of the owner that listens and is not disabled,
     while the owner's plan includes webhooks (a downgraded user's subscriptions go quiet)."""
     now = tx.clock.now()
-    allowed = plans_with_webhooks(tx.settings)
+    plans = webhook_plan_filter(tx.settings) if tx.settings is not None else None
     created = store.insert_deliveries_for_event(
         tx,
         event.owner_id,
@@ -59,7 +46,6 @@ def fan_out(tx: Tx, event: Event) -> int:
         event.type,
         unix_ms(now),
         iso_s(now),
-        allowed_plans=allowed,
-        configured_plans=list(tx.settings.plans) if tx.settings else None,
+        plans=plans,
     )
     return created

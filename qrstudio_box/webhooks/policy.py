@@ -14,6 +14,10 @@ its slot on and claims for its endpoint one at a time until it answers). The thr
 configured floor, or SLOW_FACTOR times the endpoint's usual answer time when that is longer (but
 at most half the deadline), so a receiver that always takes 300 ms is not taken for one that
 hangs.
+
+Plans: whether a plan includes webhooks (``plan_has_webhooks``), and the same rule in the form
+the fan-out's SQL needs (``webhook_plan_filter``). Claims: how many deliveries one endpoint may
+be leased (``free_slots``, ``failing_budget``).
 """
 
 from __future__ import annotations
@@ -21,6 +25,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from email.utils import parsedate_to_datetime
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ..config import Settings
 
 RETRY_DELAYS: tuple[timedelta, ...] = (
     timedelta(minutes=1),
@@ -43,6 +51,56 @@ USUAL_WEIGHT = 0.2  # the newest answer's weight in an endpoint's usual answer t
 def is_success(status_code: int | None) -> bool:
     """Only a 2xx counts: a 3xx is not followed and fails like any other non-2xx."""
     return status_code is not None and 200 <= status_code < 300
+
+
+# -- plans ------------------------------------------------------------------------------------
+
+
+def plan_has_webhooks(settings: Settings, plan_name: str | None) -> bool:
+    """Whether owners on that plan get webhooks (the API, the pages and the deliveries).
+
+    A plan name the config does not list (None: any such name) means the default plan, as
+    ``Settings.plan`` decides: a user whose plan was removed from the config keeps working.
+    """
+    return settings.plan(plan_name).webhooks
+
+
+@dataclass(frozen=True)
+class PlanFilter:
+    """``plan_has_webhooks`` over every stored plan name, as one SQL test can apply it:
+    a name has webhooks when it is among ``exceptions`` XOR ``unlisted`` holds."""
+
+    unlisted: bool  # what any name outside the config gets (the default plan's answer)
+    exceptions: tuple[str, ...]  # the configured names whose answer differs from that
+
+
+def webhook_plan_filter(settings: Settings) -> PlanFilter:
+    unlisted = plan_has_webhooks(settings, None)
+    exceptions = tuple(
+        name for name in settings.plans if plan_has_webhooks(settings, name) != unlisted
+    )
+    return PlanFilter(unlisted, exceptions)
+
+
+# -- claims -----------------------------------------------------------------------------------
+
+
+def failing_budget(failing_total: int | None, failing_in_flight: int) -> int | None:
+    """Slots left for endpoints on a failure streak (or suspect), which share `failing_total`
+    of them (None: no shared cap), so those that hang to the deadline cannot take them all."""
+    return None if failing_total is None else failing_total - failing_in_flight
+
+
+def free_slots(per_endpoint: int, in_flight: int, failing: bool, budget: int | None) -> int:
+    """How many more deliveries a claim may lease for one endpoint (<= 0: none).
+
+    A healthy endpoint: up to `per_endpoint` in flight. One on a failure streak (or suspect)
+    may be one that hangs: one at a time, and only while the failing endpoints' shared budget
+    (`failing_budget`) lasts.
+    """
+    if failing and budget is not None:
+        return min(1 - in_flight, budget)
+    return per_endpoint - in_flight
 
 
 def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:

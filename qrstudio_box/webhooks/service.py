@@ -21,8 +21,9 @@ from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..errors import ApiError, FieldProblems, bad_request
 from ..events import EVENT_TYPES, encode_event, new_event_id
 from ..pagination import check_limit, decode_cursor, encode_cursor
-from . import policy, store
-from .dispatcher import Dispatcher, apply_time_rules
+from ..params import MAX_ROW_ID
+from . import health, policy, store
+from .dispatcher import Dispatcher
 from .schemas import (
     AttemptDetail,
     DeliveryLogEntry,
@@ -122,7 +123,7 @@ def attempt_from_row(row) -> AttemptDetail:
 
 
 def require_plan(ctx: AppContext, user: User) -> None:
-    if not ctx.settings.plan(user.plan).webhooks:
+    if not policy.plan_has_webhooks(ctx.settings, user.plan):
         raise ApiError(403, PLAN_REQUIRED)
 
 
@@ -157,11 +158,8 @@ async def check_url(ctx: AppContext, url: str) -> str:
     return url
 
 
-MAX_ID = 2**63 - 1  # SQLite's INTEGER range: a larger id cannot exist, and cannot be bound
-
-
 def _is_id(value: object) -> bool:
-    return isinstance(value, int) and 0 < value <= MAX_ID
+    return isinstance(value, int) and 0 < value <= MAX_ROW_ID
 
 
 async def _owned(ctx: AppContext, user: User, webhook_id: int):
@@ -231,16 +229,13 @@ async def update_webhook(
         row = store.get_webhook(tx.conn, user.id, webhook_id)
         if row is None:
             raise ApiError(404, "No webhook with that id")
-        now = iso_s(tx.clock.now())
+        now = tx.clock.now()
         if status == policy.ACTIVE:
-            fresh = policy.reenabled()
-            changes.update(
-                status=fresh.status, consecutive_failures=0, failing_since_ms=None, disabled_at=None
-            )
+            changes.update(health.reenabled_columns())
         elif status == policy.DISABLED and row["status"] != policy.DISABLED:
-            changes.update(status=policy.DISABLED, disabled_at=now)
-            store.fail_pending_deliveries(tx, webhook_id, "Webhook disabled by its owner", now)
-        store.update_webhook(tx, webhook_id, changes, now)
+            health.disable(tx, webhook_id, now, health.DISABLED_BY_OWNER, changes)
+            return
+        store.update_webhook(tx, webhook_id, changes, iso_s(now))
 
     await ctx.db.write(apply)
     return await get_webhook(ctx, user, webhook_id)
@@ -459,7 +454,7 @@ async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int
 
 async def apply_health_rules(ctx: AppContext) -> list[int]:
     """The periodic job: disable endpoints failing for 24 h even when no new event arrives."""
-    return await ctx.db.write(lambda tx: apply_time_rules(tx, tx.clock.now()))
+    return await ctx.db.write(lambda tx: health.apply_time_rules(tx, tx.clock.now()))
 
 
 def ip_ranges(ctx: AppContext) -> IpRanges:

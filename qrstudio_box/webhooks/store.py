@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ..db import Tx
+from .policy import PlanFilter, failing_budget, free_slots
 
 WEBHOOK_COLUMNS = (
     "id, owner_id, url, description, events, secret_sealed, status, consecutive_failures, "
@@ -119,13 +120,12 @@ def insert_deliveries_for_event(
     now_ms: int,
     now: str,
     *,
-    allowed_plans: list[str] | None = None,
-    configured_plans: list[str] | None = None,
+    plans: PlanFilter | None = None,
 ) -> int:
     """One statement, so the plan check costs the scan path no extra round trip.
 
-    `allowed_plans` (None: no check) names the plans with webhooks; "*" in it admits owners
-    whose plan is not among `configured_plans`.
+    `plans` (None: no check) is policy.webhook_plan_filter: an owner's plan has webhooks when it
+    is among its exceptions XOR its `unlisted` holds.
     """
     cursor = tx.execute(
         "INSERT INTO deliveries (webhook_id, event_seq, event_id, event_type, next_attempt_ms,"
@@ -133,11 +133,9 @@ def insert_deliveries_for_event(
         " SELECT w.id, :seq, :event_id, :type, :now_ms, :now, :now_ms FROM webhooks w"
         " WHERE w.owner_id = :owner AND w.status != 'disabled'"
         " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = :type)"
-        " AND (:allowed IS NULL OR EXISTS ("
-        "   SELECT 1 FROM users u WHERE u.id = w.owner_id AND ("
-        "     u.plan IN (SELECT value FROM json_each(:allowed))"
-        "     OR ('*' IN (SELECT value FROM json_each(:allowed))"
-        "         AND u.plan NOT IN (SELECT value FROM json_each(:configured))))))",
+        " AND (:unlisted IS NULL OR EXISTS ("
+        "   SELECT 1 FROM users u WHERE u.id = w.owner_id"
+        "   AND (u.plan IN (SELECT value FROM json_each(:exceptions))) != :unlisted))",
         {
             "seq": event_seq,
             "event_id": event_id,
@@ -145,8 +143,8 @@ def insert_deliveries_for_event(
             "now_ms": now_ms,
             "now": now,
             "owner": owner_id,
-            "allowed": None if allowed_plans is None else json.dumps(allowed_plans),
-            "configured": json.dumps(configured_plans or []),
+            "unlisted": None if plans is None else int(plans.unlisted),
+            "exceptions": json.dumps(plans.exceptions if plans else []),
         },
     )
     return cursor.rowcount
@@ -266,7 +264,7 @@ def claim_due(
     # An endpoint on a failure streak may be one that hangs until the deadline: it gets one send
     # at a time, and all such endpoints together `failing_total` slots, so healthy endpoints keep
     # the rest instead of queueing behind sends that will time out.
-    failing_budget = None if failing_total is None else failing_total - failing_in_flight
+    budget = failing_budget(failing_total, failing_in_flight)
     due: list[tuple[int, int]] = []
     endpoints = (
         tx.fetchall(_ENDPOINTS_WITH_DUE_WORK, {"now": now_ms})
@@ -275,17 +273,15 @@ def claim_due(
     )
     for webhook_id, failing in endpoints:
         failing = failing or webhook_id in suspects
-        free = per_endpoint - in_flight.get(webhook_id, 0)
-        if failing and failing_budget is not None:
-            free = min(1 - in_flight.get(webhook_id, 0), failing_budget)
+        free = free_slots(per_endpoint, in_flight.get(webhook_id, 0), failing, budget)
         rows = []
         if free > 0:
             rows = tx.fetchall(
                 _DUE_OF_ENDPOINT, {"webhook_id": webhook_id, "now": now_ms, "free": free}
             )
             due += [(row[1], row[0]) for row in rows]
-            if failing and failing_budget is not None:
-                failing_budget -= len(rows)
+            if failing and budget is not None:
+                budget -= len(rows)
         if capped is not None and len(rows) >= free:
             capped.add(webhook_id)
     ids = [delivery_id for _, delivery_id in sorted(due)[:limit]]

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 import httpcore
 import httpx
 
+from .policy import is_success
 from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, system_resolver, vet_host
 
 RESPONSE_READ_LIMIT = 64 * 1024  # read no further than this from a response...
@@ -217,7 +218,7 @@ class PostResult:
 
     @property
     def ok(self) -> bool:
-        return self.status_code is not None and 200 <= self.status_code < 300 and not self.error
+        return is_success(self.status_code) and not self.error
 
     @property
     def retry_after(self) -> str | None:
@@ -339,7 +340,7 @@ async def post(
     response_headers = {
         name.decode("latin-1").lower(): value.decode("latin-1") for name, value in response.headers
     }
-    if 200 <= status < 300:
+    if is_success(status):
         error = ""
     elif 300 <= status < 400:
         where = response_headers.get("location", "")

@@ -133,3 +133,62 @@ def test_success_resets_the_streak_and_degraded():
 )
 def test_time_alone_disables(health, now, expected_status):
     assert policy.with_time_passed(health, now).status == expected_status
+
+
+# -- plans: one rule for the API, the pages and the fan-out's SQL --------------------------------
+
+
+def plans_settings(default_plan: str, with_webhooks: set[str]):
+    from qrstudio_box.config import settings_from_mapping
+
+    plans = {name: {"webhooks": name in with_webhooks} for name in ("free", "pro", "business")}
+    return settings_from_mapping({"accounts": {"default_plan": default_plan}, "plans": plans})
+
+
+@pytest.mark.parametrize(
+    "default_plan, with_webhooks, plan, has_webhooks, unlisted, exceptions",
+    [
+        ("free", {"pro", "business"}, "free", False, False, ("pro", "business")),
+        ("free", {"pro", "business"}, "pro", True, False, ("pro", "business")),
+        ("free", {"pro", "business"}, "gone", False, False, ("pro", "business")),
+        ("pro", {"pro", "business"}, "gone", True, True, ("free",)),
+        ("pro", {"pro", "business"}, "free", False, True, ("free",)),
+        ("pro", {"pro", "business"}, None, True, True, ("free",)),
+        ("free", set(), "business", False, False, ()),
+        ("pro", {"free", "pro", "business"}, "gone", True, True, ()),
+    ],
+)
+def test_plan_has_webhooks_and_its_sql_filter(
+    default_plan, with_webhooks, plan, has_webhooks, unlisted, exceptions
+):
+    settings = plans_settings(default_plan, with_webhooks)
+    assert policy.plan_has_webhooks(settings, plan) is has_webhooks
+    assert policy.webhook_plan_filter(settings) == policy.PlanFilter(unlisted, exceptions)
+
+
+# -- the claim's fair share ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "per_endpoint, in_flight, failing, budget, free",
+    [
+        (3, 0, False, None, 3),  # healthy: up to its cap
+        (3, 2, False, 5, 1),  # healthy: the failing budget is not its concern
+        (3, 3, False, 5, 0),
+        (3, 0, True, None, 3),  # no shared cap configured: failing is claimed like healthy
+        (3, 0, True, 4, 1),  # failing: one at a time...
+        (3, 1, True, 4, 0),  # ...and that one is out
+        (3, 0, True, 0, 0),  # ...while the shared budget lasts
+        (3, 0, True, -1, -1),  # over budget (sends outlived a shrink): nothing
+    ],
+)
+def test_free_slots_table(per_endpoint, in_flight, failing, budget, free):
+    assert policy.free_slots(per_endpoint, in_flight, failing, budget) == free
+
+
+@pytest.mark.parametrize(
+    "failing_total, failing_in_flight, budget",
+    [(None, 0, None), (None, 7, None), (4, 0, 4), (4, 3, 1), (4, 5, -1)],
+)
+def test_failing_budget_table(failing_total, failing_in_flight, budget):
+    assert policy.failing_budget(failing_total, failing_in_flight) == budget

@@ -125,3 +125,22 @@ def test_one_endpoint_claim_and_the_endpoints_left_behind_their_cap(db):
     rows = store.claim_due(tx, NOW, NOW + 35_000, "more", 5, 10, capped=capped)
     assert [row["delivery_id"] for row in rows] == first[2:]
     assert capped == set()  # room under both caps, nothing left behind
+
+
+@pytest.mark.parametrize("default_plan", ["free", "pro"])
+@pytest.mark.parametrize("plan", ["free", "pro", "business", "gone"])
+def test_the_fan_out_sql_applies_plan_has_webhooks(db, default_plan, plan):
+    """The SQL's plan test and policy.plan_has_webhooks agree, for a plan removed from the
+    config too (it falls back to the default plan)."""
+    from qrstudio_box.config import settings_from_mapping
+    from qrstudio_box.webhooks import policy
+
+    settings = settings_from_mapping({"accounts": {"default_plan": default_plan}})
+    db.execute("UPDATE users SET plan = ? WHERE id = 1", (plan,))
+    db.execute("UPDATE webhooks SET events = '[\"scan.created\"]'")
+    tx = Tx(db, FakeClock())
+    created = store.insert_deliveries_for_event(
+        tx, 1, 1, "evt_1", "scan.created", NOW, "t", plans=policy.webhook_plan_filter(settings)
+    )
+    assert created == (2 if policy.plan_has_webhooks(settings, plan) else 0)  # 3 is disabled
+    assert store.insert_deliveries_for_event(tx, 1, 1, "evt_1", "scan.created", NOW, "t") == 2
