@@ -445,7 +445,7 @@ class AppServer:
             json={"name": name, "destination_url": destination, **fields},
         )
         if response.status_code != 201:
-            raise FeatureMissing(
+            raise SetupFailed(
                 f"POST /api/v1/dynamic-qrs/ answered {response.status_code}: {response.text[:200]}"
             )
         return response.json()["short_id"]
@@ -463,7 +463,7 @@ class AppServer:
             json={"url": url, "description": "bench receiver", "events": list(events)},
         )
         if response.status_code != 201:
-            raise FeatureMissing(
+            raise SetupFailed(
                 f"POST /api/v1/webhooks/ answered {response.status_code}: {response.text[:200]}"
             )
         return response.json()
@@ -485,15 +485,8 @@ class AppServer:
 WEBHOOK_TEST_CONFIG = {"webhooks": {"allow_http": True, "allow_private_targets": True}}
 
 
-class FeatureMissing(RuntimeError):
-    """The code under test lacks an endpoint the bench needs (not merged yet)."""
-
-
-def skipped(args: argparse.Namespace, name: str, reason: str) -> int:
-    """Record that a bench could not run, say why, exit 3 (run_all and the smoke test know it)."""
-    print(f"SKIPPED {name}: {reason}")
-    write_result(args, name, {"skipped": reason})
-    return 3
+class SetupFailed(RuntimeError):
+    """The appliance refused what a bench needs to start (a QR, a webhook): the bench fails."""
 
 
 # -- the bare app, the receiver ------------------------------------------------------------

@@ -95,10 +95,7 @@ def main(argv: list[str] | None = None) -> int:
     app = h.AppServer(keep=args.keep)
     try:
         app.start()
-        try:
-            short_id = app.create_qr()
-        except h.FeatureMissing as missing:
-            return h.skipped(args, NAME, str(missing))
+        short_id = app.create_qr()
         url = f"{app.base_url}/r/{short_id}"
         answered = in_flight_bound = 0
         warm = h.load(url, max(levels), warmup)

@@ -58,9 +58,6 @@ def main(argv: list[str] | None = None) -> int:
             continue
         data = json.loads(path.read_text())
         print(f"### {name}\n")
-        if "skipped" in data:
-            print(f"Skipped: {data['skipped']}\n")
-            continue
         print(
             "Load average (1, 5, 15 min) when it started: "
             f"{data['machine'].get('loadavg_at_start')}, "

@@ -58,11 +58,8 @@ def main(argv: list[str] | None = None) -> int:
         app = h.AppServer(config=config, keep=args.keep)
         try:
             app.start()
-            try:
-                short_id = app.create_qr()
-                app.create_webhook(f"{receiver.base_url}/hook/1")
-            except h.FeatureMissing as missing:
-                return h.skipped(args, NAME, str(missing))
+            short_id = app.create_qr()
+            app.create_webhook(f"{receiver.base_url}/hook/1")
             url = f"{app.base_url}/r/{short_id}"
             # Warm up (imports, caches, connections), let it drain, then start from zero.
             warmup = 0.5 if args.quick else 2.0

@@ -63,12 +63,12 @@ class FakeClock:
 
 
 def iso_ms(moment: datetime) -> str:
-    """`2026-05-09T14:01:23.451Z`: the guide's scanned_at format."""
+    """`2026-05-09T14:01:23.451Z`: scanned_at as docs/webhooks.md shows it."""
     return f"{_iso_second(moment)[:-1]}.{moment.microsecond // 1000:03d}Z"
 
 
 def iso_s(moment: datetime) -> str:
-    """`2026-05-09T14:01:23Z`: the guide's created_at format."""
+    """`2026-05-09T14:01:23Z`: created_at as docs/webhooks.md shows it."""
     return _iso_second(moment)
 
 

@@ -54,7 +54,8 @@ class Event(msgspec.Struct, frozen=True):
 
 
 def encode_event(event_id: str, type: str, created_at: str, data: dict[str, Any]) -> bytes:
-    """The exact bytes we sign and send: keys in the guide's order (type, id, created_at, data)."""
+    """The exact bytes we sign and send: keys in docs/webhooks.md's order (type, id,
+    created_at, data)."""
     return msgspec.json.encode(
         {"type": type, "id": event_id, "created_at": created_at, "data": data}
     )

@@ -332,7 +332,7 @@ class LinksService:
             int(family.is_bot),
             int.from_bytes(scanner[:8], "big", signed=True),
         )
-        # The guide's scan.created data, field for field, in its order.
+        # scan.created data as docs/webhooks.md lists it, field for field, in its order.
         data = {
             "short_id": qr.short_id,
             "name": qr.name,
@@ -508,7 +508,7 @@ def _variant_triples(field: str, variants: list[VariantIn] | None) -> list[tuple
 
 
 def _event_data(row: Any) -> dict[str, Any]:
-    """dynamic_qr.created data: the guide's fields in the guide's order."""
+    """dynamic_qr.created data: the fields of docs/webhooks.md, in its order."""
     return {
         "short_id": row["short_id"],
         "name": row["name"],

@@ -1,8 +1,7 @@
 """The SQL of operations: retention pruning and the numbers behind GET /metrics.
 
 Other domains own these tables (0002 links: scans, dynamic_qrs; 0003 webhooks: webhooks,
-deliveries, delivery_attempts; 0001: events). Every statement here first asks which tables
-exist, so the appliance works whichever domains are installed.
+deliveries, delivery_attempts; 0001: events); every migration runs at start, so they all exist.
 """
 
 from __future__ import annotations
@@ -13,11 +12,6 @@ from dataclasses import dataclass, field
 from ..db import Tx
 from ..links import store as links_store
 
-
-def existing_tables(conn: sqlite3.Connection) -> set[str]:
-    return {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-
-
 # -- retention ------------------------------------------------------------------------------
 # Each prune_* deletes at most `limit` rows in the caller's transaction and returns how many,
 # so the job can run many short transactions and never hold the writer long: scans keep
@@ -27,16 +21,12 @@ def existing_tables(conn: sqlite3.Connection) -> set[str]:
 def prune_scans(tx: Tx, cutoff_ms: int, limit: int) -> int:
     """Raw scans older than the cutoff. The daily rollups and sketches stay: stats keep their
     history, only the per-scan rows go."""
-    if "scans" not in existing_tables(tx.conn):
-        return 0
     return links_store.delete_scans_before(tx, cutoff_ms, limit)  # keeps the roll-up mark right
 
 
 def prune_delivery_attempts(tx: Tx, cutoff_ms: int, limit: int) -> int:
     """Rows of the delivery log older than the cutoff (an attempt still sending stays).
     No index on started_ms, but ids grow with time: walking by id finds the old rows first."""
-    if "delivery_attempts" not in existing_tables(tx.conn):
-        return 0
     return tx.execute(
         "DELETE FROM delivery_attempts WHERE id IN "
         "(SELECT id FROM delivery_attempts WHERE started_ms < ? AND outcome != 'sending' "
@@ -48,8 +38,6 @@ def prune_delivery_attempts(tx: Tx, cutoff_ms: int, limit: int) -> int:
 def prune_finished_deliveries(tx: Tx, cutoff_ms: int, limit: int) -> int:
     """Succeeded or failed deliveries created before the cutoff (their attempts cascade).
     A pending delivery is never touched: it still has to reach its endpoint."""
-    if "deliveries" not in existing_tables(tx.conn):
-        return 0
     return tx.execute(
         "DELETE FROM deliveries WHERE id IN "
         "(SELECT id FROM deliveries WHERE status != 'pending' AND created_ms < ? "
@@ -63,18 +51,11 @@ def prune_events(tx: Tx, cutoff_iso: str, limit: int) -> int:
     (pending, or kept in the log) keeps its event, so the log never loses its payloads and a
     queued delivery never loses what it must send. `created_at` is ISO text (iso_s): equal
     width, so text order is time order."""
-    tables = existing_tables(tx.conn)
-    if "events" not in tables:
-        return 0
-    still_needed = (
-        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)"
-        if "deliveries" in tables
-        else ""
-    )
     return tx.execute(
         "DELETE FROM events WHERE seq IN "
-        f"(SELECT seq FROM events e WHERE created_at < ?{still_needed} "
-        "ORDER BY created_at LIMIT ?)",
+        "(SELECT seq FROM events e WHERE created_at < ?"
+        " AND NOT EXISTS (SELECT 1 FROM deliveries d WHERE d.event_seq = e.seq)"
+        " ORDER BY created_at LIMIT ?)",
         (cutoff_iso, limit),
     ).rowcount
 
@@ -114,50 +95,43 @@ def _grouped(conn: sqlite3.Connection, sql: str, into: dict[str, int]) -> None:
 
 
 def metrics_snapshot(conn: sqlite3.Connection, now_ms: int) -> MetricsSnapshot:
-    tables = existing_tables(conn)
     snap = MetricsSnapshot()
     # One read transaction: the numbers agree with each other.
     conn.execute("BEGIN")
     try:
-        if "dynamic_qrs" in tables:
-            # scan_count is kept by the scan rollups and survives retention pruning, so this
-            # is a true counter, where count(*) over scans would drop after each prune.
-            total, live = conn.execute(
-                "SELECT coalesce(sum(scan_count), 0), count(*) FILTER (WHERE deleted_at IS NULL) "
-                "FROM dynamic_qrs"
-            ).fetchone()
-            snap.scans_total, snap.dynamic_qrs = total, live
-        if "events" in tables:
-            snap.events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
-        if "users" in tables:
-            snap.users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
-        if "deliveries" in tables:
-            _grouped(
-                conn,
-                "SELECT status, count(*) FROM deliveries GROUP BY status",
-                snap.deliveries_by_status,
-            )
-            due, oldest = conn.execute(
-                "SELECT count(*) FILTER (WHERE next_attempt_ms <= ?), min(created_ms) "
-                "FROM deliveries WHERE status = 'pending'",
-                (now_ms,),
-            ).fetchone()
-            snap.queue_due = due
-            snap.oldest_pending_age_seconds = (
-                max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
-            )
-        if "delivery_attempts" in tables:
-            _grouped(
-                conn,
-                "SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome",
-                snap.attempts_by_outcome,
-            )
-        if "webhooks" in tables:
-            _grouped(
-                conn,
-                "SELECT status, count(*) FROM webhooks GROUP BY status",
-                snap.webhooks_by_status,
-            )
+        # scan_count is kept by the scan rollups and survives retention pruning, so this
+        # is a true counter, where count(*) over scans would drop after each prune.
+        total, live = conn.execute(
+            "SELECT coalesce(sum(scan_count), 0), count(*) FILTER (WHERE deleted_at IS NULL) "
+            "FROM dynamic_qrs"
+        ).fetchone()
+        snap.scans_total, snap.dynamic_qrs = total, live
+        snap.events = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        snap.users = conn.execute("SELECT count(*) FROM users").fetchone()[0]
+        _grouped(
+            conn,
+            "SELECT status, count(*) FROM deliveries GROUP BY status",
+            snap.deliveries_by_status,
+        )
+        due, oldest = conn.execute(
+            "SELECT count(*) FILTER (WHERE next_attempt_ms <= ?), min(created_ms) "
+            "FROM deliveries WHERE status = 'pending'",
+            (now_ms,),
+        ).fetchone()
+        snap.queue_due = due
+        snap.oldest_pending_age_seconds = (
+            max(0.0, (now_ms - oldest) / 1000) if oldest is not None else 0.0
+        )
+        _grouped(
+            conn,
+            "SELECT outcome, count(*) FROM delivery_attempts GROUP BY outcome",
+            snap.attempts_by_outcome,
+        )
+        _grouped(
+            conn,
+            "SELECT status, count(*) FROM webhooks GROUP BY status",
+            snap.webhooks_by_status,
+        )
         page_count = conn.execute("PRAGMA page_count").fetchone()[0]
         page_size = conn.execute("PRAGMA page_size").fetchone()[0]
         snap.database_bytes = page_count * page_size

@@ -1,4 +1,4 @@
-"""/api/v1/webhooks/ (the guide's paths) and the public /docs/ip-ranges.json."""
+"""/api/v1/webhooks/ (the paths of docs/webhooks.md) and the public /docs/ip-ranges.json."""
 
 from __future__ import annotations
 

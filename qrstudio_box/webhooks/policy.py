@@ -1,4 +1,4 @@
-"""Retry and endpoint-health rules, as pure functions (the seed guide's table, to the letter).
+"""Retry and endpoint-health rules, as pure functions (docs/webhooks.md's table, to the letter).
 
 Retries: attempt 1 at once; after a failed attempt n the next one is due
 ``RETRY_DELAYS[n-1]`` after that FAILURE (1 min, 5 min, 30 min, 2 h); after the 5th failure the

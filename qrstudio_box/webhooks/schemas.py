@@ -36,7 +36,7 @@ class Webhook(Struct, kw_only=True):
 
 
 class WebhookWithSecret(Struct, kw_only=True):
-    """The answer of create and rotate: the guide's field order, the secret shown once."""
+    """The answer of create and rotate: docs/webhooks.md's field order, the secret shown once."""
 
     id: int
     url: str
@@ -58,7 +58,7 @@ class WebhookList(Struct):
 
 
 class DeliveryLogEntry(Struct, kw_only=True):
-    """One attempt. The guide's fields first, then what the dashboard needs."""
+    """One attempt. The fields of docs/webhooks.md first, then what the dashboard needs."""
 
     id: int
     event: str

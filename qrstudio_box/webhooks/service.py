@@ -320,7 +320,7 @@ async def get_attempts(
 
 
 def sample_scan(owner_id: int, now: datetime) -> dict[str, Any]:
-    """A realistic scan.created payload (the guide's fields) for the test trigger."""
+    """A realistic scan.created payload (docs/webhooks.md's fields) for the test trigger."""
     return {
         "short_id": "tEsT0001",
         "name": "Test event from QRStudio Box",

@@ -2,9 +2,10 @@
 
 Two signature schemes ride on every delivery, computed over the same raw body bytes:
 
-* ``X-QRStudio-Signature: t=<unix seconds>,v1=<hex>``: the seed guide's scheme. The HMAC-SHA256
-  key is the WHOLE secret string (``whsec_...``) as UTF-8, exactly as the guide's Flask
-  ``_verify`` does ``WEBHOOK_SECRET.encode()``; the message is ``f"{t}.{body}"``.
+* ``X-QRStudio-Signature: t=<unix seconds>,v1=<hex>``: the scheme of docs/webhooks.md
+  ("Verifying a delivery"). The HMAC-SHA256 key is the WHOLE secret string (``whsec_...``) as
+  UTF-8, exactly as the Flask receiver it cites (``_verify``) does ``WEBHOOK_SECRET.encode()``;
+  the message is ``f"{t}.{body}"``.
 * Standard Webhooks (``webhook-id``, ``webhook-timestamp``, ``webhook-signature: v1,<base64>``):
   the key is the base64-decoded part after ``whsec_``; the message is ``f"{id}.{t}.{body}"``.
   This is what the ``standardwebhooks`` libraries verify.

@@ -16,7 +16,7 @@ ANDROID_CHROME = (
 DESKTOP_FIREFOX = "Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:125.0) Gecko/20100101 Firefox/125.0"
 GOOGLEBOT = "Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)"
 
-# The guide's payloads: field name -> JSON type, in the guide's order.
+# The payloads of docs/webhooks.md: field name -> JSON type, in its order.
 SCAN_CREATED_FIELDS = {
     "short_id": str,
     "name": str,

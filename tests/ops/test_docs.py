@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import configparser
 import ipaddress
 import re
@@ -17,7 +18,13 @@ from qrstudio_box.config import PROCESS_ENV, Settings, config_env_names, setting
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "operations.md"
 CONTRIB = ROOT / "contrib"
-OPS_TEXTS = [DOC, *sorted(CONTRIB.iterdir()), ROOT / "Containerfile", ROOT / "README.md"]
+OPS_TEXTS = [
+    DOC,
+    *sorted(CONTRIB.iterdir()),
+    ROOT / "Containerfile",
+    ROOT / "README.md",
+    ROOT / "docs" / "quotas.md",
+]
 
 
 def _code_of(path: Path) -> str:
@@ -47,16 +54,31 @@ def test_every_variable_that_is_not_a_config_key_is_documented():
     assert "unknown `QRSTUDIO_*` variable" in readme
 
 
+def _subcommands(parser: argparse.ArgumentParser) -> dict[str, argparse.ArgumentParser]:
+    actions = [a for a in parser._actions if isinstance(a, argparse._SubParsersAction)]
+    return actions[0].choices if actions else {}
+
+
 @pytest.mark.parametrize("path", OPS_TEXTS, ids=lambda p: p.name)
 def test_every_command_named_exists(path):
-    parser = build_parser()
-    subcommands = next(a for a in parser._actions if a.dest == "command").choices
-    for command in re.findall(r"qrstudio-box (?!-)([a-z][a-z-]*)", _code_of(path)):
-        if command in ("backup", "run", "migrate", "users", "plans", "credits"):
-            # credits lives in the quotas domain; accept it once that is merged.
-            assert command in subcommands or command == "credits", command
-        else:
-            pytest.fail(f"{path.name}: `qrstudio-box {command}` is not a command we have")
+    """Each `qrstudio-box COMMAND [SUBCOMMAND] [--option ...]` written down is one we have."""
+    commands = _subcommands(build_parser())
+    named = re.findall(r"qrstudio-box (?!-)([a-z][a-z-]*)((?: +[^\s`|;&#]+)*)", _code_of(path))
+    assert named or path.suffix != ".md", f"{path.name} names no command"
+    for command, rest in named:
+        words = rest.split()
+        assert command in commands, f"{path.name}: `qrstudio-box {command}` is not a command"
+        parser = commands[command]
+        subcommands = _subcommands(parser)
+        if subcommands:
+            assert words and words[0] in subcommands, (
+                f"{path.name}: `qrstudio-box {command} {' '.join(words[:1])}`: "
+                f"the subcommands are {', '.join(subcommands)}"
+            )
+            parser = subcommands[words[0]]
+        options = {option for action in parser._actions for option in action.option_strings}
+        for option in re.findall(r"--[a-z][a-z-]*", rest):
+            assert option in options, f"{path.name}: `qrstudio-box {command}` has no {option}"
 
 
 def test_toml_snippets_in_the_doc_are_valid_config():

@@ -1,4 +1,5 @@
-"""Subscriptions over HTTP: the guide's shapes, validation, plans, isolation, secrets at rest."""
+"""Subscriptions over HTTP: docs/webhooks.md's shapes, validation, plans, isolation, secrets
+at rest."""
 
 import re
 
