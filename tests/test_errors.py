@@ -74,3 +74,34 @@ def test_a_single_field_error_keeps_its_shape():
         "field": "name",
     }
     FieldProblems().raise_if_any()  # nothing found: nothing raised
+
+
+def test_the_api_names_every_wrong_field_of_a_new_user(client, admin_headers, sql):
+    response = client.post(
+        "/api/v1/admin/users/",
+        headers=admin_headers,
+        json={"email": "not-an-email", "password": "short", "plan": "gold"},
+    )
+    assert response.status_code == 400, response.text
+    body = response.json()
+    assert [item["field"] for item in body["errors"]] == ["email", "plan", "password"]
+    assert body["field"] == "email"
+    assert body["errors"][0]["detail"] == "email: must be an email address like name@example.com"
+    assert sql("SELECT count(*) FROM users")[0][0] == 1  # the admin only
+
+
+def test_a_wrong_type_in_a_body_is_said_in_words(client, admin_headers):
+    created = client.post(
+        "/api/v1/dynamic-qrs/", headers=admin_headers, json={"destination_url": "https://a.test/"}
+    )
+    short_id = created.json()["short_id"]
+    response = client.patch(
+        f"/api/v1/dynamic-qrs/{short_id}/", headers=admin_headers, json={"is_active": "yes"}
+    )
+    assert response.status_code == 400
+    assert response.json() == {
+        "status_code": 400,
+        "error": "bad_request",
+        "detail": "is_active: use true or false",
+        "field": "is_active",
+    }

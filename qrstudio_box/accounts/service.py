@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
-from ..errors import ApiError, bad_request
+from ..errors import ApiError, FieldProblems, bad_request
 from . import rules, store
 from .passwords import (
     PasswordHash,
@@ -61,14 +61,16 @@ def prepare_new_user(
     settings: Settings, email: str, password: str | None, role: str, plan: str | None
 ) -> NewUser:
     """Validate and hash (CPU-bound: call it in a thread from async code)."""
-    email = normalize_email(email)
-    plan = check_plan(settings, plan or settings.accounts.default_plan)
+    problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
+    email = problems.check(normalize_email, email)
+    plan = problems.check(check_plan, settings, plan or settings.accounts.default_plan)
     if role not in ("admin", "member"):
-        raise bad_request("role", "must be admin or member")
+        problems.add("role", "role: must be admin or member")
     generated = None
     if password is None:
         password = generated = generate_password()
-    check_password(password)
+    problems.check(check_password, password)
+    problems.raise_if_any()
     return NewUser(email, hash_password(password), role, plan, generated)
 
 
