@@ -7,10 +7,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from qrstudio_box.clock import iso_s, unix_ms
+from qrstudio_box.clock import unix_ms
 from qrstudio_box.config import RetentionSettings, settings_from_mapping
-from qrstudio_box.db import connect_sync, migrate, write_sync
-from qrstudio_box.ops import store
 from qrstudio_box.ops.retention import prune_all, prune_plan
 
 NOW = datetime(2026, 5, 9, 14, 0, tzinfo=UTC)  # the conftest FakeClock's start
@@ -52,41 +50,6 @@ def test_config_keys_and_env_override():
     )
     assert settings.retention.scans_days == 365
     assert settings.retention.prune_interval_minutes == 15
-
-
-@pytest.mark.parametrize(
-    "prune",
-    [
-        store.prune_scans,
-        store.prune_delivery_attempts,
-        store.prune_finished_deliveries,
-        store.prune_events,
-    ],
-)
-def test_each_prune_tolerates_a_missing_table(tmp_path, prune):
-    conn = connect_sync(tmp_path / "empty.db")
-    cutoff = iso_s(NOW) if prune is store.prune_events else unix_ms(NOW)
-    assert write_sync(conn, prune, cutoff, 100) == 0
-
-
-def test_events_prune_without_the_webhooks_tables(tmp_path):
-    """Only the spine's migration: events go by age alone."""
-    conn = connect_sync(tmp_path / "spine.db")
-    migrate(conn)
-    conn.execute("DROP TABLE IF EXISTS delivery_attempts")
-    conn.execute("DROP TABLE IF EXISTS deliveries")
-    conn.execute(
-        "INSERT INTO users (email, password_hash, role, plan, created_at)"
-        " VALUES ('a@x', 'h', 'admin', 'free', 'x')"
-    )
-    for days_old in (40, 31, 29):
-        conn.execute(
-            "INSERT INTO events (id, owner_id, type, created_at, body)"
-            " VALUES (?, 1, 't', ?, x'00')",
-            (f"evt_{days_old}", iso_s(NOW - timedelta(days=days_old))),
-        )
-    assert write_sync(conn, store.prune_events, iso_s(NOW - timedelta(days=30)), 100) == 2
-    assert [row[0] for row in conn.execute("SELECT id FROM events")] == ["evt_29"]
 
 
 @pytest.fixture
