@@ -1,13 +1,12 @@
 # ruff: noqa
 # The seed guide's Flask receiver, copied VERBATIM from shared/seed/webhooks-guide.txt
-# ("Create a public endpoint on your server"). Do not edit: test_guide_copy.py checks that it
+# ("Create a public endpoint on your server"). Do not edit: test_signing.py checks that it
 # still equals the guide, and the delivery tests prove that this code accepts our deliveries.
 from flask import Flask, request, abort
 import hmac, hashlib, os
 
 app = Flask(__name__)
 WEBHOOK_SECRET = os.environ["QRSTUDIO_WEBHOOK_SECRET"]
-
 
 @app.post("/qrstudio/webhook")
 def webhook():
