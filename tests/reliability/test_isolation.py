@@ -48,6 +48,7 @@ OWNER_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}/scans"): None,
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}/scans.csv"): None,
     ("GET", "/api/v1/dynamic-qrs/{short_id:str}/stats"): None,
+    ("GET", "/api/v1/dynamic-qrs/{short_id:str}/preview"): None,
     ("GET", "/api/v1/webhooks/{webhook_id:int}"): None,
     ("PATCH", "/api/v1/webhooks/{webhook_id:int}"): {"description": "stolen", "status": "disabled"},
     ("DELETE", "/api/v1/webhooks/{webhook_id:int}"): None,
@@ -70,9 +71,14 @@ ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users/{user_id:int}/credits"): None,
     ("POST", "/api/v1/admin/users/{user_id:int}/credits"): {"amount": 1000, "note": "free stuff"},
     ("GET", "/api/v1/admin/users/{user_id:int}/usage"): None,
+    ("POST", "/api/v1/admin/users/{user_id:int}/sign-out-everywhere"): None,
 }
 SELF_API = {
     ("GET", "/api/v1/me"),
+    ("POST", "/api/v1/me/password"),
+    ("POST", "/api/v1/me/sign-out-everywhere"),
+    ("GET", "/api/v1/settings/utm"),
+    ("PUT", "/api/v1/settings/utm"),
     ("GET", "/api/v1/usage"),
     ("GET", "/api/v1/dynamic-qrs"),
     ("POST", "/api/v1/dynamic-qrs"),
@@ -85,6 +91,13 @@ OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/qrs/{short_id:str}"): None,
     ("GET", "/admin/qrs/{short_id:str}/download"): None,
     ("GET", "/admin/qrs/{short_id:str}/edit"): None,
+    ("GET", "/admin/qrs/{short_id:str}/routing"): None,
+    ("POST", "/admin/qrs/{short_id:str}/routing"): {
+        "rule_key": "0",
+        "rule_position": "1",
+        "rule_label": "stolen",
+        "rule_url": "https://example.com/stolen",
+    },
     ("POST", "/admin/qrs/{short_id:str}/edit"): {
         "name": "stolen",
         "destination_url": "https://evil.example/",
@@ -117,9 +130,15 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/users/{user_id:int}/active"): {"is_active": "0"},
     ("POST", "/admin/users/{user_id:int}/plan"): {"plan": "business"},
     ("POST", "/admin/users/{user_id:int}/role"): {"role": "admin"},
+    ("POST", "/admin/users/{user_id:int}/sign-out-everywhere"): {},
 }
 SELF_UI = {
     ("GET", "/admin"),
+    ("GET", "/admin/account"),
+    ("POST", "/admin/account/password"),
+    ("POST", "/admin/account/sign-out-everywhere"),
+    ("GET", "/admin/settings/utm"),
+    ("POST", "/admin/settings/utm"),
     ("POST", "/admin/logout"),
     ("GET", "/admin/usage"),
     ("GET", "/admin/qrs"),
