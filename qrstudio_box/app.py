@@ -47,8 +47,9 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`, and
 # optionally `wrap_app(app, ctx, on_crash)` to answer some requests in front of the router.
-# Order matters for start: accounts first (bootstrap admin), the rest after.
-DOMAINS: list[Any] = [accounts, quotas, links, qr, webhooks, ops, admin]
+# Order matters for start: accounts first (bootstrap admin); webhooks before links, whose start
+# may already emit events (a code that ended while the box was down) that webhooks must hear.
+DOMAINS: list[Any] = [accounts, quotas, webhooks, links, qr, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:
