@@ -117,11 +117,7 @@ def main(argv: list[str] | None = None) -> int:
             app_stats = receiver.wait_for(count, args.timeout, "/hook")
             app_cpu = h.cpu_seconds(app.pid) - cpu_before
             drained = (app_stats["last"] or committed) - committed
-            pending = (
-                app.sql("SELECT count(*) FROM deliveries WHERE status != 'succeeded'")
-                if _has_table(app, "deliveries")
-                else [[None]]
-            )
+            pending = app.sql("SELECT count(*) FROM deliveries WHERE status != 'succeeded'")
             memory = h.rss_mb(app.pid)
             bodies = [
                 bytes(row[0])
@@ -195,10 +191,6 @@ def main(argv: list[str] | None = None) -> int:
         },
     )
     return 0 if complete else 1
-
-
-def _has_table(app: h.AppServer, name: str) -> bool:
-    return bool(app.sql("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (name,)))
 
 
 if __name__ == "__main__":
