@@ -702,7 +702,12 @@ async def update_qr(ctx: AppContext, owner_id: int, short_id: str, patch: QrPatc
             if f in ("name", "destination_url", "is_active")
         }
         columns.update(routing_columns)
-        if any(column in routing_columns for column in LIFECYCLE_COLUMNS):
+        # Only a lifecycle value that really changes re-judges the end: the routing form sends
+        # every column on each save, and an unchanged one must not make the job say it again.
+        if any(
+            column in routing_columns and row[column] != routing_columns[column]
+            for column in LIFECYCLE_COLUMNS
+        ):
             columns["ended_at"] = None  # re-judged by the lifecycle job or the next scan
             columns["ended_by"] = ""
         store.update_qr(tx, row["id"], columns, iso_s(tx.clock.now()))

@@ -239,3 +239,36 @@ def test_an_end_passed_while_down_is_said_once_across_restarts(server_factory):
     server.stop()
     server.start()
     assert said() == 1
+
+
+def test_an_edit_that_keeps_the_lifecycle_values_does_not_say_ended_again(
+    client, ctx, make_user, sql, fake_clock
+):
+    """The routing form sends every lifecycle field on each save: an unchanged end must leave
+    ended_at alone, so the job does not emit a second dynamic_qr.updated; a real change revives."""
+    user = make_user()
+    end = iso_s(fake_clock.now() + timedelta(hours=1))
+    short_id = create_qr(client, user.headers, active_until=end)["short_id"]
+    fake_clock.advance(hours=1)
+    assert client.blocking_portal.call(ctx.links.end_due) == 1
+    updated_before = len(stored_events(sql, "dynamic_qr.updated"))
+    url = f"{BASE}{short_id}/"
+    edited = client.patch(
+        url,
+        headers=user.headers,
+        json={"active_until": end, "expired_url": "https://example.com/see-you-soon"},
+    )
+    assert edited.status_code == 200
+    assert edited.json()["status"] == "ended"
+    assert len(stored_events(sql, "dynamic_qr.updated")) == updated_before + 1  # the edit
+    assert client.blocking_portal.call(ctx.links.end_due) == 0
+    assert len(stored_events(sql, "dynamic_qr.updated")) == updated_before + 1
+    assert len(ended_events(sql, short_id)) == 1
+    assert scan(client, short_id).headers["location"] == "https://example.com/see-you-soon"
+    # A real change of the end revives it; passing the new end is said once more.
+    new_end = iso_s(fake_clock.now() + timedelta(hours=1))
+    revived = client.patch(url, headers=user.headers, json={"active_until": new_end})
+    assert revived.json()["status"] == "live"
+    fake_clock.advance(hours=1)
+    assert client.blocking_portal.call(ctx.links.end_due) == 1
+    assert len(ended_events(sql, short_id)) == 2
