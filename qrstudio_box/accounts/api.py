@@ -46,7 +46,7 @@ def issue_token(ctx: AppContext, user: User, epoch: int | None = None) -> TokenR
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
     # Reserved before the (slow) verification: parallel guesses cannot outrun the count.
     ctx.quotas.reserve_login(data.email, request)  # 429 + Retry-After when guessing
-    user = await service.authenticate(ctx.db, data.email, data.password)
+    user = await service.authenticate(ctx.db, ctx.tokens, data.email, data.password)
     ctx.quotas.record_login(data.email, request, ok=user is not None)
     if user is None:
         raise ApiError(401, BAD_LOGIN, error="unauthorized")

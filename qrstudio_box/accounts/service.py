@@ -144,9 +144,14 @@ def check_login(row: sqlite3.Row | None, password: str) -> User | None:
     return user_from_row(row)
 
 
-async def authenticate(db, email: str, password: str) -> User | None:
+async def authenticate(db, tokens: Tokens, email: str, password: str) -> User | None:
     row = await db.read(store.get_login, email.strip().lower())
-    return await asyncio.to_thread(check_login, row, password)
+    user = await asyncio.to_thread(check_login, row, password)
+    if user is not None:
+        # The CLI may have raised the epoch since memory was last reread: a token issued at the
+        # older epoch would die at the next reread, seconds after this sign-in succeeded.
+        tokens.note_epoch(user.id, row["token_epoch"])
+    return user
 
 
 async def create_user(

@@ -25,9 +25,10 @@ def get_user(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
 
 
 def get_login(conn: sqlite3.Connection, email: str) -> sqlite3.Row | None:
-    """The row login needs, hash included: the only query that reads password_hash."""
+    """The row login needs, hash included: the only query that reads password_hash. Its
+    token_epoch lets the token about to be issued carry the epoch the database has now."""
     return conn.execute(
-        f"SELECT {USER_COLUMNS}, password_hash FROM users WHERE email = ?", (email,)
+        f"SELECT {USER_COLUMNS}, password_hash, token_epoch FROM users WHERE email = ?", (email,)
     ).fetchone()
 
 

@@ -21,6 +21,7 @@ middleware below is where it branches off, before the JWT is decoded.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -75,6 +76,10 @@ class Tokens:
         self.ttl = ttl
         self._epochs: dict[int, int] = {}
         self._revoked: dict[str, int] = {}  # jti -> expires_ms
+        # Both dicts are written from the reader thread (load), the writer thread (commit
+        # callbacks) and the event loop (sign-in): pruning iterates the deny-list, which must
+        # not change size underneath, and raising an epoch is a read then a write.
+        self._lock = threading.Lock()
 
     # -- issuing and checking ------------------------------------------------------------
 
@@ -114,23 +119,27 @@ class Tokens:
 
     def note_epoch(self, user_id: int, epoch: int) -> None:
         # Epochs only grow; the larger of two readings is the newer one.
-        if epoch > self._epochs.get(user_id, 0):
-            self._epochs[user_id] = epoch
+        with self._lock:
+            if epoch > self._epochs.get(user_id, 0):
+                self._epochs[user_id] = epoch
 
     def load(self, conn) -> None:
         """Fill memory from the database (at start, and every EPOCH_REFRESH_SECONDS)."""
         for user_id, epoch in store.token_epochs(conn):
             self.note_epoch(user_id, epoch)
-        self._forget_expired()
-        for jti, expires_ms in store.revoked_tokens_after(conn, now_ms()):
-            self._revoked[jti] = expires_ms
+        revoked = store.revoked_tokens_after(conn, now_ms())
+        with self._lock:
+            self._forget_expired()
+            self._revoked.update(revoked)
 
     def _note_revoked(self, jti: str, expires_ms: int) -> None:
-        self._forget_expired()
-        self._revoked[jti] = expires_ms
+        with self._lock:
+            self._forget_expired()
+            self._revoked[jti] = expires_ms
 
     def _forget_expired(self) -> None:
         # An expired token is refused for its expiry; the deny-list need not remember it.
+        # Called with _lock held.
         now = now_ms()
         for jti in [jti for jti, expires in self._revoked.items() if expires <= now]:
             del self._revoked[jti]

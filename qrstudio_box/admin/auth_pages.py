@@ -45,7 +45,7 @@ async def login_submit(request: Request) -> object:
                 email=email,
                 errors={"form": str(error.detail)},
             )
-        user = await accounts.authenticate(ctx.db, email, password)
+        user = await accounts.authenticate(ctx.db, ctx.tokens, email, password)
         ctx.quotas.record_login(email, request, ok=user is not None)
         if user is None:
             errors["form"] = "Invalid email or password."

@@ -127,6 +127,22 @@ def test_epochs_are_checked_in_memory_and_reread_for_the_cli(client, ctx, settin
     assert me(client, user.headers) == 401
 
 
+def test_signing_in_right_after_a_cli_change_survives_the_next_reread(
+    client, ctx, settings, make_user
+):
+    """A sign-in between a CLI change and the server's next reread gets a token at the new
+    epoch (read with the login row), so that reread does not end it seconds later."""
+    user = make_user()
+    with sqlite3.connect(settings.database_path) as conn:  # as `users set-password` would
+        conn.execute("UPDATE users SET token_epoch = token_epoch + 1 WHERE id = ?", (user.id,))
+    fresh = login(client, user.email, user.password)
+    session = ui_sign_in(client, user.email, user.password)
+    client.blocking_portal.call(ctx.db.read, ctx.tokens.load)
+    assert me(client, fresh) == 200
+    assert signed_in(client, session)
+    assert me(client, user.headers) == 401  # the token from before the change did end
+
+
 # -- 14.2: a session is no bearer token, a bearer token is no session --------------------------
 
 
