@@ -182,7 +182,9 @@ class LinksService:
         self.salt = load_or_create_salt(ctx.settings.data_dir)
         # Non-bot scans redirected per QR id (max_scans compares with it). Counted here when a
         # scan is routed, before its write is awaited, so concurrent scans of a capped code
-        # cannot all see the last free place; loaded from the rollups at start.
+        # cannot all see the last free place; loaded from the rollups at start. Only QRs with a
+        # max_scans are counted (a scan of any other QR does not touch it); a write that gives
+        # a QR its first max_scans loads its count from the rollups (remember).
         self.served: dict[int, int] = {}
 
     async def load(self) -> None:
@@ -190,7 +192,9 @@ class LinksService:
             rows = store.all_qrs_for_redirect(conn)
             variants = store.variants_of(conn, [row["id"] for row in rows])
             qrs = {row["short_id"]: cached_qr(row, variants[row["id"]]) for row in rows}
-            return qrs, store.served_counts(conn)
+            capped_ids = {qr.id for qr in qrs.values() if qr.max_scans is not None}
+            served = store.served_counts(conn)
+            return qrs, {qr_id: n for qr_id, n in served.items() if qr_id in capped_ids}
 
         self.qrs, self.served = await self.ctx.db.read(read_all)
 
@@ -201,7 +205,16 @@ class LinksService:
         """The redirect's lookup: memory only. Writes keep it current through on_commit."""
         return self.qrs.get(short_id) if looks_like_short_id(short_id) else None
 
-    def remember(self, qr: CachedQr) -> None:
+    def remember(self, qr: CachedQr, served_in_store: int = 0) -> None:
+        """Cache the committed QR. `served_in_store` (its non-bot redirected scans in the
+        rollups, read in the write's transaction) seeds the cap count when the QR gets its
+        first max_scans; a QR already counted keeps its in-memory count, which includes scans
+        routed but not yet written."""
+        previous = self.qrs.get(qr.short_id)
+        if qr.max_scans is None:
+            self.served.pop(qr.id, None)
+        elif previous is None or previous.max_scans is None:
+            self.served[qr.id] = served_in_store
         self.qrs[qr.short_id] = qr
         if qr.deleted:
             self.sticky.forget_qr(qr.id)
@@ -312,7 +325,7 @@ class LinksService:
             routed = Routed(variant.label, variant.destination_url)
         routed = self._forward(qr, routed, query_string)
         ends_by_cap = False
-        counted = routed.state == LIVE and not family.is_bot
+        counted = routed.state == LIVE and not family.is_bot and qr.max_scans is not None
         if counted:
             served = self.served[qr.id] = self.served.get(qr.id, 0) + 1
             ends_by_cap = qr.max_scans is not None and served == qr.max_scans
@@ -353,7 +366,7 @@ class LinksService:
         try:
             await self.ctx.db.write_batched(write_scan, row, qr.owner_id, data, now, ending)
         except BaseException:
-            if counted:  # not recorded, so not served
+            if counted and qr.id in self.served:  # not recorded, so not served
                 self.served[qr.id] -= 1
             raise
         return routed
@@ -540,7 +553,10 @@ def _after_commit_remember(ctx: AppContext, tx: Tx, qr_id: int) -> None:
     """Refresh the redirect cache from the committed row (read now, in the same tx)."""
     row = store.get_qr_by_id(tx.conn, qr_id)
     qr = cached_qr(row, store.variants_of(tx.conn, [qr_id])[qr_id])
-    tx.on_commit(lambda: ctx.links.remember(qr))
+    # A scan routed before this commit but written after it is in neither count: at most one
+    # group commit's worth, once, when a code gets its first cap (a restart recounts exactly).
+    served = 0 if qr.max_scans is None else store.served_counts(tx.conn, qr_id).get(qr_id, 0)
+    tx.on_commit(lambda: ctx.links.remember(qr, served))
 
 
 # -- create / read / update / delete ------------------------------------------------------------

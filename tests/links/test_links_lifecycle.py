@@ -272,3 +272,28 @@ def test_an_edit_that_keeps_the_lifecycle_values_does_not_say_ended_again(
     fake_clock.advance(hours=1)
     assert client.blocking_portal.call(ctx.links.end_due) == 1
     assert len(ended_events(sql, short_id)) == 2
+
+
+def test_only_codes_with_a_cap_are_counted_and_a_new_cap_counts_past_scans(
+    client, ctx, make_user, sql
+):
+    """The served counter is kept only for QRs with max_scans; setting one later loads the
+    count from the rollups (as start does), so earlier scans use up the new cap."""
+    user = make_user()
+    short_id = create_qr(client, user.headers)["short_id"]
+    qr_id = sql("SELECT id FROM dynamic_qrs WHERE short_id = ?", (short_id,))[0][0]
+    assert [scan(client, short_id).status_code for _ in range(2)] == [302, 302]
+    assert qr_id not in ctx.links.served
+    url = f"{BASE}{short_id}/"
+    assert client.patch(url, headers=user.headers, json={"max_scans": 3}).json()["status"] == "live"
+    assert ctx.links.served[qr_id] == 2
+    assert scan(client, short_id).status_code == 302  # the third person: the cap
+    assert status(client, user, short_id) == "capped"
+    assert len(ended_events(sql, short_id)) == 1
+    assert scan(client, short_id).status_code == 410
+    # Lifting the cap stops the counting; a restart does not count it either.
+    assert client.patch(url, headers=user.headers, json={"max_scans": None}).status_code == 200
+    assert qr_id not in ctx.links.served
+    assert scan(client, short_id).status_code == 302
+    client.blocking_portal.call(ctx.links.load)
+    assert qr_id not in ctx.links.served
