@@ -31,6 +31,7 @@ from .db import Database
 from .errors import ApiError, error_body, plain_words
 from .events import Outbox
 from .links import domain as links
+from .mail import domain as mail
 from .openapi import document_errors
 from .ops import domain as ops
 from .qr import domain as qr
@@ -49,7 +50,8 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 # optionally `wrap_app(app, ctx, on_crash)` to answer some requests in front of the router.
 # Order matters for start: accounts first (bootstrap admin); webhooks before links, whose start
 # may already emit events (a code that ended while the box was down) that webhooks must hear.
-DOMAINS: list[Any] = [accounts, quotas, webhooks, links, qr, ops, admin]
+# Mail first: everything after it may send.
+DOMAINS: list[Any] = [mail, accounts, quotas, webhooks, links, qr, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -13,6 +13,7 @@ import os
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
@@ -144,6 +145,20 @@ class QrSettings(_Section):
     render_concurrency: Annotated[int, Meta(ge=1, le=64)] = 2
 
 
+class MailSettings(_Section):
+    # The SMTP relay that sends invitations and password-reset links. Empty host: mail is off
+    # (the API and the UI show those links instead, for the operator to pass on).
+    host: str = ""
+    port: Port = 587
+    # "starttls" (port 587), "tls" (implicit TLS, port 465) or "none" (a relay on localhost).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    # Empty user: no AUTH.
+    user: str = ""
+    password: str = ""
+    # The sender address, e.g. "QRStudio Box <qr@example.com>" (`from` in the file).
+    sender: str = msgspec.field(default="", name="from")
+
+
 class Settings(_Section):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -156,6 +171,7 @@ class Settings(_Section):
     metrics: MetricsSettings = msgspec.field(default_factory=MetricsSettings)
     ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     qr: QrSettings = msgspec.field(default_factory=QrSettings)
+    mail: MailSettings = msgspec.field(default_factory=MailSettings)
 
     @property
     def data_dir(self) -> Path:
@@ -224,7 +240,8 @@ def config_env_names(plan_names: Iterable[str]) -> dict[str, tuple[str, ...]]:
                 for key in PlanSettings.__struct_fields__:
                     names[f"QRSTUDIO_PLANS_{plan_name}_{key}".upper()] = ("plans", plan_name, key)
             continue
-        for key in type(getattr(defaults, section)).__struct_fields__:
+        # The names in the file (`from`, not the attribute `sender`).
+        for key in type(getattr(defaults, section)).__struct_encode_fields__:
             names[f"QRSTUDIO_{section}_{key}".upper()] = (section, key)
     return names
 
@@ -292,6 +309,12 @@ def _check(settings: Settings) -> None:
     if settings.webhooks.ca_bundle and not Path(settings.webhooks.ca_bundle).is_file():
         raise ConfigError(
             f"config error: webhooks.ca_bundle: no file at {settings.webhooks.ca_bundle}"
+        )
+    mail = settings.mail
+    if mail.host and "@" not in parseaddr(mail.sender)[1]:
+        raise ConfigError(
+            "config error: mail.from: set the sender address, e.g. "
+            '"QRStudio Box <qr@example.com>", or leave mail.host empty to turn mail off'
         )
     if settings.geoip.database and not Path(settings.geoip.database).is_file():
         raise ConfigError(f"config error: geoip.database: no file at {settings.geoip.database}")

@@ -15,10 +15,11 @@ from .db import Database
 
 if TYPE_CHECKING:  # for editors and type checkers: the domains import this module, not back
     from .links.service import LinksService
+    from .mail.service import Mailer
     from .quotas.service import QuotaService
     from .webhooks.service import WebhooksRuntime
 else:  # Litestar resolves these annotations at run time (ctx is a dependency)
-    LinksService = WebhooksRuntime = QuotaService = Any
+    LinksService = WebhooksRuntime = QuotaService = Mailer = Any
 
 
 @dataclass(eq=False)
@@ -42,6 +43,7 @@ class AppContext:
     links: LinksService = field(init=False, repr=False)
     webhooks: WebhooksRuntime = field(init=False, repr=False)
     quotas: QuotaService = field(init=False, repr=False)
+    mail: Mailer = field(init=False, repr=False)
     # [server] trusted_proxies, parsed once for every reader of client addresses (the redirect's
     # scanner, the login throttle): pass it to clientip.client_ip. Its items are
     # clientip.Network; typed Any because Litestar's signature model (ctx is a dependency)

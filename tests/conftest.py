@@ -24,6 +24,8 @@ from qrstudio_box.app import create_app
 from qrstudio_box.clock import FakeClock
 from qrstudio_box.config import Settings, settings_from_mapping, to_toml
 
+from .smtp import SmtpServer
+
 REPO_ROOT = Path(__file__).resolve().parent.parent
 ADMIN_EMAIL = "admin@example.com"
 ADMIN_PASSWORD = "admin-password-1"
@@ -321,3 +323,10 @@ def wait_until(predicate, timeout=30.0, what="condition"):
             return
         time.sleep(0.05)
     raise AssertionError(f"timed out waiting for {what}")
+
+
+@pytest.fixture
+def smtp_server():
+    """A real SMTP server on 127.0.0.1 (plain, no auth) collecting messages: tests/smtp.py."""
+    with SmtpServer(free_port()) as server:
+        yield server

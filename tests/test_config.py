@@ -12,6 +12,7 @@ from qrstudio_box.config import (
     PROCESS_ENV,
     AccountsSettings,
     ConfigError,
+    MailSettings,
     PlanSettings,
     Settings,
     WebhooksSettings,
@@ -74,6 +75,21 @@ def test_every_key_in_the_shipped_toml_is_commented():
             "config error: webhooks.allow_http: Expected `bool`, got `str`",
         ),
         (
+            {"mail": {"host": "smtp.example.com"}},
+            'config error: mail.from: set the sender address, e.g. "QRStudio Box '
+            '<qr@example.com>", or leave mail.host empty to turn mail off',
+        ),
+        (
+            {"mail": {"host": "smtp.example.com", "from": "QRStudio Box"}},
+            'config error: mail.from: set the sender address, e.g. "QRStudio Box '
+            '<qr@example.com>", or leave mail.host empty to turn mail off',
+        ),
+        ({"mail": {"sender": "a@b.c"}}, "config error: mail.sender: unknown key"),
+        (
+            {"mail": {"security": "ssl"}},
+            None,
+        ),
+        (
             {"logging": {"format": "xml"}},
             "config error: logging.format: Expected `str` matching one of ('text', 'json')"
             if False
@@ -89,7 +105,7 @@ def test_bad_config_gives_one_line_naming_the_key(raw, message):
     if message:
         assert text == message
     else:
-        assert text.startswith("config error: logging.format:")
+        assert text.startswith(f"config error: {next(iter(raw))}.{next(iter(*raw.values()))}:")
 
 
 def test_env_overrides_any_key_as_toml_values():
@@ -101,8 +117,12 @@ def test_env_overrides_any_key_as_toml_values():
             "QRSTUDIO_WEBHOOKS_ALLOW_HTTP": "true",
             "QRSTUDIO_PLANS_PRO_MONTHLY_QUOTA": "7",
             "QRSTUDIO_STORAGE_DATA_DIR": "/srv/qr",
+            "QRSTUDIO_MAIL_HOST": "smtp.example.com",
+            "QRSTUDIO_MAIL_FROM": "QR <qr@example.com>",
         },
     )
+    assert settings.mail.host == "smtp.example.com"
+    assert settings.mail.sender == "QR <qr@example.com>"
     assert settings.server.port == 9001
     assert settings.server.trusted_proxies == ["10.0.0.0/8"]
     assert settings.webhooks.allow_http is True
@@ -152,6 +172,7 @@ def test_every_config_key_stays_settable_from_the_environment():
         plans={"pro_plus": PlanSettings(rank=3, webhooks=True, max_dynamic_qrs=7)},
         accounts=AccountsSettings(default_plan="pro_plus", token_ttl_minutes=5),
         webhooks=WebhooksSettings(allow_private_targets=True, egress_ip_ranges=["10.0.0.0/8"]),
+        mail=MailSettings(host="smtp.example.com", port=465, security="tls", sender="q@x.example"),
     )
     values = msgspec.to_builtins(expected)
     names = config_env_names(["pro_plus"])
