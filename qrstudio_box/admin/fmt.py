@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from ..clock import parse_iso
-from ..links.rules import ascii_host  # noqa: F401 - for templates: an IDN host's punycode form
+from ..urls import ascii_host  # noqa: F401 - for templates: an IDN host's punycode form
 
 
 def num(value: float | int | None) -> str:

@@ -23,11 +23,12 @@ from litestar.response import Stream
 from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import ApiError
+from ..urls import as_location
 from ..web import error_page
 from . import service
 from .period import parse_scan_bound, parse_stats_day
 from .redirect import ScanRedirect
-from .rules import InputError, as_location
+from .rules import InputError
 from .schemas import (
     PreviewOut,
     QrCreate,

@@ -11,7 +11,7 @@ from typing import Any
 from litestar import Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from .rules import as_location
+from ..urls import as_location
 
 _FIXED_HEADERS = [
     (b"cache-control", b"no-store"),

@@ -4,13 +4,12 @@ import pytest
 
 from qrstudio_box.links.rules import (
     InputError,
-    as_location,
-    ascii_host,
     check_destination,
     check_name,
     check_variants,
     short_link_note,
 )
+from qrstudio_box.urls import as_location, ascii_host
 
 
 @pytest.mark.parametrize(

@@ -2,7 +2,7 @@
 
 import pytest
 
-from qrstudio_box.links.rules import as_location
+from qrstudio_box.urls import as_location
 
 
 @pytest.mark.parametrize(
