@@ -18,6 +18,7 @@ from urllib.parse import urlsplit
 # imports, checks a fallback URL with the same rule); links' callers keep importing them here.
 from ..urls import InputError, check_destination
 from .routing import UTM_KEYS, WEEKDAYS
+from .shortid import could_be_short_id
 from .variants import DEFAULT_LABEL, EXPIRED_LABEL
 
 # Which scans each `bots` choice counts, by their is_bot flag: stats, charts, lists, exports.
@@ -368,3 +369,73 @@ def short_link_warning(public_url: str, configured: bool) -> str | None:
         "phones cannot reach; set [server] public_url (or QRSTUDIO_SERVER_PUBLIC_URL) to the "
         "public address, e.g. https://qr.example.com"
     )
+
+
+# -- chosen short ids and branded hosts (issue 17.3, 17.5) ----------------------------------------
+
+# First path segments a branded host never treats as a code, and short ids nobody may choose:
+# the appliance's own paths (so a client's name never fronts them) and what browsers and
+# crawlers ask every host for. Compared lower-cased.
+RESERVED_PATHS = frozenset(
+    {
+        "r",
+        "admin",
+        "api",
+        "static",
+        "healthz",
+        "metrics",
+        "internal",
+        "schema",
+        "favicon.ico",
+        "robots.txt",
+        "sitemap.xml",
+        ".well-known",
+    }
+)
+
+
+def check_chosen_short_id(field: str, short_id: Any, on_domain: bool = True) -> str:
+    """A short id an owner picks on a branded domain: 3-64 of A-Z a-z 0-9 _ -, not a reserved
+    path. Case is kept: `Menu` and `menu` are two codes, as on every shortener. The default
+    host's codes are all drawn at random (`on_domain` false): its short ids are one namespace
+    for the whole box, where a chosen word would be first come, first served."""
+    if not on_domain:
+        raise InputError(field, "choose a short id only on a branded domain (give domain too)")
+    if not isinstance(short_id, str) or not could_be_short_id(short_id):
+        raise InputError(field, "must be 3 to 64 letters, digits, '_' or '-'")
+    if short_id.lower() in RESERVED_PATHS:
+        raise InputError(field, f"'{short_id}' is reserved; choose another")
+    return short_id
+
+
+# What a request on a branded host asks for (`branded_target`): the root, a code, or a path
+# that is never served there.
+ROOT = "root"
+CODE = "code"
+REFUSED = "refused"
+
+
+def branded_target(path: str) -> tuple[str, str]:
+    """(ROOT, ""), (CODE, short_id) for `/{id}` and `/r/{id}`, or (REFUSED, "") for a path a
+    branded host never serves (a reserved first segment: /api/..., /admin, /static/...). Any
+    other path is a CODE, perhaps unknown (a deeper path included: it falls back like one)."""
+    if path == "/":
+        return ROOT, ""
+    rest = path[1:]
+    if rest.startswith("r/"):
+        code = rest[2:]
+        if code and "/" not in code:
+            return CODE, code
+    first = rest.partition("/")[0]
+    if first.lower() in RESERVED_PATHS:
+        return REFUSED, ""
+    return CODE, rest
+
+
+def host_name(value: bytes) -> str:
+    """The host a request's Host header names: without its port or a final dot, lower-cased
+    (a bracketed IPv6 address keeps its brackets: it is never a branded domain)."""
+    host = value.decode("latin-1")
+    if not host.startswith("["):
+        host = host.partition(":")[0]
+    return host.rstrip(".").lower()
