@@ -39,6 +39,8 @@ from .quotas import domain as quotas
 from .quotas.ratelimit import ApiRateLimitMiddleware
 from .web import error_page, static_router, template_config
 from .webhooks import domain as webhooks
+from .workspaces import domain as workspaces
+from .workspaces.access import check_access
 
 log = logging.getLogger("qrstudio_box")
 
@@ -51,7 +53,7 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 # Order matters for start: accounts first (bootstrap admin); webhooks before links, whose start
 # may already emit events (a code that ended while the box was down) that webhooks must hear.
 # Mail first: everything after it may send.
-DOMAINS: list[Any] = [mail, accounts, quotas, webhooks, links, qr, ops, admin]
+DOMAINS: list[Any] = [mail, accounts, workspaces, quotas, webhooks, links, qr, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:
@@ -276,8 +278,11 @@ def create_app(
         dependencies={"ctx": Provide(lambda: ctx, sync_to_thread=False)},
         lifespan=[lifespan],
         on_app_init=[ctx.auth.on_app_init],
-        # Per-user plan rate limit on /api/v1/; runs after JWT auth (which inserts itself first).
+        # Per-workspace plan rate limit on /api/v1/; runs after JWT auth (which inserts itself
+        # first), so it knows the workspace.
         middleware=[ApiRateLimitMiddleware()],
+        # What each /api/v1 route needs (its opt["access"]): role, API key scope, or admin.
+        guards=[check_access],
         exception_handlers={
             HTTPException: handle_http_error,
             OverflowError: handle_overflow,

@@ -255,17 +255,31 @@ def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
     for version, name, sql in migrations:
         if version <= current:
             continue
-        # executescript commits any open transaction first, so the script opens its own.
-        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
+        # Foreign keys off while a migration runs, and every one checked before its COMMIT:
+        # SQLite's procedure for rebuilding a table that others reference (0008 moves owner_id
+        # from users to workspaces). With them on, dropping the old table would cascade.
+        # The pragma is a no-op inside a transaction, hence before BEGIN.
+        conn.execute("PRAGMA foreign_keys = OFF")
         try:
-            conn.execute(
-                "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                (version, name, iso_s(clock.now())),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+            # executescript commits any open transaction first, so the script opens its own.
+            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
+            try:
+                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+                if broken:
+                    raise RuntimeError(
+                        f"migration {version:04d}_{name} left {len(broken)} rows whose reference"
+                        f" is missing, first in table {broken[0][0]}"
+                    )
+                conn.execute(
+                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+                    (version, name, iso_s(clock.now())),
+                )
+                conn.execute("COMMIT")
+            except BaseException:
+                conn.execute("ROLLBACK")
+                raise
+        finally:
+            conn.execute("PRAGMA foreign_keys = ON")
         applied.append(f"{version:04d}_{name}")
     return applied
 

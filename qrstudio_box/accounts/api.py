@@ -9,8 +9,9 @@ from ..context import AppContext
 from ..errors import ApiError
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from ..params import RowId
+from ..workspaces.rules import ADMIN, PUBLIC, SIGNED_IN
+from ..workspaces.schemas import Caller
 from . import service, store
-from .guards import admin_only
 from .schemas import (
     PasswordChange,
     TokenRequest,
@@ -42,6 +43,7 @@ def issue_token(ctx: AppContext, user: User, epoch: int | None = None) -> TokenR
     tags=["auth"],
     security=[{}],
     summary="Exchange email and password for a bearer token",
+    opt=PUBLIC,
 )
 async def create_token(data: TokenRequest, ctx: AppContext, request: Request) -> TokenResponse:
     # Reserved before the (slow) verification: parallel guesses cannot outrun the count.
@@ -53,9 +55,18 @@ async def create_token(data: TokenRequest, ctx: AppContext, request: Request) ->
     return issue_token(ctx, user)
 
 
-@get("/api/v1/me/", tags=["auth"], summary="The authenticated caller")
-async def me(request: Request[User, object, object]) -> User:
-    return request.user
+async def signed_in_user(ctx: AppContext, caller: Caller) -> User:
+    """The person behind a signed-in caller (the access rule SIGNED_IN keeps API keys out)."""
+    assert caller.user_id is not None
+    user = await ctx.db.read(service.get_user, caller.user_id)
+    if user is None:  # deleted between the token's check and now
+        raise ApiError(401, "Your account no longer exists", error="unauthorized")
+    return user
+
+
+@get("/api/v1/me/", tags=["auth"], summary="The authenticated user", opt=SIGNED_IN)
+async def me(ctx: AppContext, request: Request[Caller, object, object]) -> User:
+    return await signed_in_user(ctx, request.user)
 
 
 @post(
@@ -63,14 +74,16 @@ async def me(request: Request[User, object, object]) -> User:
     status_code=200,
     tags=["auth"],
     summary="Change your own password; ends your other sessions and returns a fresh token",
+    opt=SIGNED_IN,
 )
 async def change_password(
-    data: PasswordChange, ctx: AppContext, request: Request[User, object, object]
+    data: PasswordChange, ctx: AppContext, request: Request[Caller, object, object]
 ) -> TokenResponse:
+    user = await signed_in_user(ctx, request.user)
     epoch = await service.change_own_password(
-        ctx, request, request.user, data.current_password, data.new_password
+        ctx, request, user, data.current_password, data.new_password
     )
-    return issue_token(ctx, request.user, epoch)
+    return issue_token(ctx, user, epoch)
 
 
 @post(
@@ -78,14 +91,17 @@ async def change_password(
     status_code=204,
     tags=["auth"],
     summary="End every token and UI session you hold, this one included",
+    opt=SIGNED_IN,
 )
-async def sign_out_everywhere(ctx: AppContext, request: Request[User, object, object]) -> None:
-    await service.sign_out_everywhere(ctx.db, request.user.id, ctx.tokens)
+async def sign_out_everywhere(ctx: AppContext, request: Request[Caller, object, object]) -> None:
+    await service.sign_out_everywhere(
+        ctx.db, (await signed_in_user(ctx, request.user)).id, ctx.tokens
+    )
 
 
 class AdminUsersController(Controller):
     path = "/api/v1/admin/users"
-    guards = [admin_only]
+    opt = ADMIN
     tags = ["admin"]
 
     @post(
@@ -132,10 +148,10 @@ class AdminUsersController(Controller):
         user_id: RowId,
         data: UserPatch,
         ctx: AppContext,
-        request: Request[User, object, object],
+        request: Request[Caller, object, object],
     ) -> User:
         return await service.update_user(
-            ctx.db, ctx.settings, user_id, data, actor_id=request.user.id, tokens=ctx.tokens
+            ctx.db, ctx.settings, user_id, data, actor_id=request.user.user_id, tokens=ctx.tokens
         )
 
     @post(

@@ -7,6 +7,7 @@ import sys
 
 from ..context import AppContext
 from ..db import Database
+from ..workspaces.service import highest_plan
 from . import service
 from .api import AdminUsersController, change_password, create_token, me, sign_out_everywhere
 from .tokens import EPOCH_REFRESH_SECONDS
@@ -22,7 +23,7 @@ async def bootstrap(ctx: AppContext) -> None:
     email = ctx.env.get("QRSTUDIO_ADMIN_EMAIL") or service.BOOTSTRAP_EMAIL
     password = ctx.env.get("QRSTUDIO_ADMIN_PASSWORD") or None
     new = await asyncio.to_thread(
-        service.prepare_new_user, ctx.settings, email, password, "admin", None
+        service.prepare_new_user, ctx.settings, email, password, "admin", highest_plan(ctx.settings)
     )
     user = await db.write(service.bootstrap_admin, new)
     if user is None:
@@ -44,6 +45,7 @@ async def bootstrap(ctx: AppContext) -> None:
 
 async def start(ctx: AppContext) -> None:
     await bootstrap(ctx)
+    await ctx.db.write(service.put_first_admin_on_top_plan, highest_plan(ctx.settings))
     await ctx.db.read(ctx.tokens.load)
     # The CLI (set-password, set-role, set-active) changes epochs from another process.
     ctx.scheduler.add_job(

@@ -16,7 +16,9 @@ class User(Struct, frozen=True):
     id: int
     email: str
     role: Role
-    plan: str
+    # The plan of the user's personal workspace (None: they have none, e.g. they signed up
+    # through an invitation); each workspace has its own plan.
+    plan: str | None
     is_active: bool
     created_at: str
 

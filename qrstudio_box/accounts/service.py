@@ -12,6 +12,9 @@ from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
 from ..errors import ApiError, FieldProblems, bad_request
+from ..workspaces import service as workspaces
+from ..workspaces import store as workspaces_store
+from ..workspaces.service import check_plan
 from . import rules, store
 from .passwords import (
     PasswordHash,
@@ -32,7 +35,7 @@ class NewUser:
     email: str
     password_hash: PasswordHash
     role: str
-    plan: str
+    plan: str  # of the user's personal workspace
     # Shown once to whoever created the user; never in a repr (debug logs print arguments).
     generated_password: str | None = field(repr=False)
 
@@ -42,12 +45,6 @@ def normalize_email(email: str) -> str:
     if not EMAIL.match(email):
         raise bad_request("email", "must be an email address like name@example.com")
     return email
-
-
-def check_plan(settings: Settings, plan: str) -> str:
-    if plan not in settings.plans:
-        raise bad_request("plan", f"must be one of: {', '.join(sorted(settings.plans))}")
-    return plan
 
 
 def check_password(password: str) -> str:
@@ -74,12 +71,14 @@ def prepare_new_user(
     return NewUser(email, hash_password(password), role, plan, generated)
 
 
-def insert_new_user(tx: Tx, new: NewUser) -> User:
+def insert_new_user(tx: Tx, new: NewUser, *, personal_workspace: bool = True) -> User:
+    """The user, and (unless they join through an invitation) their personal workspace on
+    `new.plan`, which they own."""
     if store.get_user_by_email(tx.conn, new.email) is not None:
         raise ApiError(409, f"email: a user with email {new.email} already exists", field="email")
-    user_id = store.insert_user(
-        tx, new.email, new.password_hash, new.role, new.plan, iso_s(tx.clock.now())
-    )
+    user_id = store.insert_user(tx, new.email, new.password_hash, new.role, iso_s(tx.clock.now()))
+    if personal_workspace:
+        workspaces.create_personal_workspace(tx, user_id, new.email, new.plan)
     return user_from_row(store.get_user(tx.conn, user_id))
 
 
@@ -125,6 +124,10 @@ def apply_patch(
         )
         if problem:
             raise bad_request(*problem)
+    plan = changes.pop("plan", None)
+    if plan is not None and not workspaces_store.set_personal_plan(tx, user_id, plan):
+        # A user without a personal workspace (they joined through an invitation) gets one.
+        workspaces.create_personal_workspace(tx, user_id, current["email"], plan)
     store.update_user(tx, user_id, changes)
     if rules.ends_sessions(current, changes):
         end_all_sessions(tx, user_id, tokens)
@@ -216,7 +219,21 @@ async def change_own_password(
 
 
 def bootstrap_admin(tx: Tx, new: NewUser) -> User | None:
-    """Create the first admin, only on an empty database."""
+    """Create the first admin, only on an empty database (`new.plan`: the highest-ranked)."""
     if store.count_users(tx.conn) > 0:
         return None
     return insert_new_user(tx, new)
+
+
+FIRST_ADMIN_PLAN_KEY = "first_admin_plan_set"
+
+
+def put_first_admin_on_top_plan(tx: Tx, plan: str) -> bool:
+    """Once per database (the 0.2 upgrade included): the first admin's personal workspace,
+    the agency's own, goes on the highest-ranked plan; an admin started on the default plan
+    was told to "ask your administrator", i.e. themself."""
+    if store.get_meta(tx.conn, FIRST_ADMIN_PLAN_KEY) is not None:
+        return False
+    store.set_meta_if_absent(tx, FIRST_ADMIN_PLAN_KEY, plan)
+    first_admin = store.first_admin_id(tx.conn)
+    return first_admin is not None and workspaces_store.set_personal_plan(tx, first_admin, plan)

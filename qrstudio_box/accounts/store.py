@@ -6,16 +6,19 @@ import sqlite3
 
 from ..db import Tx
 
-USER_COLUMNS = "id, email, role, plan, is_active, created_at"
+# `plan` is the plan of the user's personal workspace (NULL for one who has none: a person who
+# signed up through an invitation), the meaning the users API's `plan` field keeps.
+USER_COLUMNS = (
+    "id, email, role, is_active, created_at, default_workspace_id,"
+    " (SELECT plan FROM workspaces WHERE personal_user_id = users.id) AS plan"
+)
 
 
-def insert_user(
-    tx: Tx, email: str, password_hash: str, role: str, plan: str, created_at: str
-) -> int:
+def insert_user(tx: Tx, email: str, password_hash: str, role: str, created_at: str) -> int:
     cursor = tx.execute(
-        "INSERT INTO users (email, password_hash, role, plan, is_active, created_at) "
-        "VALUES (?, ?, ?, ?, 1, ?)",
-        (email, password_hash, role, plan, created_at),
+        "INSERT INTO users (email, password_hash, role, is_active, created_at) "
+        "VALUES (?, ?, ?, 1, ?)",
+        (email, password_hash, role, created_at),
     )
     return cursor.lastrowid
 
@@ -88,6 +91,11 @@ def count_active_admins(conn: sqlite3.Connection) -> int:
     return conn.execute(
         "SELECT count(*) FROM users WHERE role = 'admin' AND is_active = 1"
     ).fetchone()[0]
+
+
+def first_admin_id(conn: sqlite3.Connection) -> int | None:
+    row = conn.execute("SELECT min(id) FROM users WHERE role = 'admin'").fetchone()
+    return row[0]
 
 
 def get_password_hash(conn: sqlite3.Connection, user_id: int) -> str | None:

@@ -35,8 +35,10 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from ..clock import unix_ms
 from ..db import Tx
 from ..keyfiles import read_or_create
+from ..workspaces.rules import WORKSPACE_HEADER
+from ..workspaces.schemas import Caller
+from ..workspaces.service import parse_workspace_header, resolve_caller
 from . import store
-from .schemas import User, user_from_row
 
 KEY_FILE = "jwt.key"
 ALGORITHM = "HS256"
@@ -182,16 +184,34 @@ class BearerAuthMiddleware(JWTAuthenticationMiddleware):
         return await self.authenticate_token(credential, connection)
 
 
-def build_jwt_auth(db: Any, tokens: Tokens) -> JWTAuth[User, Token]:
-    async def retrieve_user(token: Token, connection: ASGIConnection) -> User | None:
+def caller_of_user(conn, user_id: int, requested_workspace_id: int | None) -> Caller | None:
+    """The Caller of an active user, acting on the workspace they asked for or their default
+    one (workspaces.service.resolve_caller); None for an unknown or inactive user. One read
+    transaction: the user row and the workspace."""
+    row = store.get_user(conn, user_id)
+    if row is None or not row["is_active"]:
+        return None
+    return resolve_caller(
+        conn, user_id, row["role"] == "admin", row["default_workspace_id"], requested_workspace_id
+    )
+
+
+def requested_workspace(connection: ASGIConnection) -> int | None:
+    """The workspace a call names: a route under /workspaces/{workspace_id}/ acts on that one
+    (so the access guard judges the caller's role THERE), else `X-QRStudio-Workspace`."""
+    in_path = connection.scope.get("path_params", {}).get("workspace_id")
+    if in_path is not None:
+        return int(in_path)
+    return parse_workspace_header(connection.headers.get(WORKSPACE_HEADER))
+
+
+def build_jwt_auth(db: Any, tokens: Tokens) -> JWTAuth[Caller, Token]:
+    async def retrieve_user(token: Token, connection: ASGIConnection) -> Caller | None:
         if not tokens.counts(token):  # in memory: no row is read for an ended token
             return None
-        row = await db.read(store.get_user, int(token.sub))
-        if row is None or not row["is_active"]:
-            return None
-        return user_from_row(row)
+        return await db.read(caller_of_user, int(token.sub), requested_workspace(connection))
 
-    return JWTAuth[User, Token](
+    return JWTAuth[Caller, Token](
         retrieve_user_handler=retrieve_user,
         token_secret=tokens.key,
         algorithm=ALGORITHM,

@@ -5,14 +5,13 @@ from __future__ import annotations
 from litestar import Request, get
 
 from . import sources
-from .ui import app_ctx, current_user, page
+from .ui import app_ctx, current_workspace, page
 
 
 @get("/")
 async def dashboard(request: Request) -> object:
     ctx = app_ctx(request)
-    user = current_user(request)
-    data = await sources.dashboard(ctx, user)
+    data = await sources.dashboard(ctx, current_workspace(request))
     return page(request, "dashboard.html", nav="dashboard", **data)
 
 

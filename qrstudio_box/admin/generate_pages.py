@@ -18,7 +18,7 @@ from ..links.schemas import QrCreate
 from ..qr.render import OptionsError, parse_options
 from ..quotas import service as quotas
 from .forms import checkbox
-from .ui import app_ctx, current_user, errors_of, go, page
+from .ui import app_ctx, current_workspace, errors_of, go, page
 
 DEFAULTS = {
     "data": "",
@@ -44,7 +44,7 @@ async def generate_form(request: Request) -> object:
 @post("/generate/", status_code=200)
 async def generate_submit(request: Request) -> object:
     ctx = app_ctx(request)
-    user = current_user(request)
+    caller = current_workspace(request)
     form = await request.form()
     values: dict[str, Any] = {
         k: (form.get(k) or "").strip() for k in DEFAULTS if k != "transparent"
@@ -84,7 +84,7 @@ async def generate_submit(request: Request) -> object:
         try:
             created = await links.create_qr(
                 ctx,
-                user,
+                caller,
                 QrCreate(destination_url=values["data"], name=values["name"]),
                 destination_field="data",
             )
@@ -101,10 +101,10 @@ async def generate_submit(request: Request) -> object:
         return go(request, f"/admin/qrs/{created.qr.short_id}", ("success", "Dynamic QR created."))
 
     try:
-        await ctx.quotas.check_generation(user)  # over quota: no render for nothing
+        await ctx.quotas.check_generation(caller)  # over quota: no render for nothing
         rendered = await ctx.renders.render(options)
         await ctx.db.write(
-            lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
+            lambda tx: quotas.charge_generation(tx, caller, ctx.settings, tx.clock.now())
         )
     except OptionsError as error:
         return page(

@@ -26,7 +26,7 @@ from ..links.schemas import QrCreate, QrPatch, RuleIn, RuleOut, Utm, VariantIn
 from ..qr.render import OptionsError, parse_options
 from . import charts
 from .forms import as_instant, checkbox, parse_rules, parse_variants, rule_rows
-from .ui import app_ctx, current_user, errors_of, go, page
+from .ui import app_ctx, current_workspace, errors_of, go, page
 
 PAGE_SIZE = 20
 SCAN_PAGE_SIZE = 25
@@ -67,7 +67,7 @@ def _variants_in(values: dict[str, Any]) -> list[VariantIn]:
 
 async def _owned(request: Request, short_id: str):
     try:
-        return await links.get_qr(app_ctx(request), current_user(request).id, short_id)
+        return await links.get_qr(app_ctx(request), current_workspace(request).owner_id, short_id)
     except ApiError as error:
         if error.status_code == 404:
             raise NotFoundException("No dynamic QR with that id") from None
@@ -148,7 +148,7 @@ def _routing_values(qr: Any) -> dict[str, Any]:
 async def _seen_values(request: Request, short_id: str) -> dict[str, list[str]]:
     """The countries, devices, OSes and browsers this QR's scans had: the editor offers them."""
     stats = await links.qr_stats(
-        app_ctx(request), current_user(request).id, short_id, bots="include", top=100
+        app_ctx(request), current_workspace(request).owner_id, short_id, bots="include", top=100
     )
     return {
         "country": [c.value for c in stats.countries if c.value],
@@ -171,7 +171,7 @@ async def _preview(request: Request, qr: Any) -> tuple[dict[str, str], Any, str]
     try:
         answer = await links.preview_qr(
             app_ctx(request),
-            current_user(request).id,
+            current_workspace(request).owner_id,
             qr.short_id,
             country=asked["country"] or None,
             user_agent=agent or None,
@@ -199,7 +199,7 @@ class QrPages(Controller):
         try:
             result = await links.list_qrs(
                 ctx,
-                current_user(request).id,
+                current_workspace(request).owner_id,
                 cursor=cursor,
                 limit=PAGE_SIZE,
                 name=(q or "").strip() or None,
@@ -235,12 +235,12 @@ class QrPages(Controller):
 
     @post("/", status_code=200)
     async def create_qr(self, request: Request) -> object:
-        ctx, user = app_ctx(request), current_user(request)
+        ctx, caller = app_ctx(request), current_workspace(request)
 
         async def create(values: dict[str, Any]) -> str:
             created = await links.create_qr(
                 ctx,
-                user,
+                caller,
                 QrCreate(
                     destination_url=values["destination_url"],
                     name=values["name"],
@@ -248,7 +248,9 @@ class QrPages(Controller):
                 ),
             )
             if not values["is_active"]:
-                await links.update_qr(ctx, user.id, created.qr.short_id, QrPatch(is_active=False))
+                await links.update_qr(
+                    ctx, caller.owner_id, created.qr.short_id, QrPatch(is_active=False)
+                )
             return created.qr.short_id
 
         return await _save(
@@ -274,7 +276,7 @@ class QrPages(Controller):
         try:
             scans = await links.list_scans(
                 ctx,
-                current_user(request).id,
+                current_workspace(request).owner_id,
                 short_id,
                 filters,
                 cursor=scans_cursor,
@@ -283,12 +285,12 @@ class QrPages(Controller):
         except ApiError:  # a stale or hand-edited cursor: the newest scans instead
             scans_cursor = None
             scans = await links.list_scans(
-                ctx, current_user(request).id, short_id, filters, limit=SCAN_PAGE_SIZE
+                ctx, current_workspace(request).owner_id, short_id, filters, limit=SCAN_PAGE_SIZE
             )
         here = f"/admin/qrs/{short_id}?" + urlencode({"days": days, "bots": bots})
         stats = await links.qr_stats(
             ctx,
-            current_user(request).id,
+            current_workspace(request).owner_id,
             short_id,
             date_from=today - timedelta(days=days - 1),
             date_to=today,
@@ -346,7 +348,7 @@ class QrPages(Controller):
     async def routing_submit(self, request: Request, short_id: str) -> object:
         """Rules (in the editor's order), the lifecycle, UTM and query forwarding, in one
         PATCH: what the API would answer is what the page shows."""
-        ctx, user = app_ctx(request), current_user(request)
+        ctx, caller = app_ctx(request), current_workspace(request)
         qr = await _owned(request, short_id)
         form = await request.form()
         rules = parse_rules(lambda name: form.getall(name, []))
@@ -374,7 +376,7 @@ class QrPages(Controller):
                 utm=Utm(**{key: value for key, value in utm.items() if value}),
                 forward_query=values["forward_query"],
             )
-            await links.update_qr(ctx, user.id, short_id, patch)
+            await links.update_qr(ctx, caller.owner_id, short_id, patch)
         except msgspec.ValidationError as invalid:
             error = f"Rules: {invalid}"
         except ApiError as failed:
@@ -410,13 +412,13 @@ class QrPages(Controller):
 
     @post("/{short_id:str}/edit", status_code=200)
     async def edit_submit(self, request: Request, short_id: str) -> object:
-        ctx, user = app_ctx(request), current_user(request)
+        ctx, caller = app_ctx(request), current_workspace(request)
         qr = await _owned(request, short_id)
 
         async def update(values: dict[str, Any]) -> str:
             await links.update_qr(
                 ctx,
-                user.id,
+                caller.owner_id,
                 short_id,
                 QrPatch(
                     name=values["name"],
@@ -434,7 +436,10 @@ class QrPages(Controller):
         active = (await request.form()).get("active") == "yes"
         await _owned(request, short_id)
         await links.update_qr(
-            app_ctx(request), current_user(request).id, short_id, QrPatch(is_active=active)
+            app_ctx(request),
+            current_workspace(request).owner_id,
+            short_id,
+            QrPatch(is_active=active),
         )
         return go(
             request,
@@ -450,7 +455,7 @@ class QrPages(Controller):
     @post("/{short_id:str}/delete", status_code=303)
     async def delete(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
-        await links.delete_qr(app_ctx(request), current_user(request).id, short_id)
+        await links.delete_qr(app_ctx(request), current_workspace(request).owner_id, short_id)
         return go(request, "/admin/qrs/", ("success", f"“{qr.name or qr.short_id}” deleted."))
 
     @get("/{short_id:str}/image.svg", opt={"rate_limit": True})
@@ -506,7 +511,7 @@ class QrPages(Controller):
         days = days if days in STAT_DAYS else 30
         today = ctx.clock.now().astimezone(UTC).date()
         filters = _scan_filters(today, days, bots)
-        stream = await links.scans_csv(ctx, current_user(request).id, short_id, filters)
+        stream = await links.scans_csv(ctx, current_workspace(request).owner_id, short_id, filters)
         return Stream(
             stream,
             media_type="text/csv; charset=utf-8",

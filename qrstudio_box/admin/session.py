@@ -18,13 +18,17 @@ from litestar.types import ASGIApp, Message, Receive, Scope, Send
 
 from ..accounts import service as accounts
 from ..accounts.schemas import User
-from ..accounts.tokens import UI_AUDIENCE
+from ..accounts.tokens import UI_AUDIENCE, caller_of_user
+from ..errors import ApiError
 from ..web import SECURITY_HEADERS
+from ..workspaces.schemas import Caller
 from . import tokens
 
 SESSION_COOKIE = "qrstudio_session"
 CSRF_COOKIE = "qrstudio_csrf"
 FLASH_COOKIE = "qrstudio_flash"
+# The workspace the UI acts on (the switcher sets it); absent or stale: the user's default one.
+WORKSPACE_COOKIE = "qrstudio_workspace"
 COOKIE_PATH = "/admin"
 
 
@@ -62,14 +66,39 @@ def session_token(request: Request, ctx: Any) -> Token | None:
     return ctx.tokens.decode(raw, UI_AUDIENCE) if raw else None
 
 
-async def load_user(request: Request, ctx: Any) -> User | None:
+async def load_user(request: Request, ctx: Any) -> tuple[User, Caller] | None:
+    """The signed-in user and the Caller the pages act as: the workspace of the switcher's
+    cookie while they may still enter it, else their default workspace (as the API decides)."""
     token = session_token(request, ctx)
     if token is None:
         return None
-    user = await ctx.db.read(accounts.get_user, int(token.sub))
+    raw = request.cookies.get(WORKSPACE_COOKIE, "")
+    chosen = int(raw) if raw.isascii() and raw.isdigit() and 0 < int(raw) < 2**63 else None
+    return await ctx.db.read(_user_and_caller, int(token.sub), chosen)
+
+
+def _user_and_caller(conn, user_id: int, chosen: int | None) -> tuple[User, Caller] | None:
+    user = accounts.get_user(conn, user_id)
     if user is None or not user.is_active:
         return None
-    return user
+    try:
+        caller = caller_of_user(conn, user_id, chosen)
+    except ApiError:  # removed from that workspace since: back to the default one
+        caller = caller_of_user(conn, user_id, None)
+    assert caller is not None
+    return user, caller
+
+
+def workspace_cookie(request: Request, ctx: Any, workspace_id: int) -> Cookie:
+    return Cookie(
+        key=WORKSPACE_COOKIE,
+        value=str(workspace_id),
+        path=COOKIE_PATH,
+        httponly=True,
+        secure=is_secure(request, ctx),
+        samesite="lax",
+        max_age=400 * 24 * 3600,
+    )
 
 
 def session_cookies(

@@ -8,12 +8,12 @@ from litestar import Request, get, post
 from ..errors import ApiError
 from ..links import service as links
 from ..links.schemas import Utm
-from .ui import app_ctx, current_user, go, page
+from .ui import app_ctx, current_workspace, go, page
 
 
 @get("/settings/utm/")
 async def utm_form(request: Request) -> object:
-    defaults = await links.get_utm_defaults(app_ctx(request), current_user(request).id)
+    defaults = await links.get_utm_defaults(app_ctx(request), current_workspace(request).owner_id)
     values = {key: getattr(defaults.utm, key) or "" for key in Utm.__struct_fields__}
     return page(request, "settings/utm.html", nav="settings", values=values, error="")
 
@@ -24,7 +24,7 @@ async def utm_submit(request: Request) -> object:
     values = {key: (form.get(f"utm_{key}") or "").strip() for key in Utm.__struct_fields__}
     utm = Utm(**{key: value for key, value in values.items() if value})
     try:
-        await links.put_utm_defaults(app_ctx(request), current_user(request).id, utm)
+        await links.put_utm_defaults(app_ctx(request), current_workspace(request).owner_id, utm)
     except ApiError as error:
         return page(
             request,

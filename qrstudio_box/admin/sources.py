@@ -15,20 +15,22 @@ from ..errors import ApiError, plain_words
 from ..links import service as links
 from ..links import store as links_store
 from ..quotas import service as quotas
-from ..quotas.api import CreditGrantIn, user_or_404
+from ..quotas.api import CreditGrantIn, workspace_or_404
 from ..webhooks import service as webhooks
 from ..webhooks.policy import plan_has_webhooks
+from ..workspaces import service as workspaces
 from . import charts
 
 
-async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
-    days = await links.owner_scans_per_day(ctx, user.id, 30)
+async def dashboard(ctx: Any, caller: Any) -> dict[str, Any]:
+    """The current workspace's dashboard (`caller`: workspaces.schemas.Caller)."""
+    days = await links.owner_scans_per_day(ctx, caller.owner_id, 30)
     points = [(d.date, float(d.scans)) for d in days]
-    top = await links.top_qrs(ctx, user.id, 5)
+    top = await links.top_qrs(ctx, caller.owner_id, 5)
     top_qrs = [
         {"short_id": q.short_id, "name": q.name, "scans": q.scan_count} for q in top if q.scan_count
     ]
-    qr_count = await ctx.db.read(links_store.count_live_qrs, user.id)
+    qr_count = await ctx.db.read(links_store.count_live_qrs, caller.owner_id)
     values = [v for _, v in points]
     scans = {"today": int(values[-1]), "d7": int(sum(values[-7:])), "d30": int(sum(values))}
     return {
@@ -37,16 +39,16 @@ async def dashboard(ctx: Any, user: Any) -> dict[str, Any]:
         "has_scans": scans["d30"] > 0,
         "top_qrs": top_qrs,
         "qr_count": qr_count,
-        "usage": await usage_for(ctx, user),
-        "webhook_health": await webhook_health(ctx, user),
+        "usage": await usage_for(ctx, caller),
+        "webhook_health": await webhook_health(ctx, caller),
     }
 
 
-async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
-    """Counts by status and the latest failed attempts across the user's webhooks."""
-    if not plan_has_webhooks(ctx.settings, user.plan):
+async def webhook_health(ctx: Any, caller: Any) -> dict[str, Any] | None:
+    """Counts by status and the latest failed attempts across the workspace's webhooks."""
+    if not plan_has_webhooks(ctx.settings, caller.plan):
         return None
-    hooks = await webhooks.list_webhooks(ctx, user)
+    hooks = await webhooks.list_webhooks(ctx, caller)
     counts = {"active": 0, "degraded": 0, "disabled": 0}
     for hook in hooks:
         counts[hook.status] = counts.get(hook.status, 0) + 1
@@ -54,7 +56,7 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     for hook in hooks:
         if hook.last_failure_at is None:
             continue
-        page = await webhooks.list_deliveries(ctx, user, hook.id, outcome="failed", limit=5)
+        page = await webhooks.list_deliveries(ctx, caller, hook.id, outcome="failed", limit=5)
         failures += [
             {
                 "webhook_id": hook.id,
@@ -70,9 +72,9 @@ async def webhook_health(ctx: Any, user: Any) -> dict[str, Any] | None:
     return {**counts, "total": len(hooks), "recent_failures": failures[:5]}
 
 
-async def usage_for(ctx: Any, user: Any) -> dict[str, Any]:
-    """The user's month for the meter, from the quotas service."""
-    usage = await ctx.quotas.usage(user)
+async def usage_for(ctx: Any, workspace: Any) -> dict[str, Any]:
+    """The workspace's month for the meter, from the quotas service (`workspace`: a Caller)."""
+    usage = await ctx.quotas.usage(workspace)
     year, month = usage.period.split("-")
     return {
         "period": usage.period,
@@ -90,9 +92,16 @@ async def usage_for(ctx: Any, user: Any) -> dict[str, Any]:
     }
 
 
-async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: Any) -> None:
-    """A credit pack for the user's current month, validated by the quotas API's own shape."""
-    await user_or_404(ctx, user_id)  # else the foreign key would fail: a 500, not a 404
+async def personal_usage(ctx: Any, user_id: int) -> dict[str, Any] | None:
+    """The month of a user's personal workspace (None: they have none), for the users pages."""
+    workspace = await ctx.db.read(workspaces.personal_workspace_as_caller, user_id)
+    return None if workspace is None else await usage_for(ctx, workspace)
+
+
+async def grant_credits(ctx: Any, workspace_id: int, amount: int, note: str, admin: Any) -> None:
+    """A credit pack for the workspace's current month, validated by the quotas API's own
+    shape (`admin`: the signed-in accounts.schemas.User granting it)."""
+    await workspace_or_404(ctx, workspace_id)  # else the foreign key would fail: a 500
     try:
         grant = msgspec.convert({"amount": amount, "note": note}, CreditGrantIn)
     except msgspec.ValidationError as error:
@@ -100,6 +109,6 @@ async def grant_credits(ctx: Any, user_id: int, amount: int, note: str, admin: A
         raise ApiError(400, f"{field}: {plain_words(str(error))}", field=field) from None
     await ctx.db.write(
         lambda tx: quotas.grant_credits(
-            tx, user_id, grant.amount, grant.note, admin.id, tx.clock.now()
+            tx, workspace_id, grant.amount, grant.note, admin.id, tx.clock.now()
         )
     )

@@ -8,12 +8,15 @@ from urllib.parse import quote
 
 from litestar import MediaType, Request, Response
 from litestar.datastructures import Cookie
+from litestar.exceptions import PermissionDeniedException
 from litestar.response import Redirect, Template
 
 from ..errors import ApiError
 from ..links.rules import short_link_note
 from ..web import error_page
 from ..webhooks.urlsafety import switches_on
+from ..workspaces.rules import Access, access_problem
+from ..workspaces.schemas import Caller
 from . import charts, fmt, session, tokens
 from .forms import field_group, sentence
 
@@ -32,8 +35,10 @@ async def before_ui_request(request: Request) -> Response | None:
     """
     ctx = app_ctx(request)
     opt = request.route_handler.opt
-    user = await session.load_user(request, ctx)
+    signed_in = await session.load_user(request, ctx)
+    user, caller = signed_in if signed_in else (None, None)
     request.state.ui_user = user
+    request.state.ui_caller = caller
     subject = str(user.id) if user else ""
     key = session.ui_key(ctx)
 
@@ -68,12 +73,19 @@ async def before_ui_request(request: Request) -> Response | None:
             "Admins only",
             "This page is for administrators. Ask an admin if you need access.",
         )
+    # A page that acts on the current workspace says which role it needs (opt role=...), as
+    # each API route does; the same pure rule judges both.
+    needed = opt.get("role")
+    if needed and caller is not None:
+        problem = access_problem(Access("workspace", needed, None), caller)
+        if problem is not None:
+            return ui_error(request, problem[0], "Not allowed here", problem[1] + ".")
 
     # Writes, and the GET routes that render an image (opt rate_limit=True), spend the same
-    # per-user budget as the API: one limiter per user, whichever door the request uses.
-    if user is not None and opt.get("rate_limit", request.method not in SAFE_METHODS):
+    # per-workspace budget as the API, whichever door the request uses.
+    if caller is not None and opt.get("rate_limit", request.method not in SAFE_METHODS):
         try:
-            ctx.quotas.check_rate_limit(user)
+            ctx.quotas.check_rate_limit(caller)
         except ApiError as refusal:
             response = ui_error(request, 429, "Slow down", str(refusal.detail))
             response.headers.update(refusal.headers or {})
@@ -89,7 +101,17 @@ def ui_error(request: Request, status: int, title: str, message: str) -> Templat
 
 
 def current_user(request: Request):
+    """The signed-in person (accounts.schemas.User)."""
     return request.state.ui_user
+
+
+def current_workspace(request: Request) -> Caller:
+    """The Caller the page acts as: the user in the workspace the switcher chose. A page that
+    needs one refuses a user in no workspace with a plain 403 page."""
+    caller = request.state.ui_caller
+    if caller.workspace_id is None:
+        raise PermissionDeniedException("You belong to no workspace yet: ask an owner to add you")
+    return caller
 
 
 def page(
@@ -113,6 +135,7 @@ def page(
         out_cookies.append(session.csrf_cookie(request, ctx, request.state.csrf_token))
     context.update(
         current_user=getattr(request.state, "ui_user", None),
+        current_workspace=getattr(request.state, "ui_caller", None),
         csrf_token=getattr(request.state, "csrf_token", ""),
         flash_messages=[{"kind": kind, "text": text} for kind, text in flashes]
         + context.pop("flash", []),

@@ -14,6 +14,7 @@ from ..accounts.passwords import generate_password
 from ..accounts.schemas import UserPatch, user_from_row
 from ..errors import ApiError
 from ..pagination import decode_cursor, encode_cursor
+from ..workspaces import store as workspaces_store
 from . import session, sources
 from .ui import app_ctx, errors_of, flash, go, page
 
@@ -56,7 +57,7 @@ class UsersPages(Controller):
             accounts_store.list_users, PAGE_SIZE + 1, before, (q or "").strip() or None
         )
         users = [user_from_row(r) for r in rows[:PAGE_SIZE]]
-        usages = await asyncio.gather(*(sources.usage_for(ctx, u) for u in users))
+        usages = await asyncio.gather(*(sources.personal_usage(ctx, u.id) for u in users))
         next_href = None
         search = f"&{urlencode({'q': q})}" if q else ""
         if len(rows) > PAGE_SIZE:
@@ -139,7 +140,7 @@ class UsersPages(Controller):
         user = await ctx.db.read(accounts.get_user, user_id)
         if user is None:
             raise NotFoundException("No user with that id")
-        usage = await sources.usage_for(ctx, user)
+        usage = await sources.personal_usage(ctx, user.id)
         return page(
             request,
             "users/detail.html",
@@ -252,7 +253,10 @@ class UsersPages(Controller):
                 errors={"amount": "Enter a whole number of generations, 1 or more."},
             )
         try:
-            await sources.grant_credits(ctx, user_id, int(raw), note, request.state.ui_user)
+            personal = await ctx.db.read(workspaces_store.personal_workspace, user_id)
+            if personal is None:
+                raise NotFoundException("This user has no personal workspace")
+            await sources.grant_credits(ctx, personal["id"], int(raw), note, request.state.ui_user)
         except ApiError as error:
             if error.status_code == 404:
                 raise

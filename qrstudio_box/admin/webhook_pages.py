@@ -19,7 +19,7 @@ from ..webhooks import service as webhooks
 from ..webhooks.policy import plan_has_webhooks
 from ..webhooks.schemas import WebhookCreate, WebhookPatch
 from ..webhooks.service import OUTCOMES
-from .ui import app_ctx, current_user, errors_of, flash, go, page
+from .ui import app_ctx, current_workspace, errors_of, flash, go, page
 
 PAGE_SIZE = 20
 EVENT_HINTS = {
@@ -46,7 +46,9 @@ class WebhookPages(Controller):
 
     async def _owned(self, request: Request, webhook_id: int):
         try:
-            return await webhooks.get_webhook(app_ctx(request), current_user(request), webhook_id)
+            return await webhooks.get_webhook(
+                app_ctx(request), current_workspace(request), webhook_id
+            )
         except ApiError as error:
             if error.status_code == 404:
                 raise NotFoundException("No webhook with that id") from None
@@ -55,19 +57,19 @@ class WebhookPages(Controller):
     @get("/")
     async def list_webhooks(self, request: Request) -> object:
         ctx = app_ctx(request)
-        user = current_user(request)
-        if not plan_has_webhooks(ctx.settings, user.plan):
+        caller = current_workspace(request)
+        if not plan_has_webhooks(ctx.settings, caller.plan):
             return page(
                 request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0
             )
-        hooks = await webhooks.list_webhooks(ctx, user)
+        hooks = await webhooks.list_webhooks(ctx, caller)
         return page(
             request,
             "webhooks/list.html",
             nav="webhooks",
             hooks=hooks,
             plan_allows=True,
-            limit=ctx.settings.plan(user.plan).max_webhooks,
+            limit=ctx.settings.plan(caller.plan).max_webhooks,
         )
 
     @get("/new")
@@ -94,7 +96,7 @@ class WebhookPages(Controller):
         try:
             created = await webhooks.create_webhook(
                 ctx,
-                current_user(request),
+                current_workspace(request),
                 WebhookCreate(
                     url=values["url"], events=values["events"], description=values["description"]
                 ),
@@ -132,17 +134,23 @@ class WebhookPages(Controller):
         open: int | None = None,
     ) -> object:
         ctx = app_ctx(request)
-        user = current_user(request)
+        caller = current_workspace(request)
         hook = await self._owned(request, webhook_id)
         outcome = outcome if outcome in OUTCOMES else None
         event = event if event in EVENT_TYPES else None
         try:
             log = await webhooks.list_deliveries(
-                ctx, user, webhook_id, event=event, outcome=outcome, cursor=cursor, limit=PAGE_SIZE
+                ctx,
+                caller,
+                webhook_id,
+                event=event,
+                outcome=outcome,
+                cursor=cursor,
+                limit=PAGE_SIZE,
             )
         except ApiError:
             return go(request, f"/admin/webhooks/{webhook_id}")
-        details = await webhooks.get_attempts(ctx, user, webhook_id, [a.id for a in log.results])
+        details = await webhooks.get_attempts(ctx, caller, webhook_id, [a.id for a in log.results])
         query = "".join(
             f"&{urlencode({k: v})}" for k, v in (("outcome", outcome), ("event", event)) if v
         )
@@ -194,7 +202,7 @@ class WebhookPages(Controller):
         try:
             await webhooks.update_webhook(
                 ctx,
-                current_user(request),
+                current_workspace(request),
                 webhook_id,
                 WebhookPatch(
                     url=values["url"], description=values["description"], events=values["events"]
@@ -220,7 +228,7 @@ class WebhookPages(Controller):
         """Run a service action; an ApiError becomes an error flash on the detail page."""
         await self._owned(request, webhook_id)
         try:
-            return await action(app_ctx(request), current_user(request)), None
+            return await action(app_ctx(request), current_workspace(request)), None
         except ApiError as error:
             if error.status_code == 404:
                 raise NotFoundException(str(error.detail)) from None
@@ -229,14 +237,14 @@ class WebhookPages(Controller):
     @post("/{webhook_id:int}/test", status_code=303)
     async def send_test(self, request: Request, webhook_id: int) -> object:
         attempt, problem = await self._act(
-            request, webhook_id, lambda ctx, user: webhooks.send_test(ctx, user, webhook_id)
+            request, webhook_id, lambda ctx, caller: webhooks.send_test(ctx, caller, webhook_id)
         )
         return _attempt_answer(request, webhook_id, attempt, problem, "Test event sent")
 
     @post("/{webhook_id:int}/rotate", status_code=200)
     async def rotate(self, request: Request, webhook_id: int) -> object:
         rotated, problem = await self._act(
-            request, webhook_id, lambda ctx, user: webhooks.rotate_secret(ctx, user, webhook_id)
+            request, webhook_id, lambda ctx, caller: webhooks.rotate_secret(ctx, caller, webhook_id)
         )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)
@@ -253,7 +261,9 @@ class WebhookPages(Controller):
     @post("/{webhook_id:int}/reenable", status_code=303)
     async def reenable(self, request: Request, webhook_id: int) -> object:
         _, problem = await self._act(
-            request, webhook_id, lambda ctx, user: webhooks.reenable_webhook(ctx, user, webhook_id)
+            request,
+            webhook_id,
+            lambda ctx, caller: webhooks.reenable_webhook(ctx, caller, webhook_id),
         )
         return go(
             request,
@@ -266,8 +276,8 @@ class WebhookPages(Controller):
         _, problem = await self._act(
             request,
             webhook_id,
-            lambda ctx, user: webhooks.update_webhook(
-                ctx, user, webhook_id, WebhookPatch(status="disabled")
+            lambda ctx, caller: webhooks.update_webhook(
+                ctx, caller, webhook_id, WebhookPatch(status="disabled")
             ),
         )
         return go(
@@ -288,7 +298,9 @@ class WebhookPages(Controller):
         if len(since) == 16:  # datetime-local "2026-11-29T10:00", shown as UTC
             since += ":00Z"
         count, problem = await self._act(
-            request, webhook_id, lambda ctx, user: webhooks.recover(ctx, user, webhook_id, since)
+            request,
+            webhook_id,
+            lambda ctx, caller: webhooks.recover(ctx, caller, webhook_id, since),
         )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)
@@ -304,7 +316,7 @@ class WebhookPages(Controller):
         attempt, problem = await self._act(
             request,
             webhook_id,
-            lambda ctx, user: webhooks.redeliver(ctx, user, webhook_id, attempt_id),
+            lambda ctx, caller: webhooks.redeliver(ctx, caller, webhook_id, attempt_id),
         )
         return _attempt_answer(request, webhook_id, attempt, problem, "Redelivered")
 
@@ -312,7 +324,9 @@ class WebhookPages(Controller):
     async def delete(self, request: Request, webhook_id: int) -> object:
         hook = await self._owned(request, webhook_id)
         _, problem = await self._act(
-            request, webhook_id, lambda ctx, user: webhooks.delete_webhook(ctx, user, webhook_id)
+            request,
+            webhook_id,
+            lambda ctx, caller: webhooks.delete_webhook(ctx, caller, webhook_id),
         )
         if problem:
             return go(request, f"/admin/webhooks/{webhook_id}", problem)

@@ -20,11 +20,12 @@ from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import Parameter, QueryParameter
 from litestar.response import Stream
 
-from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import ApiError
 from ..urls import as_location
 from ..web import error_page
+from ..workspaces.rules import needs
+from ..workspaces.schemas import Caller
 from . import service
 from .period import parse_scan_bound, parse_stats_day
 from .redirect import ScanRedirect
@@ -40,7 +41,7 @@ from .schemas import (
     UtmDefaults,
 )
 
-UserRequest = Request[User, Any, Any]
+CallerRequest = Request[Caller, Any, Any]
 GONE_TITLE = "This code is no longer active"
 GONE_MESSAGE = "Its owner switched this QR code off. If you expected something here, ask them."
 ENDED_TITLE = "This code has ended"
@@ -66,18 +67,23 @@ class DynamicQrController(Controller):
     path = "/api/v1/dynamic-qrs"
     tags = ["dynamic QRs"]
 
-    @post("/", status_code=201, summary="Create a dynamic QR (counts one generation)")
+    @post(
+        "/",
+        status_code=201,
+        summary="Create a dynamic QR (counts one generation)",
+        opt=needs("editor", "write"),
+    )
     async def create(
-        self, data: QrCreate, request: UserRequest, ctx: AppContext
+        self, data: QrCreate, request: CallerRequest, ctx: AppContext
     ) -> Response[QrOut]:
         created = await service.create_qr(ctx, request.user, data)
         headers = {**created.headers, "Location": f"/api/v1/dynamic-qrs/{created.qr.short_id}/"}
         return Response(created.qr, status_code=201, headers=headers)
 
-    @get("/", summary="The caller's dynamic QRs, newest first")
+    @get("/", summary="The caller's dynamic QRs, newest first", opt=needs("viewer", "read"))
     async def list(
         self,
-        request: UserRequest,
+        request: CallerRequest,
         ctx: AppContext,
         cursor: str | None = None,
         limit: int | None = None,
@@ -85,22 +91,31 @@ class DynamicQrController(Controller):
         is_active: bool | None = None,
     ) -> QrPage:
         return await service.list_qrs(
-            ctx, request.user.id, cursor=cursor, limit=limit, name=name, is_active=is_active
+            ctx, request.user.owner_id, cursor=cursor, limit=limit, name=name, is_active=is_active
         )
 
-    @get("/{short_id:str}/", summary="One dynamic QR")
-    async def get_one(self, short_id: str, request: UserRequest, ctx: AppContext) -> QrOut:
-        return await service.get_qr(ctx, request.user.id, short_id)
+    @get("/{short_id:str}/", summary="One dynamic QR", opt=needs("viewer", "read"))
+    async def get_one(self, short_id: str, request: CallerRequest, ctx: AppContext) -> QrOut:
+        return await service.get_qr(ctx, request.user.owner_id, short_id)
 
-    @patch("/{short_id:str}/", summary="Change name, destination, active flag or variants")
+    @patch(
+        "/{short_id:str}/",
+        summary="Change name, destination, active flag or variants",
+        opt=needs("editor", "write"),
+    )
     async def update(
-        self, short_id: str, data: QrPatch, request: UserRequest, ctx: AppContext
+        self, short_id: str, data: QrPatch, request: CallerRequest, ctx: AppContext
     ) -> QrOut:
-        return await service.update_qr(ctx, request.user.id, short_id, data)
+        return await service.update_qr(ctx, request.user.owner_id, short_id, data)
 
-    @delete("/{short_id:str}/", status_code=204, summary="Delete (its link then answers 410)")
-    async def remove(self, short_id: str, request: UserRequest, ctx: AppContext) -> None:
-        await service.delete_qr(ctx, request.user.id, short_id)
+    @delete(
+        "/{short_id:str}/",
+        status_code=204,
+        summary="Delete (its link then answers 410)",
+        opt=needs("editor", "write"),
+    )
+    async def remove(self, short_id: str, request: CallerRequest, ctx: AppContext) -> None:
+        await service.delete_qr(ctx, request.user.owner_id, short_id)
 
     @get(
         "/{short_id:str}/preview/",
@@ -114,11 +129,12 @@ class DynamicQrController(Controller):
             " lifecycle (`not_started`, `ended`, `capped`: expired_url or 410), or `inactive`."
             " Omitted values are unknown, and an unknown value never matches a condition."
         ),
+        opt=needs("viewer", "read"),
     )
     async def preview(
         self,
         short_id: str,
-        request: UserRequest,
+        request: CallerRequest,
         ctx: AppContext,
         country: str | None = Parameter(default=None, max_length=8),
         user_agent: str | None = Parameter(default=None, max_length=2048),
@@ -127,7 +143,7 @@ class DynamicQrController(Controller):
     ) -> PreviewOut:
         return await service.preview_qr(
             ctx,
-            request.user.id,
+            request.user.owner_id,
             short_id,
             country=country,
             user_agent=user_agent,
@@ -135,11 +151,15 @@ class DynamicQrController(Controller):
             at=at,
         )
 
-    @get("/{short_id:str}/scans/", summary="Scans of one QR, newest first")
+    @get(
+        "/{short_id:str}/scans/",
+        summary="Scans of one QR, newest first",
+        opt=needs("viewer", "read"),
+    )
     async def scans(
         self,
         short_id: str,
-        request: UserRequest,
+        request: CallerRequest,
         ctx: AppContext,
         cursor: str | None = None,
         limit: int | None = None,
@@ -150,14 +170,19 @@ class DynamicQrController(Controller):
     ) -> ScanPage:
         filters = _filters(date_from, date_to, is_bot, country)
         return await service.list_scans(
-            ctx, request.user.id, short_id, filters, cursor=cursor, limit=limit
+            ctx, request.user.owner_id, short_id, filters, cursor=cursor, limit=limit
         )
 
-    @get("/{short_id:str}/scans.csv", summary="Scans of one QR as CSV", media_type="text/csv")
+    @get(
+        "/{short_id:str}/scans.csv",
+        summary="Scans of one QR as CSV",
+        media_type="text/csv",
+        opt=needs("viewer", "read"),
+    )
     async def scans_csv(
         self,
         short_id: str,
-        request: UserRequest,
+        request: CallerRequest,
         ctx: AppContext,
         date_from: Annotated[str | None, QueryParameter(name="from")] = None,
         date_to: Annotated[str | None, QueryParameter(name="to")] = None,
@@ -165,18 +190,22 @@ class DynamicQrController(Controller):
         country: str | None = None,
     ) -> Stream:
         filters = _filters(date_from, date_to, is_bot, country)
-        stream = await service.scans_csv(ctx, request.user.id, short_id, filters)
+        stream = await service.scans_csv(ctx, request.user.owner_id, short_id, filters)
         return Stream(
             stream,
             media_type="text/csv; charset=utf-8",
             headers={"Content-Disposition": f'attachment; filename="scans-{short_id}.csv"'},
         )
 
-    @get("/{short_id:str}/stats/", summary="Scan stats over whole UTC days (from rollups)")
+    @get(
+        "/{short_id:str}/stats/",
+        summary="Scan stats over whole UTC days (from rollups)",
+        opt=needs("viewer", "read"),
+    )
     async def stats(
         self,
         short_id: str,
-        request: UserRequest,
+        request: CallerRequest,
         ctx: AppContext,
         date_from: Annotated[str | None, QueryParameter(name="from")] = None,
         date_to: Annotated[str | None, QueryParameter(name="to")] = None,
@@ -189,31 +218,36 @@ class DynamicQrController(Controller):
         except InputError as error:
             raise service.as_api_error(error) from None
         return await service.qr_stats(
-            ctx, request.user.id, short_id, date_from=first, date_to=last, bots=bots, top=top
+            ctx, request.user.owner_id, short_id, date_from=first, date_to=last, bots=bots, top=top
         )
 
 
 class UtmSettingsController(Controller):
-    """UTM defaults for new codes, per owner (per workspace once workspaces exist: the
-    workspaces migration keeps each user's id as their workspace's, so these carry over)."""
+    """UTM defaults for new codes, per workspace (the workspaces migration kept each user's id
+    as their personal workspace's, so the defaults saved before carried over)."""
 
     path = "/api/v1/settings/utm"
     tags = ["settings"]
 
-    @get("/", summary="The UTM values new dynamic QRs get when their body has no utm")
-    async def get_defaults(self, request: UserRequest, ctx: AppContext) -> UtmDefaults:
-        return await service.get_utm_defaults(ctx, request.user.id)
+    @get(
+        "/",
+        summary="The UTM values new dynamic QRs get when their body has no utm",
+        opt=needs("viewer", "read"),
+    )
+    async def get_defaults(self, request: CallerRequest, ctx: AppContext) -> UtmDefaults:
+        return await service.get_utm_defaults(ctx, request.user.owner_id)
 
     @put(
         "/",
         summary="Set the UTM values for new dynamic QRs (existing QRs keep theirs)",
         description='`{"utm": {source, medium, campaign, term, content}}`; an empty or'
         " missing value is no parameter. Each value at most 200 characters.",
+        opt=needs("editor", "write"),
     )
     async def put_defaults(
-        self, data: UtmDefaults, request: UserRequest, ctx: AppContext
+        self, data: UtmDefaults, request: CallerRequest, ctx: AppContext
     ) -> UtmDefaults:
-        return await service.put_utm_defaults(ctx, request.user.id, data.utm)
+        return await service.put_utm_defaults(ctx, request.user.owner_id, data.utm)
 
 
 NO_STORE = {"Cache-Control": "no-store"}

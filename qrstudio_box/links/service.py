@@ -20,7 +20,6 @@ from typing import Any
 import msgspec
 from msgspec import UNSET
 
-from ..accounts.schemas import User
 from ..clientip import client_ip
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..context import AppContext
@@ -30,6 +29,7 @@ from ..events import emit
 from ..keyfiles import read_or_create
 from ..pagination import check_limit, decode_cursor, encode_cursor
 from ..quotas import service as quotas
+from ..workspaces.schemas import Caller
 from . import routing, store
 from .geoip import GeoIP
 from .period import day_from_number, day_number, stats_range
@@ -598,25 +598,28 @@ def check_create(
 
 
 async def create_qr(
-    ctx: AppContext, user: User, data: QrCreate, *, destination_field: str = "destination_url"
+    ctx: AppContext, caller: Caller, data: QrCreate, *, destination_field: str = "destination_url"
 ) -> Created:
-    """Create a dynamic QR for `user`: plan limit, one generation charged, dynamic_qr.created,
-    all in one transaction. Raises ApiError 400 (field named), 403/429 from the quota rules."""
+    """Create a dynamic QR for the caller's workspace: plan limit, one generation charged,
+    dynamic_qr.created, all in one transaction. Raises ApiError 400 (field named), 403/429
+    from the quota rules."""
     name, destination, variants, routing_columns = check_create(
         data, destination_field=destination_field
     )
     settings = ctx.settings
 
     def create(tx: Tx) -> tuple[Any, list[Any], dict[str, str]]:
-        quotas.check_dynamic_qr_limit(user, settings, store.count_live_qrs(tx.conn, user.id))
-        charge = quotas.charge_generation(tx, user, settings, tx.clock.now())
+        quotas.check_dynamic_qr_limit(
+            caller, settings, store.count_live_qrs(tx.conn, caller.owner_id)
+        )
+        charge = quotas.charge_generation(tx, caller, settings, tx.clock.now())
         now = iso_s(tx.clock.now())
         for _ in range(SHORT_ID_ATTEMPTS):
             short_id = new_short_id()
             if store.short_id_exists(tx.conn, short_id):
                 continue
             try:
-                qr_id = store.insert_qr(tx, user.id, short_id, name, destination, now)
+                qr_id = store.insert_qr(tx, caller.owner_id, short_id, name, destination, now)
             except sqlite3.IntegrityError:  # raced by nothing (one writer), but be sure
                 continue
             break
@@ -625,10 +628,10 @@ async def create_qr(
         store.replace_variants(tx, qr_id, variants)
         columns = dict(routing_columns)
         if "utm" not in columns:
-            columns["utm"] = store.get_utm_defaults(tx.conn, user.id) or "{}"
+            columns["utm"] = store.get_utm_defaults(tx.conn, caller.owner_id) or "{}"
         store.update_qr(tx, qr_id, columns, now)
         row = store.get_qr_by_id(tx.conn, qr_id)
-        emit(tx, user.id, "dynamic_qr.created", _event_data(row))
+        emit(tx, caller.owner_id, "dynamic_qr.created", _event_data(row))
         _after_commit_remember(ctx, tx, qr_id)
         return row, store.variants_of(tx.conn, [qr_id])[qr_id], dict(charge.headers)
 

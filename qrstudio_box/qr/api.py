@@ -11,7 +11,6 @@ from typing import Any, Literal
 import msgspec
 from litestar import Request, Response, get, post
 
-from ..accounts.schemas import User
 from ..context import AppContext
 from ..errors import FieldProblems
 from ..links import service as links
@@ -19,6 +18,8 @@ from ..links.rules import check_destination
 from ..links.schemas import GenerateOut, QrCreate
 from ..links.shortid import LENGTH as SHORT_ID_LENGTH
 from ..quotas import service as quotas
+from ..workspaces.rules import needs
+from ..workspaces.schemas import Caller
 from .render import RENDER_FIELDS, OptionsError, Rendered, RenderOptions, parse_options
 
 
@@ -84,13 +85,14 @@ def _answer(
     tags=["QR codes"],
     status_code=200,
     summary="Render a QR code (PNG or SVG bytes, or JSON with Accept: application/json)",
+    opt=needs("editor", "write"),
 )
 async def generate(
-    data: GenerateBody, request: Request[User, Any, Any], ctx: AppContext
+    data: GenerateBody, request: Request[Caller, Any, Any], ctx: AppContext
 ) -> Response[Any]:
     body = data
     options_values = {field: getattr(body, field) for field in RENDER_FIELDS}
-    user: User = request.user
+    caller: Caller = request.user
     # Every wrong field in one answer: the data first, then each render option.
     problems = FieldProblems()
     if not isinstance(body.data, str):
@@ -111,11 +113,11 @@ async def generate(
         # creates and charges nothing. Any short id gives the size: they are all as long.
         stand_in = links.short_url(ctx, "x" * SHORT_ID_LENGTH)
         await _check_size(ctx, msgspec.structs.replace(options, data=stand_in))
-        await ctx.quotas.check_generation(user)
+        await ctx.quotas.check_generation(caller)
         async with ctx.renders.reserve() as slot:
             created = await links.create_qr(
                 ctx,
-                user,
+                caller,
                 QrCreate(destination_url=body.data, name=body.name),
                 destination_field="data",
             )
@@ -133,13 +135,13 @@ async def generate(
         )
 
     await _check_size(ctx, options)
-    await ctx.quotas.check_generation(user)
+    await ctx.quotas.check_generation(caller)
     try:
         rendered = await ctx.renders.render(options)
     except OptionsError as error:  # data too long for any QR: still a 400, still not charged
         raise error.as_api_error() from None
     charge = await ctx.db.write(
-        lambda tx: quotas.charge_generation(tx, user, ctx.settings, tx.clock.now())
+        lambda tx: quotas.charge_generation(tx, caller, ctx.settings, tx.clock.now())
     )
     return _answer(request, rendered, body, body.data, dict(charge.headers), 200)
 
@@ -158,10 +160,11 @@ async def _check_size(ctx: AppContext, options: RenderOptions) -> None:
     summary="The QR image of the short link (the generate options)",
     media_type="image/png",
     responses=None,
+    opt=needs("viewer", "read"),
 )
 async def dynamic_qr_image(
     short_id: str,
-    request: Request[User, Any, Any],
+    request: Request[Caller, Any, Any],
     ctx: AppContext,
     format: Literal["png", "svg"] = "png",
     scale: int | None = None,
@@ -171,7 +174,7 @@ async def dynamic_qr_image(
     dark: str | None = None,
     light: str | None = None,
 ) -> Response[bytes]:
-    qr = await links.get_qr(ctx, request.user.id, short_id)
+    qr = await links.get_qr(ctx, request.user.owner_id, short_id)
     given = {
         "format": format,
         "scale": scale,

@@ -8,17 +8,17 @@ import msgspec
 from litestar import Controller, Request, get, post
 from litestar.params import Parameter
 
-from ..accounts import service as accounts
-from ..accounts.guards import admin_only
-from ..accounts.schemas import User
 from ..clock import iso_s
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
 from ..params import RowId
+from ..workspaces import service as workspaces
+from ..workspaces.rules import ADMIN, needs
+from ..workspaces.schemas import Caller
 from . import rules, service, store
 
-UserRequest = Request[User, object, object]
+CallerRequest = Request[Caller, object, object]
 # SQLite integers are 64-bit: a larger id is refused as bad input, not a 500 from the driver.
 
 
@@ -56,70 +56,124 @@ class CreditGrantList(msgspec.Struct):
 @get(
     "/api/v1/usage/",
     tags=["quotas"],
-    summary="The caller's generations, credits and scans this month",
+    summary="The workspace's generations, credits and scans this month",
+    opt=needs("owner", "read"),
 )
-async def my_usage(request: UserRequest, ctx: AppContext) -> service.Usage:
+async def my_usage(request: CallerRequest, ctx: AppContext) -> service.Usage:
     return await ctx.quotas.usage(request.user)
 
 
+async def usage_of(ctx: AppContext, workspace: Caller) -> service.Usage:
+    return await ctx.quotas.usage(workspace)
+
+
+async def credit_grants_of(
+    ctx: AppContext, workspace: Caller, period: str | None
+) -> CreditGrantList:
+    period = period or rules.period_of(ctx.clock.now())
+    rows = await ctx.db.read(store.credit_grants, workspace.owner_id, period)
+    return CreditGrantList(
+        owner_id=workspace.owner_id, period=period, results=[CreditGrant(**row) for row in rows]
+    )
+
+
+async def grant_credits_to(
+    ctx: AppContext, workspace: Caller, data: CreditGrantIn, granted_by: int | None
+) -> CreditGrantOut:
+    now = ctx.clock.now()
+
+    def write(tx: Tx) -> tuple[int, str]:
+        grant_id, period, _ = service.grant_credits(
+            tx, workspace.owner_id, data.amount, data.note, granted_by, now
+        )
+        return grant_id, period
+
+    grant_id, period = await ctx.db.write(write)
+    return CreditGrantOut(
+        id=grant_id,
+        owner_id=workspace.owner_id,
+        period=period,
+        amount=data.amount,
+        note=data.note,
+        granted_by=granted_by,
+        created_at=iso_s(now),
+        usage=await ctx.quotas.usage(workspace),
+    )
+
+
+Period = Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")]
+
+
 class AdminQuotaController(Controller):
+    """A user's usage and credits: those of their personal workspace (as before workspaces)."""
+
     path = "/api/v1/admin/users"
-    guards = [admin_only]
+    opt = ADMIN
     tags = ["admin", "quotas"]
 
-    @get("/{user_id:int}/usage/", summary="A user's generations, credits and scans this month")
+    @get("/{user_id:int}/usage/", summary="A user's personal workspace: usage this month")
     async def usage(self, user_id: RowId, ctx: AppContext) -> service.Usage:
-        return await ctx.quotas.usage(await user_or_404(ctx, user_id))
+        return await usage_of(ctx, await personal_workspace_or_404(ctx, user_id))
 
     @get(
         "/{user_id:int}/credits/",
-        summary="A user's credit packs of one month (default: this month)",
+        summary="A user's personal workspace: credit packs of one month (default: this month)",
     )
     async def grants(
-        self,
-        user_id: RowId,
-        ctx: AppContext,
-        period: Annotated[str | None, Parameter(pattern=r"^[0-9]{4}-(0[1-9]|1[0-2])$")] = None,
+        self, user_id: RowId, ctx: AppContext, period: Period = None
     ) -> CreditGrantList:
-        user = await user_or_404(ctx, user_id)
-        period = period or rules.period_of(ctx.clock.now())
-        rows = await ctx.db.read(store.credit_grants, user.id, period)
-        return CreditGrantList(
-            owner_id=user.id, period=period, results=[CreditGrant(**row) for row in rows]
-        )
+        return await credit_grants_of(ctx, await personal_workspace_or_404(ctx, user_id), period)
 
     @post(
         "/{user_id:int}/credits/",
         status_code=201,
-        summary="Grant a credit pack for the current month",
+        summary="Grant a user's personal workspace a credit pack for the current month",
     )
     async def grant(
-        self, user_id: RowId, data: CreditGrantIn, request: UserRequest, ctx: AppContext
+        self, user_id: RowId, data: CreditGrantIn, request: CallerRequest, ctx: AppContext
     ) -> CreditGrantOut:
-        user = await user_or_404(ctx, user_id)
-        now = ctx.clock.now()
-
-        def write(tx: Tx) -> tuple[int, str]:
-            grant_id, period, _ = service.grant_credits(
-                tx, user.id, data.amount, data.note, request.user.id, now
-            )
-            return grant_id, period
-
-        grant_id, period = await ctx.db.write(write)
-        return CreditGrantOut(
-            id=grant_id,
-            owner_id=user.id,
-            period=period,
-            amount=data.amount,
-            note=data.note,
-            granted_by=request.user.id,
-            created_at=iso_s(now),
-            usage=await ctx.quotas.usage(user),
-        )
+        workspace = await personal_workspace_or_404(ctx, user_id)
+        return await grant_credits_to(ctx, workspace, data, request.user.user_id)
 
 
-async def user_or_404(ctx: AppContext, user_id: int) -> User:
-    user = await ctx.db.read(accounts.get_user, user_id)
-    if user is None:
-        raise ApiError(404, "No user with that id")
-    return user
+class AdminWorkspaceQuotaController(Controller):
+    """A workspace's usage and credits, for the agency's admins."""
+
+    path = "/api/v1/admin/workspaces"
+    opt = ADMIN
+    tags = ["admin", "quotas"]
+
+    @get("/{workspace_id:int}/usage/", summary="A workspace's usage this month")
+    async def usage(self, workspace_id: RowId, ctx: AppContext) -> service.Usage:
+        return await usage_of(ctx, await workspace_or_404(ctx, workspace_id))
+
+    @get("/{workspace_id:int}/credits/", summary="A workspace's credit packs of one month")
+    async def grants(
+        self, workspace_id: RowId, ctx: AppContext, period: Period = None
+    ) -> CreditGrantList:
+        return await credit_grants_of(ctx, await workspace_or_404(ctx, workspace_id), period)
+
+    @post(
+        "/{workspace_id:int}/credits/",
+        status_code=201,
+        summary="Grant a workspace a credit pack for the current month",
+    )
+    async def grant(
+        self, workspace_id: RowId, data: CreditGrantIn, request: CallerRequest, ctx: AppContext
+    ) -> CreditGrantOut:
+        workspace = await workspace_or_404(ctx, workspace_id)
+        return await grant_credits_to(ctx, workspace, data, request.user.user_id)
+
+
+async def personal_workspace_or_404(ctx: AppContext, user_id: int) -> Caller:
+    workspace = await ctx.db.read(workspaces.personal_workspace_as_caller, user_id)
+    if workspace is None:
+        raise ApiError(404, "No user with that id, or they have no personal workspace")
+    return workspace
+
+
+async def workspace_or_404(ctx: AppContext, workspace_id: int) -> Caller:
+    workspace = await ctx.db.read(workspaces.workspace_as_caller, workspace_id)
+    if workspace is None:
+        raise ApiError(404, "No such workspace")
+    return workspace

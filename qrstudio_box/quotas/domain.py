@@ -7,10 +7,10 @@ the app (it must run after the JWT middleware, for every domain's routes).
 from __future__ import annotations
 
 from ..context import AppContext
-from .api import AdminQuotaController, my_usage
+from .api import AdminQuotaController, AdminWorkspaceQuotaController, my_usage
 from .service import QuotaService
 
-ROUTES = [my_usage, AdminQuotaController]
+ROUTES = [my_usage, AdminQuotaController, AdminWorkspaceQuotaController]
 
 
 async def start(ctx: AppContext) -> None:

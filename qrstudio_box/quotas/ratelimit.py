@@ -1,4 +1,4 @@
-"""In-memory rate limits driven by the injected Clock: per-user API limit and login throttle,
+"""In-memory rate limits driven by the injected Clock: per-workspace API limit and login throttle,
 and `ApiRateLimitMiddleware`, which applies the API limit to every authenticated /api/v1/ call.
 
 One process serves the whole appliance, so an in-process table is the whole truth; it
@@ -136,13 +136,14 @@ class BucketLimiter:
 
 
 class ApiRateLimiter:
-    """Per-user API limit: `requests_per_minute` from the user's plan, keyed by user id."""
+    """Per-workspace API limit: `requests_per_minute` from the workspace's plan, keyed by
+    workspace id (members and API keys share it)."""
 
     def __init__(self, clock: Clock) -> None:
         self._gcra = BucketLimiter(clock, 60.0)
 
-    def hit(self, user_id: int, requests_per_minute: int) -> RateDecision:
-        return self._gcra.hit(user_id, requests_per_minute)
+    def hit(self, key: Hashable, requests_per_minute: int) -> RateDecision:
+        return self._gcra.hit(key, requests_per_minute)
 
 
 class LoginThrottle:
@@ -201,10 +202,10 @@ class LoginThrottle:
 
 
 class ApiRateLimitMiddleware(ASGIMiddleware):
-    """Per-user requests per minute from the plan, on every authenticated /api/v1/ route.
+    """Per-workspace requests per minute from its plan, on every authenticated /api/v1/ route.
 
-    Runs after the JWT middleware (JWTAuth puts its middleware first), so the user and the
-    plan are read fresh from the user row on each request: a plan change applies at once.
+    Runs after the JWT middleware (JWTAuth puts its middleware first), so the caller and
+    the workspace's plan are read fresh on each request: a plan change applies at once.
     Only a refusal carries RateLimit-* headers here; counted generations carry the monthly
     quota's RateLimit-* headers, and one set of those per answer keeps them unambiguous.
     """

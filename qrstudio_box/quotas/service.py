@@ -21,13 +21,13 @@ import msgspec
 from litestar import Request
 
 from .. import events
-from ..accounts.schemas import User
 from ..clientip import client_ip
 from ..clock import iso_s
 from ..config import Settings
 from ..context import AppContext
 from ..db import Tx
 from ..errors import ApiError
+from ..workspaces.schemas import Caller
 from . import rules, store
 from .ratelimit import ApiRateLimiter, LoginThrottle
 
@@ -48,7 +48,7 @@ class GenerationCharge:
 
 
 class Usage(msgspec.Struct, frozen=True):
-    """A user's month as GET /api/v1/usage/ and the admin UI show it."""
+    """A workspace's month as GET /api/v1/usage/ and the admin UI show it."""
 
     owner_id: int
     plan: str
@@ -66,22 +66,22 @@ class Usage(msgspec.Struct, frozen=True):
 
 
 def check_generation(
-    conn: sqlite3.Connection, user: User, settings: Settings, now: datetime
+    conn: sqlite3.Connection, caller: Caller, settings: Settings, now: datetime
 ) -> None:
     """Raise the 429 `charge_generation` would raise, from a plain read: the cheap check before
     expensive work (a render). `charge_generation`, in the write transaction, stays the
     authority: a generation that races past this check is still refused there."""
-    _allowance(conn, user, settings, now)
+    _allowance(conn, caller, settings, now)
 
 
 def _allowance(
-    conn: sqlite3.Connection, user: User, settings: Settings, now: datetime
+    conn: sqlite3.Connection, caller: Caller, settings: Settings, now: datetime
 ) -> tuple[str, int, int]:
-    """(period, used so far, allowance) of `user` this month, or 429 when one more generation
+    """(period, used so far, allowance) of the workspace this month, or 429 when one more generation
     would go past the allowance."""
-    plan = settings.plan(user.plan)
+    plan = settings.plan(caller.plan)
     period = rules.period_of(now)
-    used_before, credits = store.usage_row(conn, user.id, period)
+    used_before, credits = store.usage_row(conn, caller.owner_id, period)
     limit = rules.allowance(plan.monthly_quota, credits)
     if rules.is_over_allowance(used_before, limit):
         reset = rules.seconds_to_next_month(now)
@@ -90,7 +90,7 @@ def _allowance(
         raise ApiError(
             429,
             f"Monthly quota reached: {used_before} of {limit} generations used in {period} "
-            f"(plan {user.plan}: {plan.monthly_quota}, credits: {credits}). "
+            f"(plan {caller.plan}: {plan.monthly_quota}, credits: {credits}). "
             f"It resets at {iso_s(rules.next_month_start(now))}; ask an admin for a credit pack "
             "or a bigger plan.",
             headers=headers,
@@ -99,12 +99,14 @@ def _allowance(
     return period, used_before, limit
 
 
-def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> GenerationCharge:
-    """Count one generation for `user` this UTC month, or raise 429 when over the allowance."""
-    period, _, limit = _allowance(tx.conn, user, settings, now)
+def charge_generation(
+    tx: Tx, caller: Caller, settings: Settings, now: datetime
+) -> GenerationCharge:
+    """Count one generation for the workspace this UTC month, or 429 when over the allowance."""
+    period, _, limit = _allowance(tx.conn, caller, settings, now)
     reset = rules.seconds_to_next_month(now)
-    used = store.add_generation(tx, user.id, period)
-    fired = _fire_thresholds(tx, user, period, used, limit, now)
+    used = store.add_generation(tx, caller.owner_id, period)
+    fired = _fire_thresholds(tx, caller, period, used, limit, now)
     return GenerationCharge(
         headers=rules.ratelimit_headers(limit, rules.remaining(used, limit), reset),
         period=period,
@@ -115,40 +117,42 @@ def charge_generation(tx: Tx, user: User, settings: Settings, now: datetime) -> 
 
 
 def _fire_thresholds(
-    tx: Tx, user: User, period: str, used: int, limit: int, now: datetime
+    tx: Tx, caller: Caller, period: str, used: int, limit: int, now: datetime
 ) -> tuple[str, ...]:
     reached = rules.thresholds_reached(used, limit)
     if not reached:
         return ()  # the hot path: below 75% costs no extra query
-    already = set(store.fired_thresholds(tx.conn, user.id, period))
+    already = set(store.fired_thresholds(tx.conn, caller.owner_id, period))
     fired = []
     for threshold in reached:
         if threshold in already:
             continue
         data = {
-            "owner_id": user.id,
-            "plan": user.plan,
+            "owner_id": caller.owner_id,
+            "plan": caller.plan,
             "period": period,
             "used": used,
             "limit": limit,
             "percent": rules.percent(used, limit),
         }
-        event = events.emit(tx, user.id, f"quota.threshold_{threshold}", data, created_at=now)
+        event = events.emit(
+            tx, caller.owner_id, f"quota.threshold_{threshold}", data, created_at=now
+        )
         store.record_fired_threshold(
-            tx, user.id, period, threshold, event.id, used, limit, iso_s(now)
+            tx, caller.owner_id, period, threshold, event.id, used, limit, iso_s(now)
         )
         fired.append(event.id)
     return tuple(fired)
 
 
-def check_dynamic_qr_limit(user: User, settings: Settings, owned: int) -> None:
-    """Raise 403 when the user already owns (`owned`, counted by the caller inside its
+def check_dynamic_qr_limit(caller: Caller, settings: Settings, owned: int) -> None:
+    """Raise 403 when the workspace already owns (`owned`, counted by the caller inside its
     transaction) the plan's max_dynamic_qrs dynamic QRs."""
-    plan = settings.plan(user.plan)
+    plan = settings.plan(caller.plan)
     if owned >= plan.max_dynamic_qrs:
         raise ApiError(
             403,
-            f"Your plan ({user.plan}) allows {plan.max_dynamic_qrs} dynamic QRs and you have "
+            f"Your plan ({caller.plan}) allows {plan.max_dynamic_qrs} dynamic QRs and you have "
             f"{owned}; delete one or move to a bigger plan.",
             error="plan_limit",
         )
@@ -171,20 +175,20 @@ def grant_credits(
 
 def read_usage(
     conn: sqlite3.Connection,
-    user: User,
+    caller: Caller,
     settings: Settings,
     now: datetime,
     count_scans: ScanCounter,
 ) -> Usage:
-    """The user's current month. Plain sync read: `await ctx.quotas.usage(user)` from a
+    """The workspace's current month. Plain sync read: `await ctx.quotas.usage(caller)` from a
     handler, or over a CLI connection with the links domain's scan counter."""
-    plan = settings.plan(user.plan)
+    plan = settings.plan(caller.plan)
     period = rules.period_of(now)
-    used, credits = store.usage_row(conn, user.id, period)
+    used, credits = store.usage_row(conn, caller.owner_id, period)
     limit = rules.allowance(plan.monthly_quota, credits)
     return Usage(
-        owner_id=user.id,
-        plan=user.plan,
+        owner_id=caller.owner_id,
+        plan=caller.plan,
         period=period,
         used=used,
         monthly_quota=plan.monthly_quota,
@@ -192,8 +196,8 @@ def read_usage(
         limit=limit,
         remaining=rules.remaining(used, limit),
         percent=rules.percent(used, limit),
-        thresholds_fired=store.fired_thresholds(conn, user.id, period),
-        scans_this_month=count_scans(conn, user.id, period),
+        thresholds_fired=store.fired_thresholds(conn, caller.owner_id, period),
+        scans_this_month=count_scans(conn, caller.owner_id, period),
         resets_at=iso_s(rules.next_month_start(now)),
         reset_seconds=rules.seconds_to_next_month(now),
     )
@@ -224,29 +228,35 @@ class QuotaService:
         """The links domain's monthly scan count, shown in usage (registered at its start)."""
         self._count_scans = counter
 
-    async def usage(self, user: User) -> Usage:
-        """The user's month for the UI: `await ctx.quotas.usage(user)`."""
+    async def usage(self, caller: Caller) -> Usage:
+        """The workspace's month for the UI: `await ctx.quotas.usage(caller)`."""
         ctx = self._ctx
-        return await ctx.db.read(read_usage, user, ctx.settings, ctx.clock.now(), self._count_scans)
+        return await ctx.db.read(
+            read_usage, caller, ctx.settings, ctx.clock.now(), self._count_scans
+        )
 
-    async def check_generation(self, user: User) -> None:
-        """429 when one more generation would be over `user`'s monthly quota (one read)."""
+    async def check_generation(self, caller: Caller) -> None:
+        """429 when one more generation would be over the workspace's monthly quota (one read)."""
         ctx = self._ctx
-        await ctx.db.read(check_generation, user, ctx.settings, ctx.clock.now())
+        await ctx.db.read(check_generation, caller, ctx.settings, ctx.clock.now())
 
-    def check_rate_limit(self, user: User) -> None:
-        """Count one request against `user`'s plan `api_rate_limit` per minute, or raise 429
-        `rate_limited` with Retry-After and RateLimit-*. The API (ApiRateLimitMiddleware) and
-        the admin UI's writing and rendering routes share this one budget per user. Admins are
-        the operators: their tooling (UI, scripts, benches) is not throttled."""
-        if user.is_admin:
+    def check_rate_limit(self, caller: Caller) -> None:
+        """Count one request against the workspace's plan `api_rate_limit` per minute, or raise
+        429 `rate_limited` with Retry-After and RateLimit-*. The API (ApiRateLimitMiddleware)
+        and the admin UI's writing and rendering routes share this one budget per workspace:
+        its members and its API keys together. Admins are the operators: their tooling (UI,
+        scripts, benches) is not throttled. A person in no workspace (they can only read their
+        own account) is counted alone, on the default plan."""
+        if caller.is_admin:
             return
-        limit = self._ctx.settings.plan(user.plan).api_rate_limit
-        decision = self.api_limiter.hit(user.id, limit)
+        limit = self._ctx.settings.plan(caller.plan).api_rate_limit
+        key = caller.workspace_id if caller.workspace_id is not None else ("user", caller.user_id)
+        decision = self.api_limiter.hit(key, limit)
         if not decision.allowed:
             raise ApiError(
                 429,
-                f"Rate limit: your plan ({user.plan}) allows {limit} requests per minute; "
+                f"Rate limit: this workspace's plan ({caller.plan}) allows {limit} requests per "
+                f"minute; "
                 f"retry in {decision.retry_after} seconds",
                 headers=decision.headers(),
                 error="rate_limited",

@@ -1,8 +1,8 @@
 """Webhook rules that need I/O. The API and the admin UI both call these functions.
 
-Every function takes the AppContext and the acting user (an ``accounts.schemas.User``), checks
-the plan, scopes every lookup by owner (another owner's id is a 404), and raises ``ApiError``
-with the one JSON error shape on bad input.
+Every function takes the AppContext and the Caller (``workspaces.schemas.Caller``), checks
+the plan, scopes every lookup by the workspace (another workspace's id is a 404), and raises
+``ApiError`` with the one JSON error shape on bad input.
 """
 
 from __future__ import annotations
@@ -40,9 +40,9 @@ from .transport import DeliveryClient
 from .urlsafety import Resolver, UnsafeUrl, UrlPolicy, operator_hint, vet_url
 
 if TYPE_CHECKING:
-    from ..accounts.schemas import User
     from ..context import AppContext
     from ..events import Subscriber
+    from ..workspaces.schemas import Caller
 
 PLAN_REQUIRED = "Webhooks require Pro plan or higher"
 MAX_DESCRIPTION = 500
@@ -122,8 +122,8 @@ def attempt_from_row(row) -> AttemptDetail:
 # -- input rules ----------------------------------------------------------------------------
 
 
-def require_plan(ctx: AppContext, user: User) -> None:
-    if not policy.plan_has_webhooks(ctx.settings, user.plan):
+def require_plan(ctx: AppContext, caller: Caller) -> None:
+    if not policy.plan_has_webhooks(ctx.settings, caller.plan):
         raise ApiError(403, PLAN_REQUIRED)
 
 
@@ -162,11 +162,11 @@ def _is_id(value: object) -> bool:
     return isinstance(value, int) and 0 < value <= MAX_ROW_ID
 
 
-async def _owned(ctx: AppContext, user: User, webhook_id: int):
-    require_plan(ctx, user)
+async def _owned(ctx: AppContext, caller: Caller, webhook_id: int):
+    require_plan(ctx, caller)
     if not _is_id(webhook_id):
         raise ApiError(404, "No webhook with that id")
-    row = await ctx.db.read(store.get_webhook, user.id, webhook_id)
+    row = await ctx.db.read(store.get_webhook, caller.owner_id, webhook_id)
     if row is None:
         raise ApiError(404, "No webhook with that id")
     return row
@@ -175,42 +175,44 @@ async def _owned(ctx: AppContext, user: User, webhook_id: int):
 # -- subscriptions --------------------------------------------------------------------------
 
 
-async def list_webhooks(ctx: AppContext, user: User) -> list[Webhook]:
-    require_plan(ctx, user)
-    return [webhook_from_row(row) for row in await ctx.db.read(store.list_webhooks, user.id)]
+async def list_webhooks(ctx: AppContext, caller: Caller) -> list[Webhook]:
+    require_plan(ctx, caller)
+    return [
+        webhook_from_row(row) for row in await ctx.db.read(store.list_webhooks, caller.owner_id)
+    ]
 
 
-async def get_webhook(ctx: AppContext, user: User, webhook_id: int) -> Webhook:
-    return webhook_from_row(await _owned(ctx, user, webhook_id))
+async def get_webhook(ctx: AppContext, caller: Caller, webhook_id: int) -> Webhook:
+    return webhook_from_row(await _owned(ctx, caller, webhook_id))
 
 
-async def create_webhook(ctx: AppContext, user: User, data: WebhookCreate) -> WebhookWithSecret:
-    require_plan(ctx, user)
+async def create_webhook(ctx: AppContext, caller: Caller, data: WebhookCreate) -> WebhookWithSecret:
+    require_plan(ctx, caller)
     problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
     events = problems.check(check_events, data.events)
     description = problems.check(check_description, data.description)
     url = await problems.check_async(check_url, ctx, data.url)
     problems.raise_if_any()
-    limit = ctx.settings.plan(user.plan).max_webhooks
+    limit = ctx.settings.plan(caller.plan).max_webhooks
     secret = new_secret()
     sealed = ctx.webhooks.secret_box.seal(secret)
 
     def insert(tx) -> int:
         # counted inside the write transaction, so two racing creates cannot pass the limit
-        if store.count_webhooks(tx.conn, user.id) >= limit:
-            raise ApiError(403, f"Your plan ({user.plan}) allows at most {limit} webhooks")
+        if store.count_webhooks(tx.conn, caller.owner_id) >= limit:
+            raise ApiError(403, f"Your plan ({caller.plan}) allows at most {limit} webhooks")
         return store.insert_webhook(
-            tx, user.id, url, description, json.dumps(events), sealed, iso_s(tx.clock.now())
+            tx, caller.owner_id, url, description, json.dumps(events), sealed, iso_s(tx.clock.now())
         )
 
     webhook_id = await ctx.db.write(insert)
-    return with_secret(await get_webhook(ctx, user, webhook_id), secret)
+    return with_secret(await get_webhook(ctx, caller, webhook_id), secret)
 
 
 async def update_webhook(
-    ctx: AppContext, user: User, webhook_id: int, data: WebhookPatch
+    ctx: AppContext, caller: Caller, webhook_id: int, data: WebhookPatch
 ) -> Webhook:
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
     changes: dict[str, Any] = {}
     problems = FieldProblems()  # every wrong field in one answer (issue 15.8)
     if data.url is not msgspec.UNSET:
@@ -226,7 +228,7 @@ async def update_webhook(
     problems.raise_if_any()
 
     def apply(tx) -> None:
-        row = store.get_webhook(tx.conn, user.id, webhook_id)
+        row = store.get_webhook(tx.conn, caller.owner_id, webhook_id)
         if row is None:
             raise ApiError(404, "No webhook with that id")
         now = tx.clock.now()
@@ -238,23 +240,23 @@ async def update_webhook(
         store.update_webhook(tx, webhook_id, changes, iso_s(now))
 
     await ctx.db.write(apply)
-    return await get_webhook(ctx, user, webhook_id)
+    return await get_webhook(ctx, caller, webhook_id)
 
 
-async def reenable_webhook(ctx: AppContext, user: User, webhook_id: int) -> Webhook:
+async def reenable_webhook(ctx: AppContext, caller: Caller, webhook_id: int) -> Webhook:
     """The dashboard's Re-enable: same as PATCH {"status": "active"}."""
-    return await update_webhook(ctx, user, webhook_id, WebhookPatch(status=policy.ACTIVE))
+    return await update_webhook(ctx, caller, webhook_id, WebhookPatch(status=policy.ACTIVE))
 
 
-async def delete_webhook(ctx: AppContext, user: User, webhook_id: int) -> None:
-    require_plan(ctx, user)
-    if not await ctx.db.write(store.delete_webhook, user.id, webhook_id):
+async def delete_webhook(ctx: AppContext, caller: Caller, webhook_id: int) -> None:
+    require_plan(ctx, caller)
+    if not await ctx.db.write(store.delete_webhook, caller.owner_id, webhook_id):
         raise ApiError(404, "No webhook with that id")
 
 
-async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> WebhookWithSecret:
+async def rotate_secret(ctx: AppContext, caller: Caller, webhook_id: int) -> WebhookWithSecret:
     """A new secret; the old one stops signing at once (queued deliveries sign when claimed)."""
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
     secret = new_secret()
     sealed = ctx.webhooks.secret_box.seal(secret)
 
@@ -262,7 +264,7 @@ async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> Webhook
         store.update_webhook(tx, webhook_id, {"secret_sealed": sealed}, iso_s(tx.clock.now()))
 
     await ctx.db.write(apply)
-    return with_secret(await get_webhook(ctx, user, webhook_id), secret)
+    return with_secret(await get_webhook(ctx, caller, webhook_id), secret)
 
 
 # -- the deliveries log ---------------------------------------------------------------------
@@ -270,7 +272,7 @@ async def rotate_secret(ctx: AppContext, user: User, webhook_id: int) -> Webhook
 
 async def list_deliveries(
     ctx: AppContext,
-    user: User,
+    caller: Caller,
     webhook_id: int,
     *,
     event: str | None = None,
@@ -278,7 +280,7 @@ async def list_deliveries(
     cursor: str | None = None,
     limit: int | None = None,
 ) -> DeliveryLogPage:
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
     if event is not None and event not in EVENT_TYPES:
         raise bad_request(
             "event", f"unknown event {event!r}; known events: {', '.join(EVENT_TYPES)}"
@@ -296,9 +298,9 @@ async def list_deliveries(
 
 
 async def get_attempt(
-    ctx: AppContext, user: User, webhook_id: int, attempt_id: int
+    ctx: AppContext, caller: Caller, webhook_id: int, attempt_id: int
 ) -> AttemptDetail:
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
     row = (
         await ctx.db.read(store.get_attempt, webhook_id, attempt_id) if _is_id(attempt_id) else None
     )
@@ -308,10 +310,10 @@ async def get_attempt(
 
 
 async def get_attempts(
-    ctx: AppContext, user: User, webhook_id: int, attempt_ids: list[int]
+    ctx: AppContext, caller: Caller, webhook_id: int, attempt_ids: list[int]
 ) -> list[AttemptDetail]:
     """Several attempts, whole, in one read (the admin UI's log page opens them in place)."""
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
     rows = await ctx.db.read(store.get_attempts, webhook_id, [i for i in attempt_ids if _is_id(i)])
     return [attempt_from_row(row) for row in rows]
 
@@ -361,17 +363,17 @@ async def _send_new_delivery(ctx: AppContext, webhook_id: int, make) -> AttemptD
     return attempt_from_row(row)
 
 
-async def send_test(ctx: AppContext, user: User, webhook_id: int) -> AttemptDetail:
+async def send_test(ctx: AppContext, caller: Caller, webhook_id: int) -> AttemptDetail:
     """A synthetic scan.created with a fresh evt_ id, sent now and logged like any attempt.
 
     A test is a diagnostic: one attempt, no retries, no effect on the endpoint's health, and it
     is allowed on a disabled endpoint (to check it before re-enabling).
     """
-    await _owned(ctx, user, webhook_id)
+    await _owned(ctx, caller, webhook_id)
 
     def make(tx, now, token, lease_until_ms):
         event_id = new_event_id()
-        body = encode_event(event_id, "scan.created", iso_s(now), sample_scan(user.id, now))
+        body = encode_event(event_id, "scan.created", iso_s(now), sample_scan(caller.owner_id, now))
         return store.insert_delivery(
             tx,
             webhook_id,
@@ -389,9 +391,11 @@ async def send_test(ctx: AppContext, user: User, webhook_id: int) -> AttemptDeta
     return await _send_new_delivery(ctx, webhook_id, make)
 
 
-async def redeliver(ctx: AppContext, user: User, webhook_id: int, attempt_id: int) -> AttemptDetail:
+async def redeliver(
+    ctx: AppContext, caller: Caller, webhook_id: int, attempt_id: int
+) -> AttemptDetail:
     """Send that attempt's event again now, as a new delivery (with retries if it fails)."""
-    row = await _owned(ctx, user, webhook_id)
+    row = await _owned(ctx, caller, webhook_id)
     if row["status"] == policy.DISABLED:
         raise ApiError(409, 'The webhook is disabled: re-enable it first (PATCH status "active")')
     attempt = (
@@ -433,9 +437,9 @@ def parse_since(value: str | int) -> datetime:
     return moment
 
 
-async def recover(ctx: AppContext, user: User, webhook_id: int, since: str | int) -> int:
+async def recover(ctx: AppContext, caller: Caller, webhook_id: int, since: str | int) -> int:
     """Re-queue every failed delivery created since `since`; returns how many."""
-    row = await _owned(ctx, user, webhook_id)
+    row = await _owned(ctx, caller, webhook_id)
     moment = parse_since(since)
     if row["status"] == policy.DISABLED:
         raise ApiError(409, 'The webhook is disabled: re-enable it first (PATCH status "active")')

@@ -134,8 +134,8 @@ def insert_deliveries_for_event(
         " WHERE w.owner_id = :owner AND w.status != 'disabled'"
         " AND EXISTS (SELECT 1 FROM json_each(w.events) WHERE json_each.value = :type)"
         " AND (:unlisted IS NULL OR EXISTS ("
-        "   SELECT 1 FROM users u WHERE u.id = w.owner_id"
-        "   AND (u.plan IN (SELECT value FROM json_each(:exceptions))) != :unlisted))",
+        "   SELECT 1 FROM workspaces o WHERE o.id = w.owner_id"
+        "   AND (o.plan IN (SELECT value FROM json_each(:exceptions))) != :unlisted))",
         {
             "seq": event_seq,
             "event_id": event_id,

@@ -14,11 +14,11 @@ from ..conftest import MEMBER_PASSWORD, login
 )
 def test_members_get_403_on_admin_routes(client, make_user, sql, method, path, body):
     member = make_user()
-    before = sql("SELECT count(*), group_concat(plan) FROM users")[0][:]
+    before = sql("SELECT count(*), group_concat(plan) FROM workspaces")[0][:]
     response = client.request(method, path, headers=member.headers, json=body)
     assert response.status_code == 403
     assert response.json()["error"] == "forbidden"
-    assert sql("SELECT count(*), group_concat(plan) FROM users")[0][:] == before
+    assert sql("SELECT count(*), group_concat(plan) FROM workspaces")[0][:] == before
 
 
 def test_admin_creates_lists_reads_and_patches_users(client, admin_headers, sql):
@@ -90,4 +90,8 @@ def test_bad_patch_names_the_field(client, admin_headers, make_user, sql):
             f"/api/v1/admin/users/{member.id}/", headers=admin_headers, json=body
         )
         assert response.status_code == 400 and response.json()["field"] == field
-    assert sql("SELECT plan, is_active FROM users WHERE id = ?", (member.id,))[0][:] == ("free", 1)
+    personal = (
+        "SELECT w.plan, u.is_active FROM users u"
+        " JOIN workspaces w ON w.personal_user_id = u.id WHERE u.id = ?"
+    )
+    assert sql(personal, (member.id,))[0][:] == ("free", 1)

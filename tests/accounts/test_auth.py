@@ -135,7 +135,7 @@ def test_bearer_auth_cases(client, settings, make_user, admin_headers, case):
 def test_me_never_shows_the_hash(client, admin_headers, sql):
     body = client.get("/api/v1/me/", headers=admin_headers).json()
     assert set(body) == {"id", "email", "role", "plan", "is_active", "created_at"}
-    assert body["role"] == "admin" and body["plan"] == "free"
+    assert body["role"] == "admin" and body["plan"] == "business"  # the first admin: the top plan
     stored = sql("SELECT password_hash FROM users WHERE email = ?", (ADMIN_EMAIL,))[0][0]
     assert stored.startswith("$argon2id$")
 

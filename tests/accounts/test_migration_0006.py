@@ -15,7 +15,7 @@ from qrstudio_box.db import connect_sync, migrate
 
 FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.db"
 IDS = {
-    "users": "SELECT id, email, role, plan, is_active FROM users ORDER BY id",
+    "users": "SELECT id, email, role, is_active FROM users ORDER BY id",
     "owners": "SELECT 'qr', id, owner_id FROM dynamic_qrs UNION ALL "
     "SELECT 'hook', id, owner_id FROM webhooks UNION ALL "
     "SELECT 'event', seq, owner_id FROM events ORDER BY 1, 2",

@@ -260,7 +260,7 @@ class World:
         with sqlite3.connect(self.db) as conn:
             return {
                 "users": conn.execute(
-                    "SELECT id, email, password_hash, role, plan, is_active FROM users ORDER BY id"
+                    "SELECT id, email, password_hash, role, is_active FROM users ORDER BY id"
                 ).fetchall(),
                 "qrs": conn.execute("SELECT * FROM dynamic_qrs ORDER BY id").fetchall(),
                 "variants": conn.execute("SELECT * FROM variants ORDER BY id").fetchall(),

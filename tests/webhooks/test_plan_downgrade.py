@@ -46,7 +46,7 @@ def test_a_plan_removed_from_config_follows_the_default_plan(
     hook = subscribe(pro, "https://receiver.test/hook")
     # The operator removed the user's plan from qrstudio.toml: the user is on the default plan.
     with closing(sqlite3.connect(settings.database_path)) as conn, conn:
-        conn.execute("UPDATE users SET plan = 'legacy' WHERE id = ?", (pro.id,))
+        conn.execute("UPDATE workspaces SET plan = 'legacy' WHERE personal_user_id = ?", (pro.id,))
     default = settings.plans[settings.accounts.default_plan]
     settings.plans[settings.accounts.default_plan] = msgspec.structs.replace(
         default, webhooks=default_has_webhooks

@@ -136,7 +136,7 @@ def test_the_fan_out_sql_applies_plan_has_webhooks(db, default_plan, plan):
     from qrstudio_box.webhooks import policy
 
     settings = settings_from_mapping({"accounts": {"default_plan": default_plan}})
-    db.execute("UPDATE users SET plan = ? WHERE id = 1", (plan,))
+    db.execute("UPDATE workspaces SET plan = ? WHERE id = 1", (plan,))
     db.execute("UPDATE webhooks SET events = '[\"scan.created\"]'")
     tx = Tx(db, FakeClock())
     created = store.insert_deliveries_for_event(

@@ -1,0 +1,97 @@
+"""/api/v1/workspaces/: the caller's workspaces, an admin's client workspaces, members."""
+
+from __future__ import annotations
+
+from litestar import Controller, Request, delete, get, patch, post
+
+from ..context import AppContext
+from ..params import RowId
+from . import service
+from .rules import ADMIN, ANY_CALLER, needs
+from .schemas import (
+    Caller,
+    Member,
+    MemberAdd,
+    MemberList,
+    MemberPatch,
+    Workspace,
+    WorkspaceCreate,
+    WorkspaceList,
+    WorkspacePatch,
+)
+
+
+class WorkspacesController(Controller):
+    path = "/api/v1/workspaces"
+    tags = ["workspaces"]
+
+    @get("/", opt=ANY_CALLER)
+    async def list(
+        self, ctx: AppContext, request: Request[Caller, object, object], all: bool = False
+    ) -> WorkspaceList:
+        """The caller's workspaces with their role in each; `?all=true` (admins) every one."""
+        return WorkspaceList(results=await service.list_workspaces(ctx, request.user, all))
+
+    @post("/", status_code=201, opt=ADMIN)
+    async def create(
+        self, data: WorkspaceCreate, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> Workspace:
+        return await service.create_workspace(ctx, request.user, data)
+
+    # The routes below act on the workspace their path names (accounts.tokens.requested_workspace),
+    # so the access rule judges the caller's role in THAT workspace.
+
+    @get("/{workspace_id:int}/", opt=needs("viewer", "read"))
+    async def get_one(
+        self, workspace_id: RowId, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> Workspace:
+        return await service.get_workspace(ctx, request.user)
+
+    @patch("/{workspace_id:int}/", opt=needs("owner", None))
+    async def update(
+        self,
+        workspace_id: RowId,
+        data: WorkspacePatch,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> Workspace:
+        """Owners rename; admins also change the plan."""
+        return await service.update_workspace(ctx, request.user, data)
+
+    @get("/{workspace_id:int}/members/", opt=needs("owner", None))
+    async def members(
+        self, workspace_id: RowId, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> MemberList:
+        return MemberList(results=await service.list_members(ctx, request.user))
+
+    @post("/{workspace_id:int}/members/", status_code=201, opt=needs("owner", None))
+    async def add_member(
+        self,
+        workspace_id: RowId,
+        data: MemberAdd,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> Member:
+        """Add an existing user by email (invite someone without an account instead)."""
+        return await service.add_member(ctx, request.user, data.email, data.role)
+
+    @patch("/{workspace_id:int}/members/{user_id:int}/", opt=needs("owner", None))
+    async def change_member(
+        self,
+        workspace_id: RowId,
+        user_id: RowId,
+        data: MemberPatch,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> Member:
+        return await service.change_member(ctx, request.user, user_id, data.role)
+
+    @delete("/{workspace_id:int}/members/{user_id:int}/", opt=needs("owner", None))
+    async def remove_member(
+        self,
+        workspace_id: RowId,
+        user_id: RowId,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> None:
+        await service.remove_member(ctx, request.user, user_id)

@@ -1,0 +1,222 @@
+"""Workspaces: which one a call acts on, personal workspaces, and managing them and their
+members. Instance admins manage every workspace; owners manage their members."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..clock import iso_s
+from ..config import Settings
+from ..db import Tx
+from ..errors import ApiError, FieldProblems, bad_request
+from . import rules, store
+from .schemas import Caller, Member, Workspace, WorkspaceCreate, WorkspacePatch
+
+NO_SUCH_WORKSPACE = "No such workspace"
+
+
+def check_plan(settings: Settings, plan: str) -> str:
+    if plan not in settings.plans:
+        raise bad_request("plan", f"must be one of: {', '.join(sorted(settings.plans))}")
+    return plan
+
+
+def highest_plan(settings: Settings) -> str:
+    """The highest-ranked plan (the agency's own workspace is on it)."""
+    return max(settings.plans, key=lambda name: (settings.plans[name].rank, name))
+
+
+def parse_workspace_header(value: str | None) -> int | None:
+    """`X-QRStudio-Workspace: <id>`, or None when absent (400 naming the header otherwise)."""
+    if value is None or value == "":
+        return None
+    text = value.strip()
+    if not text.isascii() or not text.isdigit() or not 0 < int(text) < 2**63:
+        raise bad_request(rules.WORKSPACE_HEADER, "must be a workspace id, a positive integer")
+    return int(text)
+
+
+def caller_from_row(
+    row: sqlite3.Row | None, user_id: int | None, is_admin: bool, **key: object
+) -> Caller:
+    if row is None:
+        return Caller(user_id, is_admin, None, "", "", None, **key)  # type: ignore[arg-type]
+    role = None if key else rules.effective_role(row["role"], is_admin)
+    return Caller(user_id, is_admin, row["id"], row["name"], row["plan"], role, **key)  # type: ignore[arg-type]
+
+
+def resolve_caller(
+    conn: sqlite3.Connection,
+    user_id: int,
+    is_admin: bool,
+    default_workspace_id: int | None,
+    requested_id: int | None,
+) -> Caller:
+    """The Caller of a signed-in person: the workspace `requested_id` names (a member's, or
+    any for an instance admin; else 404, which does not confirm it exists), else their
+    default one (store.default_workspace)."""
+    if requested_id is not None:
+        row = store.get_workspace(conn, requested_id, user_id)
+        if row is None or (row["role"] is None and not is_admin):
+            raise ApiError(404, NO_SUCH_WORKSPACE, field=rules.WORKSPACE_HEADER)
+    else:
+        row = store.default_workspace(conn, user_id, default_workspace_id)
+    return caller_from_row(row, user_id, is_admin)
+
+
+def workspace_from_row(row: sqlite3.Row) -> Workspace:
+    return Workspace(
+        id=row["id"],
+        name=row["name"],
+        plan=row["plan"],
+        role=row["role"],
+        personal=row["personal_user_id"] is not None,
+        member_count=row["member_count"],
+        created_at=row["created_at"],
+    )
+
+
+# -- personal workspaces (every account made by an admin, the CLI or the bootstrap has one) --
+
+
+def create_personal_workspace(tx: Tx, user_id: int, email: str, plan: str) -> int:
+    """The user's own workspace, named after them, with them as its owner."""
+    now = iso_s(tx.clock.now())
+    workspace_id = store.insert_workspace(tx, email, plan, user_id, now)
+    store.add_member(tx, workspace_id, user_id, "owner", now)
+    return workspace_id
+
+
+# -- managing workspaces ---------------------------------------------------------------------
+
+
+async def list_workspaces(ctx, caller: Caller, every: bool) -> list[Workspace]:
+    """The caller's workspaces; with `every` (admins only) all of them."""
+    if every and caller.is_admin:
+        rows = await ctx.db.read(store.all_workspaces, caller.user_id)
+    elif caller.user_id is None:  # an API key sees its own workspace
+        rows = [await ctx.db.read(store.get_workspace, caller.owner_id, None)]
+    else:
+        rows = await ctx.db.read(store.workspaces_of, caller.user_id)
+    return [workspace_from_row(row) for row in rows if row is not None]
+
+
+async def get_workspace(ctx, caller: Caller) -> Workspace:
+    """The workspace the call acts on (a path's `{workspace_id}` names it: see
+    accounts.tokens.requested_workspace; the access guard has checked the role there)."""
+    row = await ctx.db.read(store.get_workspace, caller.owner_id, caller.user_id)
+    return workspace_from_row(row)
+
+
+def check_workspace_fields(settings: Settings, name: str | None, plan: str | None) -> None:
+    problems = FieldProblems()
+    if name is not None:
+        problem = rules.workspace_name_problem(name)
+        if problem:
+            problems.add("name", f"name: {problem}")
+    if plan is not None:
+        problems.check(check_plan, settings, plan)
+    problems.raise_if_any()
+
+
+async def create_workspace(ctx, caller: Caller, data: WorkspaceCreate) -> Workspace:
+    """An admin creates a client workspace (no members yet: add or invite its owner)."""
+    plan = data.plan or ctx.settings.accounts.default_plan
+    check_workspace_fields(ctx.settings, data.name, plan)
+
+    def write(tx: Tx) -> sqlite3.Row:
+        now = iso_s(tx.clock.now())
+        workspace_id = store.insert_workspace(tx, data.name.strip(), plan, None, now)
+        return store.get_workspace(tx.conn, workspace_id, caller.user_id)
+
+    return workspace_from_row(await ctx.db.write(write))
+
+
+async def update_workspace(ctx, caller: Caller, patch: WorkspacePatch) -> Workspace:
+    """Owners rename their workspace; only an instance admin changes its plan."""
+    name = patch.name if isinstance(patch.name, str) else None
+    plan = patch.plan if isinstance(patch.plan, str) else None
+    if plan is not None and not caller.is_admin:
+        raise ApiError(403, "plan: only an admin of this box changes a plan", field="plan")
+    check_workspace_fields(ctx.settings, name, plan)
+    changes: dict[str, object] = {}
+    if name is not None:
+        changes["name"] = name.strip()
+    if plan is not None:
+        changes["plan"] = plan
+    await ctx.db.write(store.update_workspace, caller.owner_id, changes)
+    return await get_workspace(ctx, caller)
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def member_from_row(row: sqlite3.Row) -> Member:
+    return Member(
+        user_id=row["user_id"], email=row["email"], role=row["role"], created_at=row["created_at"]
+    )
+
+
+async def list_members(ctx, caller: Caller) -> list[Member]:
+    return [member_from_row(row) for row in await ctx.db.read(store.members, caller.owner_id)]
+
+
+async def add_member(ctx, caller: Caller, email: str, role: str) -> Member:
+    """Add an existing user (someone without an account is invited instead)."""
+    workspace_id = caller.owner_id
+
+    def write(tx: Tx) -> Member:
+        user_id = store.user_id_by_email(tx.conn, email.strip())
+        if user_id is None:
+            raise ApiError(
+                404, "email: no user has this email; invite them instead", field="email"
+            )
+        if not store.add_member(tx, workspace_id, user_id, role, iso_s(tx.clock.now())):
+            raise ApiError(409, "email: this user is a member already", field="email")
+        return member_from_row(store.member(tx.conn, workspace_id, user_id))
+
+    return await ctx.db.write(write)
+
+
+def _change_member(tx: Tx, workspace_id: int, user_id: int, role: str | None) -> Member | None:
+    """Set a member's role, or remove them (role None); keeps one owner (counted here, in the
+    write transaction, so two owners demoting each other at once cannot both win)."""
+    current = store.member(tx.conn, workspace_id, user_id)
+    if current is None:
+        raise ApiError(404, "No such member")
+    owners = store.count_owners(tx.conn, workspace_id)
+    if current["role"] == "owner" and role != "owner":
+        problem = rules.member_change_problem(owners - 1)
+        if problem:
+            raise bad_request("role", problem)
+    if role is None:
+        store.remove_member(tx, workspace_id, user_id)
+        return None
+    store.set_member_role(tx, workspace_id, user_id, role)
+    return member_from_row(store.member(tx.conn, workspace_id, user_id))
+
+
+async def change_member(ctx, caller: Caller, user_id: int, role: str) -> Member:
+    member = await ctx.db.write(_change_member, caller.owner_id, user_id, role)
+    assert member is not None
+    return member
+
+
+async def remove_member(ctx, caller: Caller, user_id: int) -> None:
+    await ctx.db.write(_change_member, caller.owner_id, user_id, None)
+
+
+# -- a workspace as the admin's tools see it (usage, credits) --------------------------------
+
+
+def workspace_as_caller(conn: sqlite3.Connection, workspace_id: int) -> Caller | None:
+    """The workspace itself, as the quotas domain reads it (owner_id, plan), for an admin's
+    look at a workspace they act on from outside; None when there is no such workspace."""
+    row = store.get_workspace(conn, workspace_id, None)
+    return None if row is None else caller_from_row(row, None, False)
+
+
+def personal_workspace_as_caller(conn: sqlite3.Connection, user_id: int) -> Caller | None:
+    """A user's personal workspace (the admin users API's usage and credits act on it)."""
+    row = store.personal_workspace(conn, user_id)
+    return None if row is None else caller_from_row(row, None, False)

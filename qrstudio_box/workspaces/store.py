@@ -1,0 +1,148 @@
+"""The SQL of workspaces and their members, and only here. Members' emails are read from the
+users table (accounts'), joined where a list shows them."""
+
+from __future__ import annotations
+
+import sqlite3
+
+from ..db import Tx
+
+WORKSPACE_COLUMNS = (
+    "w.id, w.name, w.plan, w.personal_user_id, w.created_at,"
+    " (SELECT count(*) FROM workspace_members c WHERE c.workspace_id = w.id) AS member_count"
+)
+
+
+def insert_workspace(
+    tx: Tx, name: str, plan: str, personal_user_id: int | None, created_at: str
+) -> int:
+    cursor = tx.execute(
+        "INSERT INTO workspaces (name, plan, personal_user_id, created_at) VALUES (?, ?, ?, ?)",
+        (name, plan, personal_user_id, created_at),
+    )
+    return cursor.lastrowid
+
+
+def update_workspace(tx: Tx, workspace_id: int, changes: dict[str, object]) -> bool:
+    """Apply column changes (names come from our code, never from input)."""
+    if not changes:
+        return tx.fetchone("SELECT 1 FROM workspaces WHERE id = ?", (workspace_id,)) is not None
+    assignments = ", ".join(f"{column} = ?" for column in changes)
+    cursor = tx.execute(
+        f"UPDATE workspaces SET {assignments} WHERE id = ?", (*changes.values(), workspace_id)
+    )
+    return cursor.rowcount == 1
+
+
+def get_workspace(
+    conn: sqlite3.Connection, workspace_id: int, user_id: int | None
+) -> sqlite3.Row | None:
+    """The workspace, with `role`: `user_id`'s role there (NULL when not a member)."""
+    return conn.execute(
+        f"SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w"
+        " LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = ?"
+        " WHERE w.id = ?",
+        (user_id, workspace_id),
+    ).fetchone()
+
+
+def default_workspace(
+    conn: sqlite3.Connection, user_id: int, preferred_id: int | None
+) -> sqlite3.Row | None:
+    """The workspace a user acts on when the call names none: `preferred_id` (their
+    users.default_workspace_id) while they are a member there, else their personal one, else
+    their oldest membership."""
+    return conn.execute(
+        f"SELECT {WORKSPACE_COLUMNS}, m.role FROM workspace_members m"
+        " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?"
+        " ORDER BY w.id = ? DESC, w.personal_user_id IS ? DESC, w.id LIMIT 1",
+        (user_id, preferred_id, user_id),
+    ).fetchone()
+
+
+def workspaces_of(conn: sqlite3.Connection, user_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {WORKSPACE_COLUMNS}, m.role FROM workspace_members m"
+        " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ? ORDER BY w.id",
+        (user_id,),
+    ).fetchall()
+
+
+def all_workspaces(conn: sqlite3.Connection, user_id: int | None) -> list[sqlite3.Row]:
+    """Every workspace (an admin's view), with `user_id`'s role where they are a member."""
+    return conn.execute(
+        f"SELECT {WORKSPACE_COLUMNS}, m.role FROM workspaces w"
+        " LEFT JOIN workspace_members m ON m.workspace_id = w.id AND m.user_id = ?"
+        " ORDER BY w.id",
+        (user_id,),
+    ).fetchall()
+
+
+def personal_workspace(conn: sqlite3.Connection, user_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        f"SELECT {WORKSPACE_COLUMNS}, 'owner' AS role FROM workspaces w"
+        " WHERE w.personal_user_id = ?",
+        (user_id,),
+    ).fetchone()
+
+
+def set_personal_plan(tx: Tx, user_id: int, plan: str) -> bool:
+    cursor = tx.execute(
+        "UPDATE workspaces SET plan = ? WHERE personal_user_id = ?", (plan, user_id)
+    )
+    return cursor.rowcount == 1
+
+
+# -- members ---------------------------------------------------------------------------------
+
+
+def add_member(tx: Tx, workspace_id: int, user_id: int, role: str, created_at: str) -> bool:
+    """Add a membership; False when the user is a member already (nothing changes)."""
+    cursor = tx.execute(
+        "INSERT OR IGNORE INTO workspace_members (workspace_id, user_id, role, created_at)"
+        " VALUES (?, ?, ?, ?)",
+        (workspace_id, user_id, role, created_at),
+    )
+    return cursor.rowcount == 1
+
+
+def members(conn: sqlite3.Connection, workspace_id: int) -> list[sqlite3.Row]:
+    return conn.execute(
+        "SELECT m.user_id, u.email, m.role, m.created_at FROM workspace_members m"
+        " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? ORDER BY m.created_at, u.id",
+        (workspace_id,),
+    ).fetchall()
+
+
+def member(conn: sqlite3.Connection, workspace_id: int, user_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        "SELECT m.user_id, u.email, m.role, m.created_at FROM workspace_members m"
+        " JOIN users u ON u.id = m.user_id WHERE m.workspace_id = ? AND m.user_id = ?",
+        (workspace_id, user_id),
+    ).fetchone()
+
+
+def set_member_role(tx: Tx, workspace_id: int, user_id: int, role: str) -> None:
+    tx.execute(
+        "UPDATE workspace_members SET role = ? WHERE workspace_id = ? AND user_id = ?",
+        (role, workspace_id, user_id),
+    )
+
+
+def remove_member(tx: Tx, workspace_id: int, user_id: int) -> None:
+    tx.execute(
+        "DELETE FROM workspace_members WHERE workspace_id = ? AND user_id = ?",
+        (workspace_id, user_id),
+    )
+
+
+def count_owners(conn: sqlite3.Connection, workspace_id: int) -> int:
+    return conn.execute(
+        "SELECT count(*) FROM workspace_members WHERE workspace_id = ? AND role = 'owner'",
+        (workspace_id,),
+    ).fetchone()[0]
+
+
+def user_id_by_email(conn: sqlite3.Connection, email: str) -> int | None:
+    row = conn.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
+    return row[0] if row else None
