@@ -407,20 +407,20 @@ class AppServer:
         token minted by the app's own JWT setup from the key in data_dir."""
         import_app()
         from qrstudio_box.accounts import passwords
-        from qrstudio_box.accounts import store as accounts_store
+        from qrstudio_box.accounts.service import NewUser, insert_new_user
         from qrstudio_box.accounts.tokens import API_AUDIENCE, Tokens, load_or_create_key
         from qrstudio_box.db import connect_sync, write_sync
 
         password_hash = passwords.hash_password(ADMIN_PASSWORD)
-        created_at = datetime.now(UTC).isoformat(timespec="seconds").replace("+00:00", "Z")
         conn = connect_sync(self.database_path)
         try:
             ids = write_sync(
                 conn,
                 lambda tx: [
-                    accounts_store.insert_user(
-                        tx, f"{prefix}{n}@example.com", password_hash, "member", plan, created_at
-                    )
+                    insert_new_user(
+                        tx,
+                        NewUser(f"{prefix}{n}@example.com", password_hash, "member", plan, None),
+                    ).id
                     for n in range(count)
                 ],
             )

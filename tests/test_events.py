@@ -16,8 +16,8 @@ def test_emit_stores_exact_json_bytes_in_the_callers_transaction(tmp_path):
         await db.open()
         await db.write(
             lambda tx: tx.execute(
-                "INSERT INTO users (id, email, password_hash, role, plan, created_at)"
-                " VALUES (42, 'o@example.com', 'x', 'member', 'pro', 'now')"
+                "INSERT INTO workspaces (id, name, plan, created_at)"
+                " VALUES (42, 'o@example.com', 'pro', 'now')"
             )
         )
 

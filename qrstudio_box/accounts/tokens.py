@@ -184,7 +184,9 @@ class BearerAuthMiddleware(JWTAuthenticationMiddleware):
         return await self.authenticate_token(credential, connection)
 
 
-def caller_of_user(conn, user_id: int, requested_workspace_id: int | None) -> Caller | None:
+def caller_of_user(
+    conn, user_id: int, requested_workspace_id: int | None, named_by: str | None = None
+) -> Caller | None:
     """The Caller of an active user, acting on the workspace they asked for or their default
     one (workspaces.service.resolve_caller); None for an unknown or inactive user. One read
     transaction: the user row and the workspace."""
@@ -192,24 +194,35 @@ def caller_of_user(conn, user_id: int, requested_workspace_id: int | None) -> Ca
     if row is None or not row["is_active"]:
         return None
     return resolve_caller(
-        conn, user_id, row["role"] == "admin", row["default_workspace_id"], requested_workspace_id
+        conn,
+        user_id,
+        row["role"] == "admin",
+        row["default_workspace_id"],
+        requested_workspace_id,
+        named_by,
     )
 
 
-def requested_workspace(connection: ASGIConnection) -> int | None:
-    """The workspace a call names: a route under /workspaces/{workspace_id}/ acts on that one
-    (so the access guard judges the caller's role THERE), else `X-QRStudio-Workspace`."""
+WORKSPACE_ROUTES = "/api/v1/workspaces/"
+
+
+def requested_workspace(connection: ASGIConnection) -> tuple[int | None, str | None]:
+    """The workspace a call names, and where (the field a 404 names): a route under
+    /api/v1/workspaces/{workspace_id}/ acts on that one (so the access guard judges the
+    caller's role THERE), else `X-QRStudio-Workspace`. (The admin's routes with a workspace id
+    act on it from outside, as an admin: their path does not choose the caller's workspace.)"""
     in_path = connection.scope.get("path_params", {}).get("workspace_id")
-    if in_path is not None:
-        return int(in_path)
-    return parse_workspace_header(connection.headers.get(WORKSPACE_HEADER))
+    if in_path is not None and connection.scope["path"].startswith(WORKSPACE_ROUTES):
+        return int(in_path), None
+    header = parse_workspace_header(connection.headers.get(WORKSPACE_HEADER))
+    return header, WORKSPACE_HEADER
 
 
 def build_jwt_auth(db: Any, tokens: Tokens) -> JWTAuth[Caller, Token]:
     async def retrieve_user(token: Token, connection: ASGIConnection) -> Caller | None:
         if not tokens.counts(token):  # in memory: no row is read for an ended token
             return None
-        return await db.read(caller_of_user, int(token.sub), requested_workspace(connection))
+        return await db.read(caller_of_user, int(token.sub), *requested_workspace(connection))
 
     return JWTAuth[Caller, Token](
         retrieve_user_handler=retrieve_user,

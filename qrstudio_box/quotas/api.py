@@ -167,8 +167,8 @@ class AdminWorkspaceQuotaController(Controller):
 
 async def personal_workspace_or_404(ctx: AppContext, user_id: int) -> Caller:
     workspace = await ctx.db.read(workspaces.personal_workspace_as_caller, user_id)
-    if workspace is None:
-        raise ApiError(404, "No user with that id, or they have no personal workspace")
+    if workspace is None:  # no such user (one who joined through an invitation has none)
+        raise ApiError(404, "No user with that id")
     return workspace
 
 

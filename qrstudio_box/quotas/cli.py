@@ -5,13 +5,24 @@ from __future__ import annotations
 import argparse
 from functools import partial
 
-from ..accounts.schemas import user_from_row
 from ..cli_support import CliError, add_command, find_user, open_database
 from ..clock import SystemClock
 from ..config import Settings
 from ..db import write_sync
+from ..workspaces.schemas import Caller
+from ..workspaces.service import personal_workspace_as_caller
 from . import service
 from .service import ScanCounter
+
+
+def personal_workspace(conn, email: str) -> tuple[str, Caller]:
+    """The user's email as stored, and their personal workspace, which `credits` acts on (as
+    the admin users API does)."""
+    user = find_user(conn, email)
+    workspace = personal_workspace_as_caller(conn, user["id"])
+    if workspace is None:
+        raise CliError(f"{email} has no personal workspace (they joined through an invitation)")
+    return user["email"], workspace
 
 
 def cmd_credits_grant(
@@ -22,14 +33,14 @@ def cmd_credits_grant(
     if len(args.note) > 500:
         raise CliError("--note: at most 500 characters")
     conn = open_database(settings)
-    user = user_from_row(find_user(conn, args.email))
+    email, workspace = personal_workspace(conn, args.email)
     now = SystemClock().now()
     grant_id, period, credits = write_sync(
-        conn, service.grant_credits, user.id, args.amount, args.note, None, now
+        conn, service.grant_credits, workspace.owner_id, args.amount, args.note, None, now
     )
-    usage = service.read_usage(conn, user, settings, now, count_scans)
+    usage = service.read_usage(conn, workspace, settings, now, count_scans)
     print(
-        f"granted {args.amount} generations to {user.email} for {period} (grant {grant_id}); "
+        f"granted {args.amount} generations to {email} for {period} (grant {grant_id}); "
         f"credits this month: {credits}; used {usage.used} of {usage.limit}"
     )
     return 0
@@ -39,10 +50,10 @@ def cmd_credits_show(
     args: argparse.Namespace, settings: Settings, *, count_scans: ScanCounter
 ) -> int:
     conn = open_database(settings)
-    user = user_from_row(find_user(conn, args.email))
-    usage = service.read_usage(conn, user, settings, SystemClock().now(), count_scans)
+    email, workspace = personal_workspace(conn, args.email)
+    usage = service.read_usage(conn, workspace, settings, SystemClock().now(), count_scans)
     print(
-        f"{user.email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
+        f"{email} ({usage.plan}) {usage.period}: used {usage.used} of {usage.limit} "
         f"(quota {usage.monthly_quota} + credits {usage.credits}), {usage.percent}%, "
         f"thresholds fired {usage.thresholds_fired or 'none'}, scans {usage.scans_this_month}"
     )

@@ -255,8 +255,7 @@ class QuotaService:
         if not decision.allowed:
             raise ApiError(
                 429,
-                f"Rate limit: this workspace's plan ({caller.plan}) allows {limit} requests per "
-                f"minute; "
+                f"Rate limit: your plan ({caller.plan}) allows {limit} requests per minute; "
                 f"retry in {decision.retry_after} seconds",
                 headers=decision.headers(),
                 error="rate_limited",

@@ -51,14 +51,16 @@ def resolve_caller(
     is_admin: bool,
     default_workspace_id: int | None,
     requested_id: int | None,
+    named_by: str | None = rules.WORKSPACE_HEADER,
 ) -> Caller:
     """The Caller of a signed-in person: the workspace `requested_id` names (a member's, or
     any for an instance admin; else 404, which does not confirm it exists), else their
-    default one (store.default_workspace)."""
+    default one (store.default_workspace). `named_by`: where the request named it (the
+    header; None for a path), which the 404 names."""
     if requested_id is not None:
         row = store.get_workspace(conn, requested_id, user_id)
         if row is None or (row["role"] is None and not is_admin):
-            raise ApiError(404, NO_SUCH_WORKSPACE, field=rules.WORKSPACE_HEADER)
+            raise ApiError(404, NO_SUCH_WORKSPACE, field=named_by)
     else:
         row = store.default_workspace(conn, user_id, default_workspace_id)
     return caller_from_row(row, user_id, is_admin)
@@ -168,9 +170,7 @@ async def add_member(ctx, caller: Caller, email: str, role: str) -> Member:
     def write(tx: Tx) -> Member:
         user_id = store.user_id_by_email(tx.conn, email.strip())
         if user_id is None:
-            raise ApiError(
-                404, "email: no user has this email; invite them instead", field="email"
-            )
+            raise ApiError(404, "email: no user has this email; invite them instead", field="email")
         if not store.add_member(tx, workspace_id, user_id, role, iso_s(tx.clock.now())):
             raise ApiError(409, "email: this user is a member already", field="email")
         return member_from_row(store.member(tx.conn, workspace_id, user_id))

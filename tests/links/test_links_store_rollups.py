@@ -21,8 +21,8 @@ def loaded(tmp_path_factory):
     conn = connect_sync(tmp_path_factory.mktemp("rollups") / "q.db")
     migrate(conn)
     conn.execute(
-        "INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
-        " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')"
+        "INSERT INTO workspaces (id, name, plan, created_at)"
+        " VALUES (1, 'a@example.com', 'free', 't')"
     )
     conn.execute(
         "INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
@@ -128,10 +128,16 @@ def _fresh(tmp_path, up_to: int | None = None):
             if version <= up_to:
                 conn.executescript(sql)
                 conn.execute("INSERT INTO schema_migrations VALUES (?, ?, 't')", (version, name))
-    conn.execute(
-        "INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
-        " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')"
-    )
+    if up_to is None or up_to >= 8:  # owners are workspaces from 0008 on, users before
+        conn.execute(
+            "INSERT INTO workspaces (id, name, plan, created_at)"
+            " VALUES (1, 'a@example.com', 'free', 't')"
+        )
+    else:
+        conn.execute(
+            "INSERT INTO users (id, email, password_hash, role, plan, is_active, created_at)"
+            " VALUES (1, 'a@example.com', 'x', 'member', 'free', 1, 't')"
+        )
     conn.execute(
         "INSERT INTO dynamic_qrs (id, short_id, owner_id, name, destination_url, created_at,"
         " updated_at) VALUES (1, 'aaaaaaaa', 1, 'n', 'https://x/', 't', 't')"

@@ -22,9 +22,9 @@ def charges(monkeypatch):
     calls = []
     real = quota.charge_generation
 
-    def spy(tx, user, settings, now):
-        calls.append(user.id)
-        return real(tx, user, settings, now)
+    def spy(tx, caller, settings, now):
+        calls.append(caller.owner_id)
+        return real(tx, caller, settings, now)
 
     monkeypatch.setattr(quota, "charge_generation", spy)
     return calls

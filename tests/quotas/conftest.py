@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from qrstudio_box.accounts.schemas import User
 from qrstudio_box.quotas import service as quota
+from qrstudio_box.workspaces.schemas import Caller
 
 PLANS = {
     # 75% at 3, 100% at 4
@@ -56,9 +56,12 @@ def config(tmp_path: Path) -> dict[str, Any]:
     }
 
 
-def user_of(client, headers) -> User:
-    data = client.get("/api/v1/me/", headers=headers).json()
-    return User(**data)
+def user_of(client, headers) -> Caller:
+    """The Caller these headers act as: the user in their personal workspace."""
+    me = client.get("/api/v1/me/", headers=headers).json()
+    listed = client.get("/api/v1/workspaces/", headers=headers).json()["results"]
+    own = next(w for w in listed if w["personal"])
+    return Caller(me["id"], me["role"] == "admin", own["id"], own["name"], own["plan"], own["role"])
 
 
 class Charger:
@@ -67,15 +70,15 @@ class Charger:
     def __init__(self, client, ctx) -> None:
         self.client, self.ctx = client, ctx
 
-    def _charge(self, tx, user: User, before=None):
+    def _charge(self, tx, user: Caller, before=None):
         if before is not None:
             before(tx)
         return quota.charge_generation(tx, user, self.ctx.settings, tx.clock.now())
 
-    def one(self, user: User, before=None) -> quota.GenerationCharge:
+    def one(self, user: Caller, before=None) -> quota.GenerationCharge:
         return self.client.blocking_portal.call(self.ctx.db.write, self._charge, user, before)
 
-    def burst(self, user: User, count: int, batched: bool = False) -> list[Any]:
+    def burst(self, user: Caller, count: int, batched: bool = False) -> list[Any]:
         write = self.ctx.db.write_batched if batched else self.ctx.db.write
 
         async def run() -> list[Any]:

@@ -72,17 +72,17 @@ def test_credits_lift_the_limit_and_do_not_refire(
         charger.one(user)
 
     response = client.post(
-        f"/api/v1/admin/users/{user.id}/credits/",
+        f"/api/v1/admin/users/{user.user_id}/credits/",
         headers=admin_headers,
         json={"amount": 2, "note": "pack S"},
     )
     assert response.status_code == 201, response.text
     body = response.json()
-    admin_id = user_of(client, admin_headers).id
+    admin_id = user_of(client, admin_headers).user_id
     assert {
         k: body[k] for k in ("owner_id", "period", "amount", "note", "granted_by", "created_at")
     } == {
-        "owner_id": user.id,
+        "owner_id": user.owner_id,
         "period": "2026-05",
         "amount": 2,
         "note": "pack S",
@@ -100,12 +100,13 @@ def test_credits_lift_the_limit_and_do_not_refire(
         charger.one(user)
     assert refused.value.headers["RateLimit-Limit"] == "6"
     # 4/6 dropped under 75% and climbed back over it: still one event of each this month
-    assert [e["type"] for e in quota_events(user.id)] == [
+    assert [e["type"] for e in quota_events(user.owner_id)] == [
         "quota.threshold_75",
         "quota.threshold_100",
     ]
     assert sql(
-        "SELECT amount, note, granted_by, period FROM credit_grants WHERE owner_id = ?", (user.id,)
+        "SELECT amount, note, granted_by, period FROM credit_grants WHERE owner_id = ?",
+        (user.owner_id,),
     )[0][:] == (2, "pack S", admin_id, "2026-05")
 
 

@@ -34,10 +34,10 @@ def test_crossing_75_and_100_fires_exactly_one_event_each(
     user = user_of(client, make_user(plan="free").headers)
     fired = [charger.one(user).fired for _ in range(4)]
     assert [len(f) for f in fired] == [0, 0, 1, 1]  # 3/4 = 75%, 4/4 = 100%
-    got = quota_events(user.id)
+    got = quota_events(user.owner_id)
     assert [e["type"] for e in got] == ["quota.threshold_75", "quota.threshold_100"]
     assert got[0]["data"] == {
-        "owner_id": user.id,
+        "owner_id": user.owner_id,
         "plan": "free",
         "period": "2026-05",
         "used": 3,
@@ -45,7 +45,7 @@ def test_crossing_75_and_100_fires_exactly_one_event_each(
         "percent": 75,
     }
     assert got[1]["data"] == {
-        "owner_id": user.id,
+        "owner_id": user.owner_id,
         "plan": "free",
         "period": "2026-05",
         "used": 4,
@@ -56,7 +56,7 @@ def test_crossing_75_and_100_fires_exactly_one_event_each(
     rows = sql(
         'SELECT threshold, event_id, used, "limit" FROM quota_thresholds_fired '
         "WHERE owner_id = ? ORDER BY threshold",
-        (user.id,),
+        (user.owner_id,),
     )
     assert [tuple(r) for r in rows] == [(75, fired[2][0], 3, 4), (100, fired[3][0], 4, 4)]
 
@@ -69,7 +69,7 @@ def test_over_the_allowance_is_429_with_headers_and_creates_nothing(
         charger.one(user)
 
     def create_something(tx):  # what a caller's transaction does before charging
-        events.emit(tx, user.id, "dynamic_qr.created", {"short_id": "zzzzzzzz"})
+        events.emit(tx, user.owner_id, "dynamic_qr.created", {"short_id": "zzzzzzzz"})
 
     with pytest.raises(ApiError) as refused:
         charger.one(user, before=create_something)
@@ -85,8 +85,8 @@ def test_over_the_allowance_is_429_with_headers_and_creates_nothing(
     assert "4 of 4 generations used in 2026-05" in error.detail
     assert "2026-06-01T00:00:00Z" in error.detail
     assert sql("SELECT count(*) FROM events WHERE type = 'dynamic_qr.created'")[0][0] == 0
-    assert sql("SELECT used FROM quota_usage WHERE owner_id = ?", (user.id,))[0][0] == 4
-    assert len(quota_events(user.id)) == 2
+    assert sql("SELECT used FROM quota_usage WHERE owner_id = ?", (user.owner_id,))[0][0] == 4
+    assert len(quota_events(user.owner_id)) == 2
 
 
 @pytest.mark.parametrize("batched", [False, True], ids=["write", "write_batched"])
@@ -100,12 +100,15 @@ def test_racing_generations_fire_each_threshold_exactly_once(
     assert len(ok) == 100 and len(refused) == 30
     assert all(e.status_code == 429 for e in refused)
     assert sorted(c.used for c in ok) == list(range(1, 101))
-    got = quota_events(user.id)
+    got = quota_events(user.owner_id)
     assert [e["type"] for e in got] == ["quota.threshold_75", "quota.threshold_100"]
     assert [e["data"]["used"] for e in got] == [75, 100]
-    assert sql("SELECT used FROM quota_usage WHERE owner_id = ?", (user.id,))[0][0] == 100
+    assert sql("SELECT used FROM quota_usage WHERE owner_id = ?", (user.owner_id,))[0][0] == 100
     assert (
-        sql("SELECT count(*) FROM quota_thresholds_fired WHERE owner_id = ?", (user.id,))[0][0] == 2
+        sql("SELECT count(*) FROM quota_thresholds_fired WHERE owner_id = ?", (user.owner_id,))[0][
+            0
+        ]
+        == 2
     )
 
 
@@ -122,7 +125,7 @@ def test_racing_users_do_not_share_counts(make_user, client, charger, quota_even
 
     outcomes = client.blocking_portal.call(both)
     assert sum(not isinstance(o, BaseException) for o in outcomes) == 8
-    assert len(quota_events(first.id)) == 2 and len(quota_events(second.id)) == 2
+    assert len(quota_events(first.owner_id)) == 2 and len(quota_events(second.owner_id)) == 2
 
 
 def test_month_rollover_starts_fresh(make_user, client, charger, quota_events, fake_clock):
@@ -140,7 +143,7 @@ def test_month_rollover_starts_fresh(make_user, client, charger, quota_events, f
     assert [c.period for c in charges] == ["2026-06"] * 4
     assert [c.used for c in charges] == [1, 2, 3, 4]
     assert charges[0].headers["RateLimit-Reset"] == str(30 * 86400)
-    got = quota_events(user.id)
+    got = quota_events(user.owner_id)
     assert [(e["type"], e["data"]["period"]) for e in got] == [
         ("quota.threshold_75", "2026-05"),
         ("quota.threshold_100", "2026-05"),
@@ -157,7 +160,7 @@ def test_plan_change_applies_at_once(make_user, client, charger, admin_headers, 
     with pytest.raises(ApiError):
         charger.one(user)
     response = client.patch(
-        f"/api/v1/admin/users/{user.id}/", headers=admin_headers, json={"plan": "pro"}
+        f"/api/v1/admin/users/{user.user_id}/", headers=admin_headers, json={"plan": "pro"}
     )
     assert response.status_code == 200
     upgraded = user_of(client, account.headers)
@@ -165,7 +168,7 @@ def test_plan_change_applies_at_once(make_user, client, charger, admin_headers, 
     assert (charge.used, charge.limit) == (5, 100)
     assert charge.headers["RateLimit-Remaining"] == "95"
     # 5% of pro: nothing new fires; the month's fired thresholds stay fired
-    assert len(quota_events(user.id)) == 2
+    assert len(quota_events(user.owner_id)) == 2
 
 
 def test_a_jump_past_both_lines_fires_both(make_user, client, charger, admin_headers, quota_events):
@@ -175,10 +178,12 @@ def test_a_jump_past_both_lines_fires_both(make_user, client, charger, admin_hea
     user = user_of(client, account.headers)
     for _ in range(3):
         charger.one(user)
-    client.patch(f"/api/v1/admin/users/{user.id}/", headers=admin_headers, json={"plan": "free"})
+    client.patch(
+        f"/api/v1/admin/users/{user.user_id}/", headers=admin_headers, json={"plan": "free"}
+    )
     charge = charger.one(user_of(client, account.headers))  # 4 of 4
     assert len(charge.fired) == 2
-    assert [e["type"] for e in quota_events(user.id)] == [
+    assert [e["type"] for e in quota_events(user.owner_id)] == [
         "quota.threshold_75",
         "quota.threshold_100",
     ]

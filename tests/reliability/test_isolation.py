@@ -58,6 +58,16 @@ OWNER_API: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/webhooks/{webhook_id:int}/recover"): SINCE,
     ("POST", "/api/v1/webhooks/{webhook_id:int}/rotate"): None,
     ("POST", "/api/v1/webhooks/{webhook_id:int}/test"): None,
+    # A's personal workspace, by its id in the path (B is no member: 404).
+    ("GET", "/api/v1/workspaces/{workspace_id:int}"): None,
+    ("PATCH", "/api/v1/workspaces/{workspace_id:int}"): {"name": "stolen"},
+    ("GET", "/api/v1/workspaces/{workspace_id:int}/members"): None,
+    ("POST", "/api/v1/workspaces/{workspace_id:int}/members"): {
+        "email": "owner-b@example.com",
+        "role": "owner",
+    },
+    ("PATCH", "/api/v1/workspaces/{workspace_id:int}/members/{user_id:int}"): {"role": "viewer"},
+    ("DELETE", "/api/v1/workspaces/{workspace_id:int}/members/{user_id:int}"): None,
 }
 ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users"): None,
@@ -72,6 +82,10 @@ ADMIN_API: dict[tuple[str, str], Any] = {
     ("POST", "/api/v1/admin/users/{user_id:int}/credits"): {"amount": 1000, "note": "free stuff"},
     ("GET", "/api/v1/admin/users/{user_id:int}/usage"): None,
     ("POST", "/api/v1/admin/users/{user_id:int}/sign-out-everywhere"): None,
+    ("POST", "/api/v1/workspaces"): {"name": "sneaky", "plan": "business"},
+    ("GET", "/api/v1/admin/workspaces/{workspace_id:int}/usage"): None,
+    ("GET", "/api/v1/admin/workspaces/{workspace_id:int}/credits"): None,
+    ("POST", "/api/v1/admin/workspaces/{workspace_id:int}/credits"): {"amount": 1000},
 }
 SELF_API = {
     ("GET", "/api/v1/me"),
@@ -85,6 +99,7 @@ SELF_API = {
     ("POST", "/api/v1/generate"),
     ("GET", "/api/v1/webhooks"),
     ("POST", "/api/v1/webhooks"),
+    ("GET", "/api/v1/workspaces"),
 }
 # UI forms: the body is form fields (the CSRF token is added).
 OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
@@ -269,6 +284,8 @@ class World:
                     "SELECT id, webhook_id, status, kind FROM deliveries ORDER BY id"
                 ).fetchall(),
                 "credits": conn.execute("SELECT * FROM credit_grants ORDER BY id").fetchall(),
+                "workspaces": conn.execute("SELECT * FROM workspaces ORDER BY id").fetchall(),
+                "members": conn.execute("SELECT * FROM workspace_members ORDER BY 1, 2").fetchall(),
             }
 
 
@@ -342,6 +359,11 @@ def world(tmp_path_factory) -> Iterator[World]:
                 "short_id": qr.json()["short_id"],
                 "webhook_id": hook.json()["id"],
                 "user_id": who.id,
+                "workspace_id": next(
+                    w["id"]
+                    for w in world.api(who, "GET", "/api/v1/workspaces").json()["results"]
+                    if w["personal"]
+                ),
             }
             client.get(
                 f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"}

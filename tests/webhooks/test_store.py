@@ -14,8 +14,7 @@ def db(tmp_path):
     conn = connect_sync(tmp_path / "q.db")
     migrate(conn)
     conn.execute(
-        "INSERT INTO users (id, email, password_hash, role, plan, created_at)"
-        " VALUES (1, 'a@x', 'h', 'member', 'pro', 't')"
+        "INSERT INTO workspaces (id, name, plan, created_at) VALUES (1, 'a@x', 'pro', 't')"
     )
     conn.execute(
         "INSERT INTO events (seq, id, owner_id, type, created_at, body)"
