@@ -8,13 +8,16 @@ import shutil
 import sqlite3
 from pathlib import Path
 
+import pytest
 from litestar.testing import TestClient
 
 from qrstudio_box.app import create_app
 from qrstudio_box.config import settings_from_mapping
 from qrstudio_box.db import connect_sync, migrate
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.db"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
+# Databases as the releases before workspaces left them (0.2.0 adds smart routing's rows).
+RELEASES = ["release-0.1.0.db", "release-0.2.0.db"]
 OWNED = [
     "dynamic_qrs",
     "events",
@@ -41,9 +44,10 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {name: [tuple(row) for row in conn.execute(query)] for name, query in KEPT.items()}
 
 
-def test_upgrade_gives_each_user_a_workspace_with_their_id_and_keeps_every_row(tmp_path):
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgrade_gives_each_user_a_workspace_with_their_id_and_keeps_every_row(tmp_path, release):
     path = tmp_path / "qrstudio.db"
-    shutil.copyfile(FIXTURE, path)
+    shutil.copyfile(FIXTURES / release, path)
     conn = connect_sync(path)
     users = [tuple(r) for r in conn.execute("SELECT id, email, plan, created_at FROM users")]
     before = snapshot(conn)
@@ -71,16 +75,27 @@ def test_upgrade_gives_each_user_a_workspace_with_their_id_and_keeps_every_row(t
         assert {row["table"] for row in target if row["from"] == "owner_id"} == {"workspaces"}
     assert conn.execute("PRAGMA foreign_key_check").fetchall() == []
     assert "plan" not in [row["name"] for row in conn.execute("PRAGMA table_info(users)")]
+    if release != "release-0.1.0.db":  # smart routing's rows and the UTM defaults carry over
+        assert [tuple(r) for r in conn.execute("SELECT owner_id, utm FROM utm_defaults")] == [
+            (2, '{"source":"qr","medium":"print"}')
+        ]
+        routed = "SELECT count(*) FROM dynamic_qrs WHERE rules != '[]'"
+        assert conn.execute(routed).fetchone()[0] == 1
     conn.close()
 
 
-def test_upgraded_box_serves_the_same_owner_ids_and_the_first_admin_gets_the_top_plan(tmp_path):
+@pytest.mark.parametrize("release", RELEASES)
+def test_upgraded_box_serves_the_same_owner_ids_and_the_first_admin_gets_the_top_plan(
+    tmp_path, release
+):
     data = tmp_path / "data"
     data.mkdir()
-    shutil.copyfile(FIXTURE, data / "qrstudio.db")
+    shutil.copyfile(FIXTURES / release, data / "qrstudio.db")
     with sqlite3.connect(data / "qrstudio.db") as raw:  # an admin who started on free
         raw.execute("UPDATE users SET plan = 'free' WHERE id = 1")
-        owned = dict(raw.execute("SELECT owner_id, short_id FROM dynamic_qrs"))
+        owned: dict[int, list[str]] = {}
+        for owner_id, short_id in raw.execute("SELECT owner_id, short_id FROM dynamic_qrs"):
+            owned.setdefault(owner_id, []).append(short_id)
     settings = settings_from_mapping({"storage": {"data_dir": str(data)}})
     with TestClient(create_app(settings), base_url="http://testserver.local") as client:
         for email, password, owner_id in [
@@ -91,7 +106,7 @@ def test_upgraded_box_serves_the_same_owner_ids_and_the_first_admin_gets_the_top
             assert token.status_code == 200, token.text
             headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
             qrs = client.get("/api/v1/dynamic-qrs/", headers=headers).json()["results"]
-            assert [qr["short_id"] for qr in qrs] == [owned[owner_id]]
+            assert sorted(qr["short_id"] for qr in qrs) == sorted(owned[owner_id])
             assert client.get("/api/v1/usage/", headers=headers).json()["owner_id"] == owner_id
             listed = client.get("/api/v1/workspaces/", headers=headers).json()["results"]
             assert [(w["id"], w["name"], w["role"]) for w in listed] == [(owner_id, email, "owner")]
