@@ -1,3 +1,3 @@
 """QRStudio Box: QR codes, dynamic redirects, scan analytics and signed webhooks."""
 
-__version__ = "0.2.0"
+__version__ = "0.3.0"

@@ -17,7 +17,7 @@ def test_run_login_cli_member_and_clean_sigterm(server_factory):
         "status": "ok",
         "database": "ok",
         "scheduler": "running",
-        "version": "0.2.0",
+        "version": "0.3.0",
     }
 
     # No credentials in the environment: admin@localhost with a password printed once.
