@@ -28,6 +28,7 @@ from .clock import Clock, SystemClock
 from .config import Settings
 from .context import AppContext
 from .db import Database
+from .domains import domain as domains
 from .errors import ApiError, error_body, plain_words
 from .events import Outbox
 from .links import domain as links
@@ -51,9 +52,10 @@ warnings.filterwarnings("ignore", message=".*greedily matches all paths.*")
 # Each domain module exposes ROUTES and optional `async start(ctx)` / `async stop(ctx)`, and
 # optionally `wrap_app(app, ctx, on_crash)` to answer some requests in front of the router.
 # Order matters for start: accounts first (bootstrap admin); webhooks before links, whose start
-# may already emit events (a code that ended while the box was down) that webhooks must hear.
+# may already emit events (a code that ended while the box was down) that webhooks must hear;
+# domains before links, which reads the domain map (a QR's short_url, the redirect by Host).
 # Mail first: everything after it may send.
-DOMAINS: list[Any] = [mail, accounts, workspaces, quotas, webhooks, links, qr, ops, admin]
+DOMAINS: list[Any] = [mail, accounts, workspaces, quotas, webhooks, domains, links, qr, ops, admin]
 
 
 def _wants_html(request: Request) -> bool:

@@ -24,6 +24,7 @@ from .cli_support import (
 )
 from .config import ConfigError, Settings, load_settings
 from .db import SchemaTooNew, connect_sync, migrate, write_sync
+from .domains import cli as domains_cli
 from .errors import ApiError
 from .links import store as links_store
 from .links.geoip import GeoIP, GeoIPError
@@ -248,6 +249,7 @@ def build_parser() -> argparse.ArgumentParser:
     # The domains' own commands, built with cli_support.add_command like the ones above.
     quotas_cli.register(commands, count_scans=links_store.scans_in_period)  # credits grant|show
     ops_cli.register(commands)  # backup
+    domains_cli.register(commands)  # domains list|approve
     return parser
 
 

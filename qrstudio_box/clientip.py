@@ -39,7 +39,7 @@ def parse_address(text: str) -> Address | None:
     return address
 
 
-def _is_trusted(address: Address, trusted: Sequence[Network]) -> bool:
+def is_trusted(address: Address, trusted: Sequence[Network]) -> bool:
     return any(address.version == net.version and address in net for net in trusted)
 
 
@@ -53,7 +53,7 @@ def client_ip(peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[
     peer_address = parse_address(peer or "")
     if peer_address is None:
         return ""
-    if not trusted or not _is_trusted(peer_address, trusted):
+    if not trusted or not is_trusted(peer_address, trusted):
         return str(peer_address)
     hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
     current = peer_address
@@ -62,6 +62,6 @@ def client_ip(peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[
         if address is None:
             break
         current = address
-        if not _is_trusted(address, trusted):
+        if not is_trusted(address, trusted):
             break
     return str(current)

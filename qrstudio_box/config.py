@@ -62,6 +62,8 @@ class PlanSettings(_Section):
     max_webhooks: NonNegativeInt = 0
     max_dynamic_qrs: NonNegativeInt = 10
     api_rate_limit: PositiveInt = 60
+    # Branded short domains a workspace may have (pending or active; issue 17).
+    custom_domains: NonNegativeInt = 0
 
 
 def _default_plans() -> dict[str, PlanSettings]:
@@ -73,6 +75,7 @@ def _default_plans() -> dict[str, PlanSettings]:
             max_webhooks=0,
             max_dynamic_qrs=10,
             api_rate_limit=60,
+            custom_domains=0,
         ),
         "pro": PlanSettings(
             rank=10,
@@ -81,6 +84,7 @@ def _default_plans() -> dict[str, PlanSettings]:
             max_webhooks=5,
             max_dynamic_qrs=500,
             api_rate_limit=600,
+            custom_domains=1,
         ),
         "business": PlanSettings(
             rank=20,
@@ -89,6 +93,7 @@ def _default_plans() -> dict[str, PlanSettings]:
             max_webhooks=25,
             max_dynamic_qrs=5000,
             api_rate_limit=3000,
+            custom_domains=10,
         ),
     }
 
@@ -159,6 +164,15 @@ class MailSettings(_Section):
     sender: str = msgspec.field(default="", name="from")
 
 
+class DomainsSettings(_Section):
+    # A new branded domain waits ('pending', serving nothing, no certificate) until an instance
+    # admin approves it; false: active at once.
+    require_approval: bool = False
+    # The scheme of a branded domain's short links (https://{domain}/{short_id}); http only for
+    # tests and labs without certificates.
+    scheme: Literal["https", "http"] = "https"
+
+
 class Settings(_Section):
     server: ServerSettings = msgspec.field(default_factory=ServerSettings)
     storage: StorageSettings = msgspec.field(default_factory=StorageSettings)
@@ -172,6 +186,7 @@ class Settings(_Section):
     ratelimit: RateLimitSettings = msgspec.field(default_factory=RateLimitSettings)
     qr: QrSettings = msgspec.field(default_factory=QrSettings)
     mail: MailSettings = msgspec.field(default_factory=MailSettings)
+    domains: DomainsSettings = msgspec.field(default_factory=DomainsSettings)
 
     @property
     def data_dir(self) -> Path:

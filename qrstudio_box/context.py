@@ -14,12 +14,13 @@ from .config import Settings
 from .db import Database
 
 if TYPE_CHECKING:  # for editors and type checkers: the domains import this module, not back
+    from .domains.service import DomainMap
     from .links.service import LinksService
     from .mail.service import Mailer
     from .quotas.service import QuotaService
     from .webhooks.service import WebhooksRuntime
 else:  # Litestar resolves these annotations at run time (ctx is a dependency)
-    LinksService = WebhooksRuntime = QuotaService = Mailer = Any
+    LinksService = WebhooksRuntime = QuotaService = Mailer = DomainMap = Any
 
 
 @dataclass(eq=False)
@@ -44,6 +45,9 @@ class AppContext:
     webhooks: WebhooksRuntime = field(init=False, repr=False)
     quotas: QuotaService = field(init=False, repr=False)
     mail: Mailer = field(init=False, repr=False)
+    # Branded domains by host name (domains/service.DomainMap): the redirect's Host routing and
+    # the TLS ask endpoint read it with no query.
+    domains: DomainMap = field(init=False, repr=False)
     # [server] trusted_proxies, parsed once for every reader of client addresses (the redirect's
     # scanner, the login throttle): pass it to clientip.client_ip. Its items are
     # clientip.Network; typed Any because Litestar's signature model (ctx is a dependency)

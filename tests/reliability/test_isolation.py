@@ -68,6 +68,9 @@ OWNER_API: dict[tuple[str, str], Any] = {
     },
     ("PATCH", "/api/v1/workspaces/{workspace_id:int}/members/{user_id:int}"): {"role": "viewer"},
     ("DELETE", "/api/v1/workspaces/{workspace_id:int}/members/{user_id:int}"): None,
+    ("GET", "/api/v1/domains/{domain_id:int}"): None,
+    ("PATCH", "/api/v1/domains/{domain_id:int}"): {"fallback_url": "https://evil.example/"},
+    ("DELETE", "/api/v1/domains/{domain_id:int}"): None,
 }
 ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users"): None,
@@ -86,6 +89,8 @@ ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/workspaces/{workspace_id:int}/usage"): None,
     ("GET", "/api/v1/admin/workspaces/{workspace_id:int}/credits"): None,
     ("POST", "/api/v1/admin/workspaces/{workspace_id:int}/credits"): {"amount": 1000},
+    ("GET", "/api/v1/admin/domains"): None,
+    ("POST", "/api/v1/admin/domains/{domain_id:int}/approve"): None,
 }
 SELF_API = {
     ("GET", "/api/v1/me"),
@@ -100,6 +105,8 @@ SELF_API = {
     ("GET", "/api/v1/webhooks"),
     ("POST", "/api/v1/webhooks"),
     ("GET", "/api/v1/workspaces"),
+    ("GET", "/api/v1/domains"),
+    ("POST", "/api/v1/domains"),
 }
 # UI forms: the body is form fields (the CSRF token is added).
 OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
@@ -180,6 +187,7 @@ PUBLIC = {
     ("GET", "/schema/openapi.yaml"),
     ("GET", "/schema/openapi.yml"),
     ("GET", "/schema/{path:str}"),
+    ("GET", "/internal/tls-ask"),  # Caddy's ask: loopback and trusted proxies only, no account
 }
 CLASSES = [set(OWNER_API), set(ADMIN_API), SELF_API, set(OWNER_UI), set(ADMIN_UI), SELF_UI, PUBLIC]
 # Answers allowed to carry a webhook secret.
@@ -286,6 +294,7 @@ class World:
                 "credits": conn.execute("SELECT * FROM credit_grants ORDER BY id").fetchall(),
                 "workspaces": conn.execute("SELECT * FROM workspaces ORDER BY id").fetchall(),
                 "members": conn.execute("SELECT * FROM workspace_members ORDER BY 1, 2").fetchall(),
+                "domains": conn.execute("SELECT * FROM domains ORDER BY id").fetchall(),
             }
 
 
@@ -355,6 +364,13 @@ def world(tmp_path_factory) -> Iterator[World]:
                 },
             )
             assert hook.status_code == 201, hook.text
+            domain = world.api(
+                who,
+                "POST",
+                "/api/v1/domains",
+                {"hostname": f"go.{who.email.split('@')[0]}.example"},
+            )
+            assert domain.status_code == 201, domain.text
             who.ids = {
                 "short_id": qr.json()["short_id"],
                 "webhook_id": hook.json()["id"],
@@ -364,6 +380,7 @@ def world(tmp_path_factory) -> Iterator[World]:
                     for w in world.api(who, "GET", "/api/v1/workspaces").json()["results"]
                     if w["personal"]
                 ),
+                "domain_id": domain.json()["id"],
             }
             client.get(
                 f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"}
