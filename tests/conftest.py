@@ -270,6 +270,16 @@ class ServerProcess:
         assert response.status_code == 200, response.text
         return {"Authorization": f"Bearer {response.json()['access_token']}"}
 
+    def member(self, email: str, plan: str = "pro") -> dict[str, str]:
+        """A new member made through the admin API, signed in: their bearer headers."""
+        made = httpx.post(
+            f"{self.base_url}/api/v1/admin/users/",
+            headers=self.token(),
+            json={"email": email, "password": MEMBER_PASSWORD, "plan": plan},
+        )
+        assert made.status_code == 201, made.text
+        return self.token(email, MEMBER_PASSWORD)
+
 
 def new_server(
     root: Path, config: dict[str, Any] | None = None, env: dict[str, str] | None = None

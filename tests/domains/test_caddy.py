@@ -15,7 +15,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from ..conftest import MEMBER_PASSWORD, REPO_ROOT, free_port
+from ..conftest import REPO_ROOT, free_port
 
 CADDY = Path("/usr/bin/caddy")
 pytestmark = pytest.mark.skipif(
@@ -148,13 +148,7 @@ def test_an_active_domain_gets_its_certificate_on_first_visit_and_no_other_does(
     ).start()
     api = server.base_url + "/api/v1"
     admin = server.token()
-    made = httpx.post(
-        f"{api}/admin/users/",
-        headers=admin,
-        json={"email": "agency@example.com", "password": MEMBER_PASSWORD, "plan": "business"},
-    )
-    assert made.status_code == 201, made.text
-    owner = server.token("agency@example.com", MEMBER_PASSWORD)
+    owner = server.member("agency@example.com", plan="business")
     domains = {}
     for hostname in ("go.example.test", "wait.example.test"):
         answer = httpx.post(f"{api}/domains/", headers=owner, json={"hostname": hostname})

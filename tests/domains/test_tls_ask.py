@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import httpx
 
-from ..conftest import MEMBER_PASSWORD, wait_until
+from ..conftest import wait_until
 
 
 def ask(server, domain: str | None, **headers: str) -> httpx.Response:
@@ -17,13 +17,7 @@ def test_tls_ask_says_yes_only_for_an_active_domain(server_factory):
     server = server_factory(config={"domains": {"require_approval": True}}).start()
     api = server.base_url + "/api/v1"
     admin = server.token()
-    made = httpx.post(
-        f"{api}/admin/users/",
-        headers=admin,
-        json={"email": "owner@example.com", "password": MEMBER_PASSWORD, "plan": "business"},
-    )
-    assert made.status_code == 201, made.text
-    owner = server.token("owner@example.com", MEMBER_PASSWORD)
+    owner = server.member("owner@example.com")
     domain = httpx.post(f"{api}/domains/", headers=owner, json={"hostname": "go.example.test"})
     assert domain.status_code == 201 and domain.json()["status"] == "pending", domain.text
 
@@ -53,14 +47,7 @@ def test_tls_ask_says_yes_only_for_an_active_domain(server_factory):
 def test_the_cli_approves_and_the_running_server_follows(server_factory):
     server = server_factory(config={"domains": {"require_approval": True}}).start()
     api = server.base_url + "/api/v1"
-    admin = server.token()
-    made = httpx.post(
-        f"{api}/admin/users/",
-        headers=admin,
-        json={"email": "owner@example.com", "password": MEMBER_PASSWORD, "plan": "pro"},
-    )
-    assert made.status_code == 201, made.text
-    owner = server.token("owner@example.com", MEMBER_PASSWORD)
+    owner = server.member("owner@example.com")
     created = httpx.post(f"{api}/domains/", headers=owner, json={"hostname": "go.example.test"})
     assert created.status_code == 201, created.text
 
