@@ -238,3 +238,41 @@ def test_tls_ask_refuses_a_caller_that_is_not_the_box(client, make_user):
     answer = client.get("/internal/tls-ask", params={"domain": "go.bistro.example"})
     assert answer.status_code == 403
     assert answer.json()["detail"] == "Only this box's reverse proxy may ask"
+
+
+def test_members_see_the_domains_and_only_an_owner_changes_them(client, make_user, admin_headers):
+    made = client.post(
+        "/api/v1/workspaces/", headers=admin_headers, json={"name": "Bistro", "plan": "pro"}
+    )
+    assert made.status_code == 201, made.text
+    workspace = str(made.json()["id"])
+    people = {}
+    for role in ("viewer", "editor", "owner"):
+        person = make_user(plan="free")
+        added = client.post(
+            f"/api/v1/workspaces/{workspace}/members/",
+            headers=admin_headers,
+            json={"email": person.email, "role": role},
+        )
+        assert added.status_code == 201, added.text
+        people[role] = {**person.headers, "X-QRStudio-Workspace": workspace}
+    for role in ("viewer", "editor"):
+        refused = add(client, people[role], "go.bistro.example")
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["detail"] == "This needs the owner role in this workspace"
+    domain = add(client, people["owner"], "go.bistro.example")
+    assert domain.status_code == 201, domain.text  # the workspace's plan (pro), not the person's
+    url = f"{DOMAINS}{domain.json()['id']}/"
+    for role in ("viewer", "editor"):
+        assert client.get(url, headers=people[role]).json() == domain.json()
+        assert client.get(DOMAINS, headers=people[role]).json()["results"] == [domain.json()]
+        patched = client.patch(
+            url, headers=people[role], json={"fallback_url": "https://x.example/"}
+        )
+        assert patched.status_code == 403
+        assert client.delete(url, headers=people[role]).status_code == 403
+    # The owner's own personal workspace (free) has none of them, and no room for one.
+    personal = {k: v for k, v in people["owner"].items() if k != "X-QRStudio-Workspace"}
+    assert client.get(DOMAINS, headers=personal).json() == {"results": []}
+    assert add(client, personal, "go.mine.example").json()["error"] == "plan_limit"
+    assert client.delete(url, headers=people["owner"]).status_code == 204
