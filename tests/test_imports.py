@@ -17,7 +17,18 @@ import qrstudio_box
 
 PACKAGE = "qrstudio_box"
 ROOT = Path(qrstudio_box.__file__).parent
-DOMAINS = ("accounts", "quotas", "qr", "links", "webhooks", "admin", "ops", "mail", "domains")
+DOMAINS = (
+    "accounts",
+    "quotas",
+    "qr",
+    "links",
+    "webhooks",
+    "admin",
+    "ops",
+    "mail",
+    "workspaces",
+    "domains",
+)
 CORE = ("db", "events", "config", "clock", "logs")
 
 # Edges tolerated while another branch removes them (the test fails on a stale entry, the sign
