@@ -1,4 +1,4 @@
-"""Migration 0011 (branded domains) over a database as release 0.1.0 left it."""
+"""Migration 0011 (branded domains) over databases as releases 0.1.0 and 0.2.0 left them."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import pytest
 
 from qrstudio_box.db import connect_sync, migrate
 
-FIXTURE = Path(__file__).resolve().parents[1] / "fixtures" / "release-0.1.0.db"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 IDS = {
     "qrs": "SELECT id, short_id, owner_id FROM dynamic_qrs ORDER BY id",
     "owners": "SELECT 'hook', id, owner_id FROM webhooks UNION ALL "
@@ -23,10 +23,10 @@ def snapshot(conn: sqlite3.Connection) -> dict[str, list[tuple]]:
     return {name: [tuple(row) for row in conn.execute(query)] for name, query in IDS.items()}
 
 
-@pytest.fixture
-def upgraded(tmp_path):
+@pytest.fixture(params=["release-0.1.0.db", "release-0.2.0.db"])
+def upgraded(tmp_path, request):
     path = tmp_path / "qrstudio.db"
-    shutil.copyfile(FIXTURE, path)
+    shutil.copyfile(FIXTURES / request.param, path)
     conn = connect_sync(path)
     before = snapshot(conn)
     assert before["qrs"] and before["owners"] and before["event_ids"]
