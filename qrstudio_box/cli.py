@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from .accounts import resets
 from .accounts import service as accounts
 from .accounts import store as accounts_store
 from .accounts.schemas import UserPatch
@@ -172,6 +173,22 @@ def cmd_users_set_role(args: argparse.Namespace, settings: Settings) -> int:
     return 0
 
 
+def cmd_users_reset_link(args: argparse.Namespace, settings: Settings) -> int:
+    """A password-reset link to pass on by hand (with [mail] off, the way to one)."""
+    conn = open_database(settings)
+    row = find_user(conn, args.email)
+    if not row["is_active"]:
+        raise CliError(
+            f"{row['email']} is deactivated; activate it first: "
+            f"qrstudio-box users set-active --email {row['email']} yes"
+        )
+    token = write_sync(conn, resets.create_link, row["id"])
+    minutes = int(resets.RESET_LINK_TTL.total_seconds() // 60)
+    print(f"{row['email']}: password-reset link (works once, for {minutes} minutes):")
+    print(resets.reset_link(settings.public_url, token))
+    return 0
+
+
 def cmd_plans_list(args: argparse.Namespace, settings: Settings) -> int:
     print(
         f"{'plan':<12} {'rank':>4} {'quota/month':>12} {'webhooks':>9} "
@@ -240,6 +257,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     set_role.add_argument("--email", required=True)
     set_role.add_argument("role", choices=["admin", "member"])
+    reset_link = add_command(
+        users,
+        "reset-link",
+        "print a one-time password-reset link for a user (to pass on when mail is off)",
+        cmd_users_reset_link,
+    )
+    reset_link.add_argument("--email", required=True)
 
     plans = commands.add_parser("plans", help="show plans").add_subparsers(
         dest="plans_command", required=True, metavar="ACTION"

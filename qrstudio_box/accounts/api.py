@@ -11,9 +11,12 @@ from ..pagination import check_limit, decode_cursor, encode_cursor
 from ..params import RowId
 from ..workspaces.rules import ADMIN, PUBLIC, SIGNED_IN
 from ..workspaces.schemas import Caller
-from . import service, store
+from . import resets, service, store
 from .schemas import (
     PasswordChange,
+    PasswordResetConfirm,
+    PasswordResetRequest,
+    PasswordResetRequested,
     TokenRequest,
     TokenResponse,
     User,
@@ -97,6 +100,42 @@ async def sign_out_everywhere(ctx: AppContext, request: Request[Caller, object, 
     await service.sign_out_everywhere(
         ctx.db, (await signed_in_user(ctx, request.user)).id, ctx.tokens
     )
+
+
+@post(
+    "/api/v1/auth/password-reset/",
+    status_code=202,
+    tags=["auth"],
+    security=[{}],
+    summary="Mail a password-reset link to an account's email",
+    description="The same answer whether an account has the email or not. The link "
+    "(`/admin/password-reset/{token}`) works once, for one hour. With mail off nothing is sent "
+    "(`mail_enabled` false): an admin makes a link with `qrstudio-box users reset-link`. "
+    "429 with Retry-After past 3 requests an hour for one email from one address.",
+    opt=PUBLIC,
+)
+async def request_password_reset(
+    data: PasswordResetRequest, ctx: AppContext, request: Request
+) -> PasswordResetRequested:
+    await resets.request_reset(ctx, data.email, request)
+    return PasswordResetRequested(
+        detail=resets.requested_answer(ctx.mail.enabled), mail_enabled=ctx.mail.enabled
+    )
+
+
+@post(
+    "/api/v1/auth/password-reset/confirm/",
+    status_code=200,
+    tags=["auth"],
+    security=[{}],
+    summary="Set a new password with a reset link's token; returns a bearer token",
+    description="Ends every token and session the user held. 400 naming `token` when the "
+    "link is unknown, used or expired, `new_password` when it breaks the password rules.",
+    opt=PUBLIC,
+)
+async def confirm_password_reset(data: PasswordResetConfirm, ctx: AppContext) -> TokenResponse:
+    user, epoch = await resets.complete_reset(ctx, data.token, data.new_password)
+    return issue_token(ctx, user, epoch)
 
 
 class AdminUsersController(Controller):

@@ -9,10 +9,26 @@ from ..context import AppContext
 from ..db import Database
 from ..workspaces.service import highest_plan
 from . import service
-from .api import AdminUsersController, change_password, create_token, me, sign_out_everywhere
+from .api import (
+    AdminUsersController,
+    change_password,
+    confirm_password_reset,
+    create_token,
+    me,
+    request_password_reset,
+    sign_out_everywhere,
+)
 from .tokens import EPOCH_REFRESH_SECONDS
 
-ROUTES = [create_token, me, change_password, sign_out_everywhere, AdminUsersController]
+ROUTES = [
+    create_token,
+    me,
+    change_password,
+    sign_out_everywhere,
+    request_password_reset,
+    confirm_password_reset,
+    AdminUsersController,
+]
 
 
 async def bootstrap(ctx: AppContext) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 # Columns whose change ends every token the user holds (issue 14.1).
@@ -50,4 +51,29 @@ def admin_change_problem(
                 "is_active",
                 "the last active admin cannot be deactivated; make another admin first",
             )
+    return None
+
+
+# One-time links (issue 16.5): why one can no longer be used. The same words on the page
+# ("This link has expired.") and in the API's error ("token: this link has expired").
+LINK_PROBLEMS = {
+    "unknown": "is not valid: check that it was copied whole",
+    "revoked": "was withdrawn",
+    "used": "was already used",
+    "expired": "has expired",
+}
+
+
+def link_problem(
+    *, found: bool, used: bool, expires_at: datetime | None, now: datetime, revoked: bool = False
+) -> str | None:
+    """The key of LINK_PROBLEMS that ends a one-time link (reset or invitation), or None."""
+    if not found or expires_at is None:
+        return "unknown"
+    if revoked:
+        return "revoked"
+    if used:
+        return "used"
+    if now >= expires_at:
+        return "expired"
     return None

@@ -63,6 +63,21 @@ class PasswordChange(Struct, forbid_unknown_fields=True):
     new_password: str
 
 
+class PasswordResetRequest(Struct, forbid_unknown_fields=True):
+    email: str
+
+
+class PasswordResetRequested(Struct):
+    # The same answer whether an account has the email or not.
+    detail: str
+    mail_enabled: bool
+
+
+class PasswordResetConfirm(Struct, forbid_unknown_fields=True):
+    token: str
+    new_password: str
+
+
 class UserPage(Struct):
     results: list[User]
     next: str | None

@@ -138,3 +138,37 @@ def revoked_tokens_after(conn: sqlite3.Connection, now_ms: int) -> list[tuple[st
         "SELECT jti, expires_ms FROM revoked_tokens WHERE expires_ms > ?", (now_ms,)
     ).fetchall()
     return [(row[0], row[1]) for row in rows]
+
+
+# -- password-reset links (accounts/resets.py; only the token's hash is stored) ----------------
+
+
+def insert_password_reset(
+    tx: Tx, token_hash: str, user_id: int, created_at: str, expires_at: str
+) -> None:
+    # Links that can no longer be used go as new ones are made: the table stays small.
+    tx.execute(
+        "DELETE FROM password_resets WHERE expires_at <= ? OR used_at IS NOT NULL", (created_at,)
+    )
+    tx.execute(
+        "INSERT INTO password_resets (token_hash, user_id, created_at, expires_at) "
+        "VALUES (?, ?, ?, ?)",
+        (token_hash, user_id, created_at, expires_at),
+    )
+
+
+def get_password_reset(conn: sqlite3.Connection, token_hash: str) -> sqlite3.Row | None:
+    """The link and its user (email, is_active), or None."""
+    return conn.execute(
+        "SELECT r.user_id, r.expires_at, r.used_at, u.email, u.is_active "
+        "FROM password_resets r JOIN users u ON u.id = r.user_id WHERE r.token_hash = ?",
+        (token_hash,),
+    ).fetchone()
+
+
+def use_password_resets(tx: Tx, user_id: int, used_at: str) -> None:
+    """Mark every unused link of the user used: a new password ends the others too."""
+    tx.execute(
+        "UPDATE password_resets SET used_at = ? WHERE user_id = ? AND used_at IS NULL",
+        (used_at, user_id),
+    )

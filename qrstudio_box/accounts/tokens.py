@@ -51,8 +51,12 @@ API_KEY_PREFIX = "qsb_"
 EPOCH_REFRESH_SECONDS = 10
 
 # Everything outside /api/v1/ (redirects, /healthz, /schema, /static, the admin UI with its own
-# cookie session) and the token endpoint itself go without a bearer token.
-PUBLIC_PATHS = [r"^(?!/api/v1/)", r"^/api/v1/auth/token/?$"]
+# cookie session), the token endpoint itself and the password reset go without a bearer token.
+PUBLIC_PATHS = [
+    r"^(?!/api/v1/)",
+    r"^/api/v1/auth/token/?$",
+    r"^/api/v1/auth/password-reset(/confirm)?/?$",
+]
 
 
 def load_or_create_key(data_dir: Path) -> str:

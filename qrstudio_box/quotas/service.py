@@ -207,6 +207,12 @@ def _no_scan_counter(conn: sqlite3.Connection, owner_id: int, period: str) -> in
     raise RuntimeError("no scan counter: the links domain registers one when it starts")
 
 
+RESET_REQUESTS_PER_EMAIL_AND_IP = 3
+RESET_REQUESTS_PER_EMAIL = 10
+RESET_REQUESTS_PER_IP = 10
+RESET_WINDOW_SECONDS = 3600
+
+
 class QuotaService:
     """`ctx.quotas`: usage for the API and the UI, and the in-memory rate limiters (the
     per-user API limit applied by `ratelimit.ApiRateLimitMiddleware`, the login throttle)."""
@@ -222,6 +228,18 @@ class QuotaService:
             max_failures_per_email=limits.login_failures_per_email,
             max_failures_per_ip=limits.login_failures_per_ip,
             window_seconds=limits.login_window_seconds,
+        )
+        # Password-reset requests (issue 16.5): each may mail someone, so few are allowed:
+        # 3 an hour per (email, client address), 10 an hour per email from anywhere and per
+        # address over any emails. The login throttle's three-way count, never refunded:
+        # every request counts, whether the email has an account or not, so a refusal says
+        # nothing about who has one.
+        self.reset_throttle = LoginThrottle(
+            ctx.clock,
+            max_failures_per_email_and_ip=RESET_REQUESTS_PER_EMAIL_AND_IP,
+            max_failures_per_email=RESET_REQUESTS_PER_EMAIL,
+            max_failures_per_ip=RESET_REQUESTS_PER_IP,
+            window_seconds=RESET_WINDOW_SECONDS,
         )
 
     def count_scans_with(self, counter: ScanCounter) -> None:
@@ -277,6 +295,17 @@ class QuotaService:
             raise ApiError(
                 429,
                 f"Too many failed logins; try again in {wait} seconds",
+                headers={"Retry-After": str(wait)},
+            )
+
+    def reserve_password_reset(self, email: str, request: Request) -> None:
+        """Count a password-reset request, or raise 429 + Retry-After past reset_throttle's
+        limits (the same answer whether the email has an account or not)."""
+        wait = self.reset_throttle.reserve(email, self._client_ip(request))
+        if wait:
+            raise ApiError(
+                429,
+                f"Too many password-reset requests; try again in {-(-wait // 60)} minutes",
                 headers={"Retry-After": str(wait)},
             )
 

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
-from qrstudio_box.accounts.rules import admin_change_problem, ends_sessions
+from qrstudio_box.accounts.rules import (
+    LINK_PROBLEMS,
+    admin_change_problem,
+    ends_sessions,
+    link_problem,
+)
 
 SELF_DEACTIVATE = ("is_active", "you cannot deactivate your own account")
 SELF_DEMOTE = ("role", "you cannot remove your own admin role")
@@ -73,3 +80,30 @@ CURRENT = {"role": "member", "is_active": 1, "plan": "free"}
 )
 def test_ends_sessions(changes, ends):
     assert ends_sessions(CURRENT, changes) is ends
+
+
+NOW = datetime(2026, 5, 9, 14, 0, tzinfo=UTC)
+LATER = NOW + timedelta(hours=1)
+
+
+@pytest.mark.parametrize(
+    ("found", "used", "expires_at", "revoked", "problem"),
+    [
+        (True, False, LATER, False, None),
+        (True, False, NOW + timedelta(seconds=1), False, None),
+        (True, False, NOW, False, "expired"),  # the end is exclusive
+        (True, False, NOW - timedelta(days=1), False, "expired"),
+        (True, True, LATER, False, "used"),
+        (True, True, NOW, False, "used"),  # used says more than expired
+        (True, False, LATER, True, "revoked"),
+        (True, True, NOW, True, "revoked"),  # withdrawn says the most
+        (False, False, LATER, False, "unknown"),
+        (True, False, None, False, "unknown"),
+    ],
+)
+def test_link_problem(found, used, expires_at, revoked, problem):
+    assert (
+        link_problem(found=found, used=used, expires_at=expires_at, now=NOW, revoked=revoked)
+        == problem
+    )
+    assert problem is None or problem in LINK_PROBLEMS

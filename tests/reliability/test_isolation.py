@@ -177,6 +177,13 @@ PUBLIC = {
     ("GET", "/healthz"),
     ("GET", "/static/{file_path:path}"),
     ("POST", "/api/v1/auth/token"),
+    # Password reset (issue 16.5): by email or by a one-time link's token, no account needed.
+    ("POST", "/api/v1/auth/password-reset"),
+    ("POST", "/api/v1/auth/password-reset/confirm"),
+    ("GET", "/admin/password-reset"),
+    ("POST", "/admin/password-reset"),
+    ("GET", "/admin/password-reset/{token:str}"),
+    ("POST", "/admin/password-reset/{token:str}"),
     ("GET", "/r/{short_id:str}"),
     ("GET", "/docs/ip-ranges.json"),
     ("GET", "/metrics"),
@@ -461,7 +468,7 @@ def test_lists_hold_only_ones_own_resources(world):
 
 def _walk_gets(world: World) -> None:
     for who in (world.a, world.b, world.admin):
-        ids = {**who.ids, "file_path": "css/app.css", "path": "swagger"}
+        ids = {**who.ids, "file_path": "css/app.css", "path": "swagger", "token": "no-such-link"}
         for method, route in sorted(world.routes):
             if method != "GET":
                 continue
