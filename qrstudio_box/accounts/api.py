@@ -11,8 +11,10 @@ from ..pagination import check_limit, decode_cursor, encode_cursor
 from ..params import RowId
 from ..workspaces.rules import ADMIN, PUBLIC, SIGNED_IN
 from ..workspaces.schemas import Caller
-from . import resets, service, store
+from . import invitations, resets, service, store
 from .schemas import (
+    InvitationAccept,
+    InvitationAccepted,
     PasswordChange,
     PasswordResetConfirm,
     PasswordResetRequest,
@@ -136,6 +138,39 @@ async def request_password_reset(
 async def confirm_password_reset(data: PasswordResetConfirm, ctx: AppContext) -> TokenResponse:
     user, epoch = await resets.complete_reset(ctx, data.token, data.new_password)
     return issue_token(ctx, user, epoch)
+
+
+@post(
+    "/api/v1/invitations/accept/",
+    status_code=200,
+    tags=["workspaces"],
+    security=[{}],
+    summary="Accept an invitation: sign up, or add the workspace to the invited account",
+    description="For scripts; people use the link's page, /admin/invite/{token}. Without an "
+    "account for the invited email one is made with `password` (no personal workspace: they "
+    "land in the inviting one); with one, `password` is its password (401 when wrong, "
+    "through the login throttle). Answers a bearer token. 400 naming `token` when the "
+    "invitation is unknown, used, withdrawn or expired.",
+    opt=PUBLIC,
+)
+async def accept_invitation(
+    data: InvitationAccept, ctx: AppContext, request: Request
+) -> InvitationAccepted:
+    accepted = await invitations.accept_with_password(ctx, data.token, data.password, request)
+    if accepted is None:
+        raise ApiError(401, BAD_LOGIN, error="unauthorized", field="password")
+    user, joined, new_account = accepted
+    token = issue_token(ctx, user)
+    return InvitationAccepted(
+        user_id=user.id,
+        new_account=new_account,
+        workspace_id=joined.workspace_id,
+        workspace_name=joined.workspace_name,
+        role=joined.role,
+        access_token=token.access_token,
+        token_type=token.token_type,
+        expires_in=token.expires_in,
+    )
 
 
 class AdminUsersController(Controller):

@@ -11,6 +11,7 @@ from ..workspaces.service import highest_plan
 from . import service
 from .api import (
     AdminUsersController,
+    accept_invitation,
     change_password,
     confirm_password_reset,
     create_token,
@@ -27,6 +28,7 @@ ROUTES = [
     sign_out_everywhere,
     request_password_reset,
     confirm_password_reset,
+    accept_invitation,
     AdminUsersController,
 ]
 

@@ -22,11 +22,11 @@ from datetime import timedelta
 from ..clock import iso_s, parse_iso
 from ..db import Tx
 from ..errors import bad_request
+from ..mail.rules import normalize_email
 from ..onetime import new_token, token_hash
 from . import rules, store
 from .passwords import PasswordHash, hash_password, password_problem
 from .schemas import User, user_from_row
-from .service import normalize_email
 from .tokens import end_all_sessions
 
 RESET_LINK_TTL = timedelta(hours=1)

@@ -78,6 +78,24 @@ class PasswordResetConfirm(Struct, forbid_unknown_fields=True):
     new_password: str
 
 
+class InvitationAccept(Struct, forbid_unknown_fields=True):
+    token: str
+    # A new account's password, or (when an account has the invited email) its password.
+    password: str
+
+
+class InvitationAccepted(Struct):
+    user_id: int
+    new_account: bool
+    workspace_id: int
+    workspace_name: str
+    role: str  # the role the user has in that workspace now
+    # A bearer token for the user (as POST /api/v1/auth/token/ answers).
+    access_token: str
+    token_type: str
+    expires_in: int
+
+
 class UserPage(Struct):
     results: list[User]
     next: str | None

@@ -4,7 +4,6 @@ never inside it (the single writer would stall every other write for that long).
 from __future__ import annotations
 
 import asyncio
-import re
 import sqlite3
 from dataclasses import dataclass, field
 
@@ -12,6 +11,7 @@ from ..clock import iso_s
 from ..config import Settings
 from ..db import Tx
 from ..errors import ApiError, FieldProblems, bad_request
+from ..mail.rules import normalize_email
 from ..workspaces import service as workspaces
 from ..workspaces import store as workspaces_store
 from ..workspaces.service import check_plan
@@ -26,7 +26,6 @@ from .passwords import (
 from .schemas import User, UserPatch, user_from_row
 from .tokens import Tokens, end_all_sessions
 
-EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,253}$")
 BOOTSTRAP_EMAIL = "admin@localhost"
 
 
@@ -38,13 +37,6 @@ class NewUser:
     plan: str  # of the user's personal workspace
     # Shown once to whoever created the user; never in a repr (debug logs print arguments).
     generated_password: str | None = field(repr=False)
-
-
-def normalize_email(email: str) -> str:
-    email = email.strip().lower()
-    if not EMAIL.match(email):
-        raise bad_request("email", "must be an email address like name@example.com")
-    return email
 
 
 def check_password(password: str) -> str:

@@ -51,11 +51,13 @@ API_KEY_PREFIX = "qsb_"
 EPOCH_REFRESH_SECONDS = 10
 
 # Everything outside /api/v1/ (redirects, /healthz, /schema, /static, the admin UI with its own
-# cookie session), the token endpoint itself and the password reset go without a bearer token.
+# cookie session), the token endpoint itself, the password reset and accepting an invitation
+# go without a bearer token.
 PUBLIC_PATHS = [
     r"^(?!/api/v1/)",
     r"^/api/v1/auth/token/?$",
     r"^/api/v1/auth/password-reset(/confirm)?/?$",
+    r"^/api/v1/invitations/accept/?$",
 ]
 
 

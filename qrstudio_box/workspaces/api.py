@@ -6,10 +6,13 @@ from litestar import Controller, Request, delete, get, patch, post
 
 from ..context import AppContext
 from ..params import RowId
-from . import service
+from . import invitations, service
 from .rules import ADMIN, ANY_CALLER, needs
 from .schemas import (
     Caller,
+    InvitationCreate,
+    InvitationCreated,
+    InvitationList,
     Member,
     MemberAdd,
     MemberList,
@@ -95,3 +98,50 @@ class WorkspacesController(Controller):
         request: Request[Caller, object, object],
     ) -> None:
         await service.remove_member(ctx, request.user, user_id)
+
+
+class InvitationsController(Controller):
+    """Invitations by email to the workspace the path names (issue 16.5; owners and admins).
+    Made and mailed here (invitations.py); accepted through the link (accounts)."""
+
+    path = "/api/v1/workspaces/{workspace_id:int}/invitations"
+    tags = ["workspaces"]
+
+    @post(
+        "/",
+        status_code=201,
+        opt=needs("owner", None),
+        summary="Invite someone by email, with a role",
+        description="Mails a one-time link (7 days). `mailed` says whether the mail left; "
+        "`link` is in the answer only when it did not (mail off, or the send failed): pass it "
+        "on yourself. A new invitation to the same email withdraws the pending one. 409 "
+        "naming `email` for a member already.",
+    )
+    async def create(
+        self,
+        workspace_id: RowId,
+        data: InvitationCreate,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> InvitationCreated:
+        return await invitations.create_invitation(ctx, request.user, data)
+
+    @get("/", opt=needs("owner", None), summary="Pending invitations (never their links)")
+    async def pending(
+        self, workspace_id: RowId, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> InvitationList:
+        return InvitationList(results=await invitations.pending_invitations(ctx, request.user))
+
+    @delete(
+        "/{invitation_id:int}/",
+        opt=needs("owner", None),
+        summary="Withdraw a pending invitation: its link stops working",
+    )
+    async def withdraw(
+        self,
+        workspace_id: RowId,
+        invitation_id: RowId,
+        ctx: AppContext,
+        request: Request[Caller, object, object],
+    ) -> None:
+        await invitations.withdraw_invitation(ctx, request.user, invitation_id)

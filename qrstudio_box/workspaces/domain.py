@@ -1,7 +1,8 @@
-"""Workspaces: who acts on what (the Caller, the access guard), workspaces and members."""
+"""Workspaces: who acts on what (the Caller, the access guard), workspaces, members and
+invitations."""
 
 from __future__ import annotations
 
-from .api import WorkspacesController
+from .api import InvitationsController, WorkspacesController
 
-ROUTES = [WorkspacesController]
+ROUTES = [WorkspacesController, InvitationsController]

@@ -77,3 +77,31 @@ class MemberAdd(Struct, forbid_unknown_fields=True):
 
 class MemberPatch(Struct, forbid_unknown_fields=True):
     role: WorkspaceRole
+
+
+class InvitationCreate(Struct, forbid_unknown_fields=True):
+    email: str
+    role: WorkspaceRole
+
+
+class Invitation(Struct, kw_only=True):
+    """A pending invitation (its token is never stored, so never listed)."""
+
+    id: int
+    email: str
+    role: WorkspaceRole
+    invited_by: int | None  # the user who invited (None once they are deleted)
+    created_at: str
+    expires_at: str
+
+
+class InvitationCreated(Invitation, kw_only=True, omit_defaults=True):
+    """The answer to an invitation: `mailed` says whether the mail left; `link` (to pass on)
+    is there only when it did not (mail off, or the send failed)."""
+
+    mailed: bool
+    link: str | None = None
+
+
+class InvitationList(Struct):
+    results: list[Invitation]

@@ -146,3 +146,103 @@ def count_owners(conn: sqlite3.Connection, workspace_id: int) -> int:
 def user_id_by_email(conn: sqlite3.Connection, email: str) -> int | None:
     row = conn.execute("SELECT id FROM users WHERE email = ?", (email,)).fetchone()
     return row[0] if row else None
+
+
+# -- invitations (workspaces/invitations.py; accepting them: accounts/invitations.py) ---------
+
+INVITATION_COLUMNS = (
+    "i.id, i.workspace_id, i.email, i.role, i.invited_by, i.created_at, i.expires_at,"
+    " i.accepted_at, i.accepted_by, i.revoked_at"
+)
+
+
+def insert_invitation(
+    tx: Tx,
+    workspace_id: int,
+    email: str,
+    role: str,
+    token_hash: str,
+    invited_by: int | None,
+    created_at: str,
+    expires_at: str,
+) -> int:
+    cursor = tx.execute(
+        "INSERT INTO invitations (workspace_id, email, role, token_hash, invited_by,"
+        " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?)",
+        (workspace_id, email, role, token_hash, invited_by, created_at, expires_at),
+    )
+    return cursor.lastrowid
+
+
+def get_invitation(
+    conn: sqlite3.Connection, workspace_id: int, invitation_id: int
+) -> sqlite3.Row | None:
+    return conn.execute(
+        f"SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.workspace_id = ? AND i.id = ?",
+        (workspace_id, invitation_id),
+    ).fetchone()
+
+
+def pending_invitations(conn: sqlite3.Connection, workspace_id: int, now: str) -> list[sqlite3.Row]:
+    return conn.execute(
+        f"SELECT {INVITATION_COLUMNS} FROM invitations i WHERE i.workspace_id = ?"
+        " AND i.accepted_at IS NULL AND i.revoked_at IS NULL AND i.expires_at > ?"
+        " ORDER BY i.id DESC",
+        (workspace_id, now),
+    ).fetchall()
+
+
+def withdraw_invitation(tx: Tx, workspace_id: int, invitation_id: int, now: str) -> bool:
+    """Withdraw one pending invitation; False when there is none by that id here."""
+    cursor = tx.execute(
+        "UPDATE invitations SET revoked_at = ? WHERE workspace_id = ? AND id = ?"
+        " AND accepted_at IS NULL AND revoked_at IS NULL AND expires_at > ?",
+        (now, workspace_id, invitation_id, now),
+    )
+    return cursor.rowcount == 1
+
+
+def withdraw_pending_invitations(tx: Tx, workspace_id: int, email: str, now: str) -> None:
+    """A new invitation to the same email replaces the older ones still open."""
+    tx.execute(
+        "UPDATE invitations SET revoked_at = ? WHERE workspace_id = ? AND email = ?"
+        " AND accepted_at IS NULL AND revoked_at IS NULL",
+        (now, workspace_id, email),
+    )
+
+
+def invitation_by_token(conn: sqlite3.Connection, token_hash: str) -> sqlite3.Row | None:
+    """The invitation with its workspace's name, and whether an account has its email."""
+    return conn.execute(
+        f"SELECT {INVITATION_COLUMNS}, w.name AS workspace_name,"
+        " (SELECT id FROM users u WHERE u.email = i.email) AS account_id"
+        " FROM invitations i JOIN workspaces w ON w.id = i.workspace_id"
+        " WHERE i.token_hash = ?",
+        (token_hash,),
+    ).fetchone()
+
+
+def accept_invitation(tx: Tx, invitation_id: int, user_id: int, now: str) -> bool:
+    """Mark it used by `user_id`; False when it was accepted or withdrawn meanwhile."""
+    cursor = tx.execute(
+        "UPDATE invitations SET accepted_at = ?, accepted_by = ? WHERE id = ?"
+        " AND accepted_at IS NULL AND revoked_at IS NULL",
+        (now, user_id, invitation_id),
+    )
+    return cursor.rowcount == 1
+
+
+def member_with_email(conn: sqlite3.Connection, workspace_id: int, email: str) -> bool:
+    return (
+        conn.execute(
+            "SELECT 1 FROM workspace_members m JOIN users u ON u.id = m.user_id"
+            " WHERE m.workspace_id = ? AND u.email = ?",
+            (workspace_id, email),
+        ).fetchone()
+        is not None
+    )
+
+
+def user_email(conn: sqlite3.Connection, user_id: int) -> str | None:
+    row = conn.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()
+    return row[0] if row else None

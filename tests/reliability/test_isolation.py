@@ -71,6 +71,12 @@ OWNER_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/domains/{domain_id:int}"): None,
     ("PATCH", "/api/v1/domains/{domain_id:int}"): {"fallback_url": "https://evil.example/"},
     ("DELETE", "/api/v1/domains/{domain_id:int}"): None,
+    ("GET", "/api/v1/workspaces/{workspace_id:int}/invitations"): None,
+    ("POST", "/api/v1/workspaces/{workspace_id:int}/invitations"): {
+        "email": "sneaky-invite@example.com",
+        "role": "owner",
+    },
+    ("DELETE", "/api/v1/workspaces/{workspace_id:int}/invitations/{invitation_id:int}"): None,
 }
 ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users"): None,
@@ -141,6 +147,7 @@ OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/webhooks/{webhook_id:int}/rotate"): {},
     ("POST", "/admin/webhooks/{webhook_id:int}/test"): {},
     ("POST", "/admin/webhooks/{webhook_id:int}/attempts/{attempt_id:int}/redeliver"): {},
+    ("POST", "/admin/invitations/{invitation_id:int}/withdraw"): {},
 }
 ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/users"): None,
@@ -155,6 +162,8 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/users/{user_id:int}/sign-out-everywhere"): {},
 }
 SELF_UI = {
+    ("GET", "/admin/invitations"),
+    ("POST", "/admin/invitations"),
     ("GET", "/admin"),
     ("GET", "/admin/account"),
     ("POST", "/admin/account/password"),
@@ -184,6 +193,10 @@ PUBLIC = {
     ("POST", "/admin/password-reset"),
     ("GET", "/admin/password-reset/{token:str}"),
     ("POST", "/admin/password-reset/{token:str}"),
+    # Invitations (issue 16.5): the link's page and the scripted accept, by token.
+    ("GET", "/admin/invite/{token:str}"),
+    ("POST", "/admin/invite/{token:str}"),
+    ("POST", "/api/v1/invitations/accept"),
     ("GET", "/r/{short_id:str}"),
     ("GET", "/docs/ip-ranges.json"),
     ("GET", "/metrics"),
@@ -302,6 +315,7 @@ class World:
                 "workspaces": conn.execute("SELECT * FROM workspaces ORDER BY id").fetchall(),
                 "members": conn.execute("SELECT * FROM workspace_members ORDER BY 1, 2").fetchall(),
                 "domains": conn.execute("SELECT * FROM domains ORDER BY id").fetchall(),
+                "invitations": conn.execute("SELECT * FROM invitations ORDER BY id").fetchall(),
             }
 
 
@@ -392,6 +406,14 @@ def world(tmp_path_factory) -> Iterator[World]:
             client.get(
                 f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"}
             )  # a scan
+            invited = world.api(
+                who,
+                "POST",
+                "/api/v1/workspaces/{workspace_id:int}/invitations",
+                {"email": f"guest-of-{who.email}", "role": "viewer"},
+            )
+            assert invited.status_code == 201, invited.text
+            who.ids["invitation_id"] = invited.json()["id"]
             test = world.api(who, "POST", "/api/v1/webhooks/{webhook_id:int}/test")
             assert test.status_code == 201, test.text
             who.ids["attempt_id"] = test.json()["id"]

@@ -94,6 +94,7 @@ def world(tmp_path_factory) -> Any:
                 "user_id": str(throwaway_id),
                 "workspace_id": str(ws),
                 "domain_id": str(domain.json()["id"]),
+                "invitation_id": "1",
             },
             "outsider_id": outsider_id,
         }
