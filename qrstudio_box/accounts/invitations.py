@@ -87,8 +87,6 @@ def _join(tx: Tx, hashed: str, user_id: int) -> Joined:
     workspaces_store.accept_invitation(tx, row["id"], user_id, now)
     added = workspaces_store.add_member(tx, row["workspace_id"], user_id, row["role"], now)
     member = workspaces_store.member(tx.conn, row["workspace_id"], user_id)
-    # The workspace they were invited to is where they land from now on.
-    store.update_user(tx, user_id, {"default_workspace_id": row["workspace_id"]})
     return Joined(row["workspace_id"], row["workspace_name"], member["role"], not added)
 
 
@@ -98,13 +96,13 @@ async def join(ctx, token: str, user_id: int) -> Joined:
 
 
 def _sign_up(tx: Tx, hashed: str, new) -> tuple[User, Joined]:
-    row = workspaces_store.invitation_by_token(tx.conn, hashed)
-    problem = _problem(row, tx.clock.now())
-    if problem is not None:
-        raise _refuse(problem)
+    # A link that no longer works raises in _join and rolls the new account back with it.
     user = insert_new_user(tx, new, personal_workspace=False)
     joined = _join(tx, hashed, user.id)
-    return user_from_row(store.get_user(tx.conn, user.id)), joined  # with its default workspace
+    # Their one workspace is their default. (An existing user who joins keeps theirs: a
+    # script's token without X-QRStudio-Workspace must not start acting elsewhere.)
+    store.update_user(tx, user.id, {"default_workspace_id": joined.workspace_id})
+    return user_from_row(store.get_user(tx.conn, user.id)), joined
 
 
 async def sign_up(ctx, token: str, password: str) -> tuple[User, Joined]:

@@ -121,6 +121,15 @@ def test_an_existing_user_joins_with_their_password(
     assert joined.status_code == 200, joined.text
     assert (joined.json()["new_account"], joined.json()["role"]) == (False, "viewer")
     assert workspaces_of(client, user.headers) == [("Bistro", "viewer"), (user.email, "owner")]
+    # Their calls without X-QRStudio-Workspace still act on their own workspace.
+    mine = client.post(
+        "/api/v1/dynamic-qrs/",
+        headers=user.headers,
+        json={"destination_url": "https://example.com/", "name": "mine"},
+    )
+    assert mine.status_code == 201, mine.text
+    in_bistro = {**user.headers, "X-QRStudio-Workspace": str(bistro)}
+    assert client.get("/api/v1/dynamic-qrs/", headers=in_bistro).json()["results"] == []
     # A member already: inviting them again is refused, naming the email.
     again = invite(client, admin_headers, bistro, user.email)
     assert again.status_code == 409
