@@ -27,7 +27,7 @@ def fill_the_database(client, db) -> None:
         # tables leaves some): take the last ones with tables of one page each.
         for n in range(100):
             try:
-                await db.write(lambda tx: tx.execute(f"CREATE TABLE filler_{n} (b BLOB)"))
+                await db.write(lambda tx, n=n: tx.execute(f"CREATE TABLE filler_{n} (b BLOB)"))
             except sqlite3.OperationalError as error:
                 assert str(error) == "database or disk is full"
                 return
