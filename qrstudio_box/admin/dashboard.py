@@ -11,8 +11,10 @@ from .ui import app_ctx, current_workspace, page
 @get("/")
 async def dashboard(request: Request) -> object:
     ctx = app_ctx(request)
-    data = await sources.dashboard(ctx, current_workspace(request))
-    return page(request, "dashboard.html", nav="dashboard", **data)
+    caller = current_workspace(request)
+    data = await sources.dashboard(ctx, caller)
+    contact = await sources.plan_contact(ctx, caller)
+    return page(request, "dashboard.html", nav="dashboard", plan_contact=contact, **data)
 
 
 ROUTES = [dashboard]

@@ -18,6 +18,7 @@ from . import (
     usage_pages,
     users_pages,
     webhook_pages,
+    workspace_pages,
 )
 from .session import security_headers_middleware
 from .ui import before_ui_request
@@ -45,6 +46,7 @@ admin_router = Router(
         *usage_pages.ROUTES,
         *settings_pages.ROUTES,
         *users_pages.ROUTES,
+        *workspace_pages.ROUTES,
     ],
     before_request=before_ui_request,
     middleware=[security_headers_middleware],

@@ -34,14 +34,14 @@ DEFAULTS = {
 }
 
 
-@get("/generate/")
+@get("/generate/", opt={"role": "editor"})
 async def generate_form(request: Request) -> object:
     return page(
         request, "generate.html", nav="generate", values=dict(DEFAULTS), errors={}, result=None
     )
 
 
-@post("/generate/", status_code=200)
+@post("/generate/", status_code=200, opt={"role": "editor"})
 async def generate_submit(request: Request) -> object:
     ctx = app_ctx(request)
     caller = current_workspace(request)

@@ -183,6 +183,10 @@ async def _preview(request: Request, qr: Any) -> tuple[dict[str, str], Any, str]
     return asked, answer, ""
 
 
+# Pages that change a QR need the editor role in the workspace (as the API's QR writes do).
+EDITOR = {"role": "editor"}
+
+
 class QrPages(Controller):
     path = "/qrs"
 
@@ -222,7 +226,7 @@ class QrPages(Controller):
             prev_href=("/admin/qrs/" + (f"?{query}" if query else "")) if cursor else None,
         )
 
-    @get("/new")
+    @get("/new", opt=EDITOR)
     async def new_qr(self, request: Request) -> object:
         return page(
             request,
@@ -233,7 +237,7 @@ class QrPages(Controller):
             values={"name": "", "destination_url": "", "is_active": True, "variants": []},
         )
 
-    @post("/", status_code=200)
+    @post("/", status_code=200, opt=EDITOR)
     async def create_qr(self, request: Request) -> object:
         ctx, caller = app_ctx(request), current_workspace(request)
 
@@ -330,7 +334,7 @@ class QrPages(Controller):
             preview_agents=PREVIEW_AGENTS,
         )
 
-    @get("/{short_id:str}/routing")
+    @get("/{short_id:str}/routing", opt=EDITOR)
     async def routing_form(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
         return page(
@@ -344,7 +348,7 @@ class QrPages(Controller):
             weekdays=WEEKDAYS,
         )
 
-    @post("/{short_id:str}/routing", status_code=200)
+    @post("/{short_id:str}/routing", status_code=200, opt=EDITOR)
     async def routing_submit(self, request: Request, short_id: str) -> object:
         """Rules (in the editor's order), the lifecycle, UTM and query forwarding, in one
         PATCH: what the API would answer is what the page shows."""
@@ -399,7 +403,7 @@ class QrPages(Controller):
             )
         return go(request, f"/admin/qrs/{short_id}", ("success", "Routing saved."))
 
-    @get("/{short_id:str}/edit")
+    @get("/{short_id:str}/edit", opt=EDITOR)
     async def edit_form(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
         values = {
@@ -410,7 +414,7 @@ class QrPages(Controller):
         }
         return page(request, "qrs/form.html", nav="qrs", qr=qr, errors={}, values=values)
 
-    @post("/{short_id:str}/edit", status_code=200)
+    @post("/{short_id:str}/edit", status_code=200, opt=EDITOR)
     async def edit_submit(self, request: Request, short_id: str) -> object:
         ctx, caller = app_ctx(request), current_workspace(request)
         qr = await _owned(request, short_id)
@@ -431,7 +435,7 @@ class QrPages(Controller):
 
         return await _save(request, qr, update, "Changes saved.")
 
-    @post("/{short_id:str}/active", status_code=303)
+    @post("/{short_id:str}/active", status_code=303, opt=EDITOR)
     async def set_active(self, request: Request, short_id: str) -> object:
         active = (await request.form()).get("active") == "yes"
         await _owned(request, short_id)
@@ -452,7 +456,7 @@ class QrPages(Controller):
             ),
         )
 
-    @post("/{short_id:str}/delete", status_code=303)
+    @post("/{short_id:str}/delete", status_code=303, opt=EDITOR)
     async def delete(self, request: Request, short_id: str) -> object:
         qr = await _owned(request, short_id)
         await links.delete_qr(app_ctx(request), current_workspace(request).owner_id, short_id)

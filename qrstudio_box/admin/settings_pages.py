@@ -18,7 +18,7 @@ async def utm_form(request: Request) -> object:
     return page(request, "settings/utm.html", nav="settings", values=values, error="")
 
 
-@post("/settings/utm/", status_code=200)
+@post("/settings/utm/", status_code=200, opt={"role": "editor"})
 async def utm_submit(request: Request) -> object:
     form = await request.form()
     values = {key: (form.get(f"utm_{key}") or "").strip() for key in Utm.__struct_fields__}

@@ -11,6 +11,7 @@ from typing import Any
 
 import msgspec
 
+from ..accounts import store as accounts_store
 from ..errors import ApiError, plain_words
 from ..links import service as links
 from ..links import store as links_store
@@ -44,8 +45,9 @@ async def dashboard(ctx: Any, caller: Any) -> dict[str, Any]:
     }
 
 
-async def webhook_health(ctx: Any, caller: Any) -> dict[str, Any] | None:
-    """Counts by status and the latest failed attempts across the workspace's webhooks."""
+async def webhook_health(ctx: Any, caller: Any, failures: bool = True) -> dict[str, Any] | None:
+    """Counts by status and (with `failures`) the latest failed attempts across the
+    workspace's webhooks; None when its plan has no webhooks."""
     if not plan_has_webhooks(ctx.settings, caller.plan):
         return None
     hooks = await webhooks.list_webhooks(ctx, caller)
@@ -53,7 +55,7 @@ async def webhook_health(ctx: Any, caller: Any) -> dict[str, Any] | None:
     for hook in hooks:
         counts[hook.status] = counts.get(hook.status, 0) + 1
     failures: list[dict[str, Any]] = []
-    for hook in hooks:
+    for hook in hooks if failures else []:
         if hook.last_failure_at is None:
             continue
         page = await webhooks.list_deliveries(ctx, caller, hook.id, outcome="failed", limit=5)
@@ -90,6 +92,28 @@ async def usage_for(ctx: Any, workspace: Any) -> dict[str, Any]:
         "resets_at": usage.resets_at,
         "plan": usage.plan,
     }
+
+
+async def workspace_summary(ctx: Any, workspace_id: int) -> dict[str, Any]:
+    """One row of the admins' Workspaces page: the month's usage (generations and scans), the
+    live QRs, and webhook health when the plan has webhooks."""
+    workspace = await ctx.db.read(workspaces.workspace_as_caller, workspace_id)
+    health = await webhook_health(ctx, workspace, failures=False)
+    return {
+        "usage": await usage_for(ctx, workspace),
+        "qr_count": await ctx.db.read(links_store.count_live_qrs, workspace_id),
+        "webhooks": health,
+    }
+
+
+async def plan_contact(ctx: Any, caller: Any) -> dict[str, Any]:
+    """Who changes this workspace's plan, for the pages that say a plan falls short (issue 16
+    point 7): the signed-in admin themself (on the Workspaces page), else the first admin."""
+    if caller.is_admin:
+        return {"admin": True, "email": None, "workspace_id": caller.workspace_id}
+    row = await ctx.db.read(accounts_store.first_admin_id)
+    admin = await ctx.db.read(accounts_store.get_user, row) if row is not None else None
+    return {"admin": False, "email": admin["email"] if admin else None, "workspace_id": None}
 
 
 async def personal_usage(ctx: Any, user_id: int) -> dict[str, Any] | None:

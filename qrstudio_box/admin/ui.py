@@ -15,6 +15,7 @@ from ..errors import ApiError
 from ..links.rules import short_link_note
 from ..web import error_page
 from ..webhooks.urlsafety import switches_on
+from ..workspaces import service as workspaces
 from ..workspaces.rules import Access, access_problem
 from ..workspaces.schemas import Caller
 from . import charts, fmt, session, tokens
@@ -39,6 +40,13 @@ async def before_ui_request(request: Request) -> Response | None:
     user, caller = signed_in if signed_in else (None, None)
     request.state.ui_user = user
     request.state.ui_caller = caller
+    # The header's switcher lists the workspaces this person may act on (every one for an
+    # instance admin), on every signed-in page.
+    request.state.ui_workspaces = (
+        await workspaces.list_workspaces(ctx, caller, every=user.is_admin)
+        if user is not None and caller is not None
+        else []
+    )
     subject = str(user.id) if user else ""
     key = session.ui_key(ctx)
 
@@ -105,6 +113,12 @@ def current_user(request: Request):
     return request.state.ui_user
 
 
+def may(caller: Caller | None, role: str) -> bool:
+    """Whether the page's Caller has `role` (or above) in its workspace: templates hide the
+    buttons of the pages the hook would refuse (the same rule judges both)."""
+    return caller is not None and access_problem(Access("workspace", role, None), caller) is None
+
+
 def current_workspace(request: Request) -> Caller:
     """The Caller the page acts as: the user in the workspace the switcher chose. A page that
     needs one refuses a user in no workspace with a plain 403 page."""
@@ -136,6 +150,8 @@ def page(
     context.update(
         current_user=getattr(request.state, "ui_user", None),
         current_workspace=getattr(request.state, "ui_caller", None),
+        switcher_workspaces=getattr(request.state, "ui_workspaces", []),
+        can=lambda role: may(getattr(request.state, "ui_caller", None), role),
         csrf_token=getattr(request.state, "csrf_token", ""),
         flash_messages=[{"kind": kind, "text": text} for kind, text in flashes]
         + context.pop("flash", []),

@@ -9,7 +9,7 @@ from . import sources
 from .ui import app_ctx, current_user, current_workspace, page
 
 
-@get("/usage/")
+@get("/usage/", opt={"role": "owner"})
 async def my_usage(request: Request) -> object:
     ctx = app_ctx(request)
     user = current_user(request)
@@ -22,7 +22,14 @@ async def my_usage(request: Request) -> object:
     )
     plan = ctx.settings.plan(workspace.plan)
     return page(
-        request, "usage.html", nav="usage", usage=usage, grants=grants, plan=plan, user=user
+        request,
+        "usage.html",
+        nav="usage",
+        usage=usage,
+        grants=grants,
+        plan=plan,
+        user=user,
+        plan_contact=await sources.plan_contact(ctx, workspace),
     )
 
 

@@ -255,7 +255,10 @@ class UsersPages(Controller):
         try:
             personal = await ctx.db.read(workspaces_store.personal_workspace, user_id)
             if personal is None:
-                raise NotFoundException("This user has no personal workspace")
+                known = await ctx.db.read(accounts.get_user, user_id) is not None
+                raise NotFoundException(
+                    "This user has no personal workspace" if known else "No user with that id"
+                )
             await sources.grant_credits(ctx, personal["id"], int(raw), note, request.state.ui_user)
         except ApiError as error:
             if error.status_code == 404:

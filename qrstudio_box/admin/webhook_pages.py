@@ -19,6 +19,7 @@ from ..webhooks import service as webhooks
 from ..webhooks.policy import plan_has_webhooks
 from ..webhooks.schemas import WebhookCreate, WebhookPatch
 from ..webhooks.service import OUTCOMES
+from . import sources
 from .ui import app_ctx, current_workspace, errors_of, flash, go, page
 
 PAGE_SIZE = 20
@@ -41,8 +42,13 @@ def attempt_summary(attempt: Any) -> str:
     return text
 
 
+VIEWER = {"role": "viewer"}
+
+
 class WebhookPages(Controller):
     path = "/webhooks"
+    # Reading needs a member (viewer); every write is the owners' (as on the API).
+    opt = {"role": "owner"}
 
     async def _owned(self, request: Request, webhook_id: int):
         try:
@@ -54,13 +60,19 @@ class WebhookPages(Controller):
                 raise NotFoundException("No webhook with that id") from None
             raise
 
-    @get("/")
+    @get("/", opt=VIEWER)
     async def list_webhooks(self, request: Request) -> object:
         ctx = app_ctx(request)
         caller = current_workspace(request)
         if not plan_has_webhooks(ctx.settings, caller.plan):
             return page(
-                request, "webhooks/list.html", nav="webhooks", hooks=[], plan_allows=False, limit=0
+                request,
+                "webhooks/list.html",
+                nav="webhooks",
+                hooks=[],
+                plan_allows=False,
+                limit=0,
+                plan_contact=await sources.plan_contact(ctx, caller),
             )
         hooks = await webhooks.list_webhooks(ctx, caller)
         return page(
@@ -123,7 +135,7 @@ class WebhookPages(Controller):
             flash=[flash("success", "Webhook created.")],
         )
 
-    @get("/{webhook_id:int}")
+    @get("/{webhook_id:int}", opt=VIEWER)
     async def detail(
         self,
         request: Request,

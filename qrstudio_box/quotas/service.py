@@ -91,8 +91,8 @@ def _allowance(
             429,
             f"Monthly quota reached: {used_before} of {limit} generations used in {period} "
             f"(plan {caller.plan}: {plan.monthly_quota}, credits: {credits}). "
-            f"It resets at {iso_s(rules.next_month_start(now))}; ask an admin for a credit pack "
-            "or a bigger plan.",
+            f"It resets at {iso_s(rules.next_month_start(now))}; an admin of this box adds a "
+            "credit pack or moves the workspace to a bigger plan.",
             headers=headers,
             error="quota_exceeded",
         )

@@ -45,6 +45,8 @@ if TYPE_CHECKING:
     from ..workspaces.schemas import Caller
 
 PLAN_REQUIRED = "Webhooks require Pro plan or higher"
+# Who can change that, in the API's answer (issue 16 point 7: no "ask your administrator").
+PLAN_REQUIRED_DETAIL = f"{PLAN_REQUIRED}: an admin of this box changes the workspace's plan"
 MAX_DESCRIPTION = 500
 OUTCOMES = ("succeeded", "failed", "interrupted", "sending")
 
@@ -124,7 +126,7 @@ def attempt_from_row(row) -> AttemptDetail:
 
 def require_plan(ctx: AppContext, caller: Caller) -> None:
     if not policy.plan_has_webhooks(ctx.settings, caller.plan):
-        raise ApiError(403, PLAN_REQUIRED)
+        raise ApiError(403, PLAN_REQUIRED_DETAIL)
 
 
 def check_events(events: list[str]) -> list[str]:

@@ -219,8 +219,8 @@ QUOTA_REFUSAL = {
     "status_code": 429,
     "error": "quota_exceeded",
     "detail": "Monthly quota reached: 0 of 0 generations used in 2026-05 (plan empty: 0, "
-    "credits: 0). It resets at 2026-06-01T00:00:00Z; ask an admin for a credit pack or a "
-    "bigger plan.",
+    "credits: 0). It resets at 2026-06-01T00:00:00Z; an admin of this box adds a credit pack "
+    "or moves the workspace to a bigger plan.",
 }
 TO_JUNE = str((22 * 24 + 10) * 3600)  # from the fake clock's 2026-05-09T14:00Z
 

@@ -148,6 +148,9 @@ OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/webhooks/{webhook_id:int}/test"): {},
     ("POST", "/admin/webhooks/{webhook_id:int}/attempts/{attempt_id:int}/redeliver"): {},
     ("POST", "/admin/invitations/{invitation_id:int}/withdraw"): {},
+    # Members of the current workspace: A's user id is no member of B's workspace.
+    ("POST", "/admin/members/{user_id:int}/role"): {"role": "viewer"},
+    ("POST", "/admin/members/{user_id:int}/remove"): {},
 }
 ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/users"): None,
@@ -160,11 +163,17 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/users/{user_id:int}/plan"): {"plan": "business"},
     ("POST", "/admin/users/{user_id:int}/role"): {"role": "admin"},
     ("POST", "/admin/users/{user_id:int}/sign-out-everywhere"): {},
+    ("GET", "/admin/workspaces"): None,
+    ("POST", "/admin/workspaces"): {"name": "sneaky", "plan": "business"},
+    ("POST", "/admin/workspaces/{workspace_id:int}"): {"name": "stolen", "plan": "business"},
 }
 SELF_UI = {
     ("GET", "/admin/invitations"),
     ("POST", "/admin/invitations"),
     ("GET", "/admin"),
+    ("POST", "/admin/workspace"),  # the switcher (test_the_switcher_enters_no_foreign_workspace)
+    ("GET", "/admin/members"),
+    ("POST", "/admin/members"),
     ("GET", "/admin/account"),
     ("POST", "/admin/account/password"),
     ("POST", "/admin/account/sign-out-everywhere"),
@@ -477,6 +486,21 @@ def test_a_member_gets_403_on_every_admin_ui_page(world, method, route):
     assert response.status_code == 403, response.text[:300]
     assert "Admins only" in response.text  # refused as a member, not for a stale CSRF token
     assert world.snapshot() == before
+
+
+def test_the_switcher_enters_no_foreign_workspace(world):
+    """B names A's workspace in the switcher: no cookie is set, and B's pages stay B's."""
+    response = world.ui(
+        world.b, "POST", "/admin/workspace", {"workspace_id": str(world.a.ids["workspace_id"])}
+    )
+    assert response.status_code == 303
+    assert "qrstudio_workspace" not in response.headers.get("set-cookie", "")
+    world.b.cookies["qrstudio_workspace"] = str(world.a.ids["workspace_id"])  # forged
+    try:
+        page = world.ui(world.b, "GET", "/admin/qrs").text
+    finally:
+        del world.b.cookies["qrstudio_workspace"]
+    assert world.b.ids["short_id"] in page and world.a.ids["short_id"] not in page
 
 
 def test_lists_hold_only_ones_own_resources(world):

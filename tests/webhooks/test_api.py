@@ -248,7 +248,9 @@ def test_free_plan_gets_403_everywhere(client, make_user, dns):
     for method, path, payload in calls:
         response = client.request(method, path, headers=free.headers, json=payload)
         assert response.status_code == 403, (method, path, response.text)
-        assert response.json()["detail"] == "Webhooks require Pro plan or higher"
+        assert response.json()["detail"] == (
+            "Webhooks require Pro plan or higher: an admin of this box changes the workspace's plan"
+        )
 
 
 def test_max_webhooks_holds(config, client, make_user, dns, sql):
