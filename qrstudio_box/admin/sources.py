@@ -45,8 +45,10 @@ async def dashboard(ctx: Any, caller: Any) -> dict[str, Any]:
     }
 
 
-async def webhook_health(ctx: Any, caller: Any, failures: bool = True) -> dict[str, Any] | None:
-    """Counts by status and (with `failures`) the latest failed attempts across the
+async def webhook_health(
+    ctx: Any, caller: Any, with_failures: bool = True
+) -> dict[str, Any] | None:
+    """Counts by status and (`with_failures`) the latest failed attempts across the
     workspace's webhooks; None when its plan has no webhooks."""
     if not plan_has_webhooks(ctx.settings, caller.plan):
         return None
@@ -55,7 +57,7 @@ async def webhook_health(ctx: Any, caller: Any, failures: bool = True) -> dict[s
     for hook in hooks:
         counts[hook.status] = counts.get(hook.status, 0) + 1
     failures: list[dict[str, Any]] = []
-    for hook in hooks if failures else []:
+    for hook in hooks if with_failures else []:
         if hook.last_failure_at is None:
             continue
         page = await webhooks.list_deliveries(ctx, caller, hook.id, outcome="failed", limit=5)
@@ -98,7 +100,7 @@ async def workspace_summary(ctx: Any, workspace_id: int) -> dict[str, Any]:
     """One row of the admins' Workspaces page: the month's usage (generations and scans), the
     live QRs, and webhook health when the plan has webhooks."""
     workspace = await ctx.db.read(workspaces.workspace_as_caller, workspace_id)
-    health = await webhook_health(ctx, workspace, failures=False)
+    health = await webhook_health(ctx, workspace, with_failures=False)
     return {
         "usage": await usage_for(ctx, workspace),
         "qr_count": await ctx.db.read(links_store.count_live_qrs, workspace_id),

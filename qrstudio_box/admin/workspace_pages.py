@@ -13,7 +13,7 @@ from litestar import Controller, Request, get, post
 from ..errors import ApiError, plain_words
 from ..workspaces import service as workspaces
 from ..workspaces.rules import ROLES
-from ..workspaces.schemas import Caller, MemberAdd, WorkspaceCreate, WorkspacePatch
+from ..workspaces.schemas import MemberAdd, WorkspaceCreate, WorkspacePatch
 from . import session, sources
 from .ui import app_ctx, current_user, current_workspace, errors_of, go, page, safe_next
 
@@ -40,10 +40,10 @@ async def switch_workspace(request: Request) -> object:
     )
 
 
-def admin_in(ctx: Any, admin: Caller, workspace_id: int):
+def admin_in(ctx: Any, admin_id: int, workspace_id: int):
     """The signed-in admin acting on `workspace_id` (404 when there is none): the Caller the
     service's update expects, built by the same rule as the API's."""
-    return ctx.db.read(workspaces.resolve_caller, admin.user_id, True, None, workspace_id)
+    return ctx.db.read(workspaces.resolve_caller, admin_id, True, None, workspace_id)
 
 
 def _convert(data: dict[str, Any], shape: type) -> Any:
@@ -70,7 +70,8 @@ class WorkspacesPages(Controller):
         self, request: Request, errors: dict[str, str] | None = None, status: int = 200, **form
     ) -> object:
         ctx = app_ctx(request)
-        rows = await workspaces.list_workspaces(ctx, current_workspace(request), every=True)
+        # The admin's Caller only says who asks: the page needs no current workspace.
+        rows = await workspaces.list_workspaces(ctx, request.state.ui_caller, every=True)
         summaries = await asyncio.gather(*(sources.workspace_summary(ctx, w.id) for w in rows))
         return page(
             request,
@@ -91,7 +92,7 @@ class WorkspacesPages(Controller):
         name, plan = (form.get("name") or ""), (form.get("plan") or "").strip()
         try:
             data = _convert({"name": name, "plan": plan or None}, WorkspaceCreate)
-            made = await workspaces.create_workspace(ctx, current_workspace(request), data)
+            made = await workspaces.create_workspace(ctx, request.state.ui_caller, data)
         except ApiError as error:
             return await self._overview(
                 request, errors=errors_of(error), status=400, name=name, plan=plan
@@ -108,7 +109,7 @@ class WorkspacesPages(Controller):
         ctx = app_ctx(request)
         form = await request.form()
         changes = {key: form.get(key) for key in ("name", "plan") if (form.get(key) or "").strip()}
-        target = await admin_in(ctx, current_workspace(request), workspace_id)
+        target = await admin_in(ctx, current_user(request).id, workspace_id)
         try:
             patch = _convert(changes, WorkspacePatch)
             done = await workspaces.update_workspace(ctx, target, patch)
