@@ -151,6 +151,8 @@ OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     # Members of the current workspace: A's user id is no member of B's workspace.
     ("POST", "/admin/members/{user_id:int}/role"): {"role": "viewer"},
     ("POST", "/admin/members/{user_id:int}/remove"): {},
+    ("POST", "/admin/domains/{domain_id:int}/fallback"): {"fallback_url": "https://evil.example/"},
+    ("POST", "/admin/domains/{domain_id:int}/delete"): {},
 }
 ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/users"): None,
@@ -166,8 +168,11 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/workspaces"): None,
     ("POST", "/admin/workspaces"): {"name": "sneaky", "plan": "business"},
     ("POST", "/admin/workspaces/{workspace_id:int}"): {"name": "stolen", "plan": "business"},
+    ("POST", "/admin/domains/{domain_id:int}/approve"): {},
 }
 SELF_UI = {
+    ("GET", "/admin/domains"),
+    ("POST", "/admin/domains"),
     ("GET", "/admin/invitations"),
     ("POST", "/admin/invitations"),
     ("GET", "/admin"),
