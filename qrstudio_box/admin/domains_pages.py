@@ -13,7 +13,7 @@ from ..domains import service
 from ..domains.schemas import DomainCreate, DomainPatch
 from ..errors import ApiError
 from ..params import RowId
-from .ui import app_ctx, current_workspace, errors_of, go, page
+from .ui import app_ctx, current_workspace, errors_of, go, may, page
 
 DOMAINS_URL = "/admin/domains"
 
@@ -33,7 +33,7 @@ async def _page(request: Request, status: int = 200, **context) -> object:
         nav="domains",
         status=status,
         domains=domains,
-        may_write=caller.role == "owner",
+        may_write=may(caller, "owner"),
         limit=ctx.settings.plan(caller.plan).custom_domains,
         owned=len(domains),
         public_host=ctx.domains.public_host,
