@@ -284,6 +284,8 @@ def ended_page(request: Request) -> Response:
         " the first rule whose `when` matches; the weighted variant pick (sticky per"
         " scanner); the destination. The QR's `utm` is appended without overriding the"
         " destination's own parameters, and with `forward_query` the scan's query string too."
+        " This is the appliance's own host: a QR on a branded domain is served only on that"
+        " domain, as `/{short_id}` or `/r/{short_id}` (docs/domains.md, routing by Host)."
     ),
     status_code=302,
     security=[{}],

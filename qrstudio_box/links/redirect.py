@@ -1,17 +1,29 @@
-"""A scan's 302, built once for both paths that answer it.
+"""A scan's 302, built once for every path that answers it.
 
-The fast path (``fastpath.py``) and the Litestar handler (``api.py``) send the very same ASGI
-messages, so they cannot drift apart: Location, ``Cache-Control: no-store``, an empty text body.
+The fast path (``fastpath.py``), a branded domain's (``branded.py``) and the Litestar handler
+(``api.py``) send the very same ASGI messages, so they cannot drift apart: Location,
+``Cache-Control: no-store``, an empty text body. ``scan`` records a scan and sends that 302 for
+the first two.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING, Any
 
 from litestar import Response
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ..urls import as_location
+
+if TYPE_CHECKING:
+    from ..context import AppContext
+    from .service import CachedQr
+
+# (scope, receive, send, error): how a scan that could not be recorded is answered.
+OnScanError = Callable[[Scope, Receive, Send, Exception], Awaitable[None]]
+# (scope, receive, send): the page of a code outside its lifecycle without an expired_url.
+OnEnded = Callable[[Scope, Receive, Send], Awaitable[None]]
 
 _FIXED_HEADERS = [
     (b"cache-control", b"no-store"),
@@ -43,3 +55,58 @@ class ScanRedirect(Response):
             await send_redirect(send, self.redirect_headers)
 
         return asgi
+
+
+def scan_headers(
+    scope: Scope, qr: CachedQr
+) -> tuple[list[str], str | None, str | None, str | None]:
+    """(X-Forwarded-For values, User-Agent, Referer, Accept-Language) as the scan reads them."""
+    forwarded_for: list[str] = []
+    user_agent = referer = accept_language = None
+    for name, value in scope["headers"]:  # a repeated header: the first, as request.headers.get
+        if name == b"user-agent":
+            if user_agent is None:
+                user_agent = value.decode("latin-1")
+        elif name == b"referer":
+            if referer is None:
+                referer = value.decode("latin-1")
+        elif name == b"x-forwarded-for":
+            forwarded_for.append(value.decode("latin-1"))
+        elif name == b"accept-language" and qr.rules:  # only rules may ask for it
+            if accept_language is None:
+                accept_language = value.decode("latin-1")
+    return forwarded_for, user_agent, referer, accept_language
+
+
+async def scan(
+    ctx: AppContext,
+    qr: CachedQr,
+    scope: Scope,
+    receive: Receive,
+    send: Send,
+    on_error: OnScanError,
+    on_ended: OnEnded,
+) -> None:
+    """Record the scan and send its 302 (both hosts); `on_ended` and `on_error` answer the rest
+    in the host's own style."""
+    forwarded_for, user_agent, referer, accept_language = scan_headers(scope, qr)
+    client = scope.get("client")
+    try:
+        routed = await ctx.links.record_scan(
+            qr,
+            client[0] if client else None,
+            forwarded_for,
+            user_agent,
+            referer,
+            accept_language,
+            scope.get("query_string", b""),
+        )
+        # "": outside its lifecycle without an expired_url, the 410 page (recorded all the same)
+        headers = redirect_headers(routed.destination_url) if routed.destination_url else None
+    except Exception as error:
+        await on_error(scope, receive, send, error)
+        return
+    if headers is None:
+        await on_ended(scope, receive, send)
+        return
+    await send_redirect(send, headers)

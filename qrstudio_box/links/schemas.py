@@ -91,6 +91,22 @@ class Utm(Struct, forbid_unknown_fields=True, omit_defaults=True):
 class QrCreate(Struct, forbid_unknown_fields=True):
     destination_url: str
     name: str = ""
+    domain: Annotated[
+        str | None,
+        Meta(
+            description="One of the workspace's active branded domains (its hostname): the"
+            " short_url is then https://{domain}/{short_id}. Set at creation only: a printed"
+            " code keeps its URL. Left out: the appliance's own {public_url}/r/{short_id}"
+        ),
+    ] = None
+    short_id: Annotated[
+        str | None,
+        Meta(
+            description="With a domain only: the code's own short id (3-64 of A-Z a-z 0-9 _ -,"
+            " not a reserved word), unique on that domain and in the workspace, e.g. a code"
+            " printed under another shortener. Left out: 8 random characters"
+        ),
+    ] = None
     variants: list[VariantIn] | None = None
     rules: Annotated[
         list[RuleIn] | None,
@@ -139,7 +155,8 @@ QrStatus = Literal["live", "not_started", "ended", "capped", "inactive"]
 
 class QrOut(Struct):
     short_id: str
-    short_url: str
+    short_url: str  # what its images encode: https://{domain}/{short_id} or .../r/{short_id}
+    domain: str | None  # its branded domain's hostname; None: the appliance's own host
     name: str
     destination_url: str
     is_active: bool

@@ -11,7 +11,7 @@ import csv
 import io
 import secrets
 import sqlite3
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import AsyncIterator, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -24,6 +24,9 @@ from ..clientip import client_ip
 from ..clock import from_unix_ms, iso_ms, iso_s, parse_iso, unix_ms
 from ..context import AppContext
 from ..db import Tx
+from ..domains import service as domains
+from ..domains.rules import DELETED
+from ..domains.service import DomainEntry
 from ..errors import ApiError, FieldProblems
 from ..events import emit
 from ..keyfiles import read_or_create
@@ -37,6 +40,7 @@ from .routing import CAPPED, LIVE, Rule, ScanFacts
 from .rules import (
     BOT_FILTER,
     InputError,
+    check_chosen_short_id,
     check_countries,
     check_destination,
     check_instant,
@@ -68,12 +72,14 @@ from .schemas import (
     VariantIn,
     VariantOut,
 )
-from .shortid import looks_like_short_id, new_short_id
+from .shortid import could_be_short_id, looks_like_short_id, new_short_id
 from .sketch import estimate_unique
 from .useragent import cut_user_agent, parse_user_agent
 from .variants import DEFAULT_LABEL, EXPIRED_LABEL, StickyVariants, Variant, scanner_hash
 
 SALT_FILE = "scanner.salt"
+# The "domain id" of the default host (public_url): branded domains' ids start at 1.
+DEFAULT_HOST = 0
 MAX_REFERER_CHARS = 1024
 SHORT_ID_ATTEMPTS = 8
 CSV_PAGE = 5000
@@ -106,6 +112,7 @@ class CachedQr:
     expired_url: str = ""
     forward_query: bool = False
     ended: bool = False  # dynamic_qr.updated has said it ended (ended_at is set)
+    domain_id: int = DEFAULT_HOST  # its branded domain's id; DEFAULT_HOST: public_url's /r/
 
     @property
     def routes(self) -> bool:
@@ -149,6 +156,7 @@ def cached_qr(row: Any, variant_rows: Sequence[Any]) -> CachedQr:
         expired_url=row["expired_url"],
         forward_query=bool(row["forward_query"]),
         ended=row["ended_at"] is not None,
+        domain_id=row["domain_id"] or DEFAULT_HOST,
     )
 
 
@@ -176,7 +184,11 @@ class LinksService:
 
     def __init__(self, ctx: AppContext) -> None:
         self.ctx = ctx
-        self.qrs: dict[str, CachedQr] = {}
+        # Each host's codes by short id: DEFAULT_HOST's (public_url/r/...) and each branded
+        # domain's by its id, so a scan on either is one dict get after the Host's (no query).
+        # A code lives on exactly one host: the one its short_url names.
+        self.by_domain: dict[int, dict[str, CachedQr]] = {DEFAULT_HOST: {}}
+        self.qrs = self.by_domain[DEFAULT_HOST]
         self.sticky = StickyVariants()
         self.geoip = GeoIP(ctx.settings.geoip.database or None)
         self.salt = load_or_create_salt(ctx.settings.data_dir)
@@ -188,34 +200,49 @@ class LinksService:
         self.served: dict[int, int] = {}
 
     async def load(self) -> None:
-        def read_all(conn: sqlite3.Connection) -> tuple[dict[str, CachedQr], dict[int, int]]:
+        def read_all(conn: sqlite3.Connection) -> tuple[list[CachedQr], dict[int, int]]:
             rows = store.all_qrs_for_redirect(conn)
             variants = store.variants_of(conn, [row["id"] for row in rows])
-            qrs = {row["short_id"]: cached_qr(row, variants[row["id"]]) for row in rows}
-            capped_ids = {qr.id for qr in qrs.values() if qr.max_scans is not None}
+            qrs = [cached_qr(row, variants[row["id"]]) for row in rows]
+            capped_ids = {qr.id for qr in qrs if qr.max_scans is not None}
             served = store.served_counts(conn)
             return qrs, {qr_id: n for qr_id, n in served.items() if qr_id in capped_ids}
 
-        self.qrs, self.served = await self.ctx.db.read(read_all)
+        qrs, self.served = await self.ctx.db.read(read_all)
+        by_domain: dict[int, dict[str, CachedQr]] = {DEFAULT_HOST: {}}
+        for qr in qrs:
+            by_domain.setdefault(qr.domain_id, {})[qr.short_id] = qr
+        self.by_domain, self.qrs = by_domain, by_domain[DEFAULT_HOST]
 
     def close(self) -> None:
         self.geoip.close()
 
     def lookup(self, short_id: str) -> CachedQr | None:
-        """The redirect's lookup: memory only. Writes keep it current through on_commit."""
+        """The default host's lookup (/r/{short_id}): memory only. Writes keep it current
+        through on_commit. A code of a branded domain is not found here."""
         return self.qrs.get(short_id) if looks_like_short_id(short_id) else None
+
+    def lookup_on(self, domain_id: int, short_id: str) -> CachedQr | None:
+        """A branded domain's code (any shape a short id may have): memory only."""
+        codes = self.by_domain.get(domain_id)
+        return codes.get(short_id) if codes is not None else None
+
+    def all_cached(self) -> Iterator[CachedQr]:
+        for codes in self.by_domain.values():
+            yield from codes.values()
 
     def remember(self, qr: CachedQr, served_in_store: int = 0) -> None:
         """Cache the committed QR. `served_in_store` (its non-bot redirected scans in the
         rollups, read in the write's transaction) seeds the cap count when the QR gets its
         first max_scans; a QR already counted keeps its in-memory count, which includes scans
         routed but not yet written."""
-        previous = self.qrs.get(qr.short_id)
+        codes = self.by_domain.setdefault(qr.domain_id, {})
+        previous = codes.get(qr.short_id)
         if qr.max_scans is None:
             self.served.pop(qr.id, None)
         elif previous is None or previous.max_scans is None:
             self.served[qr.id] = served_in_store
-        self.qrs[qr.short_id] = qr
+        codes[qr.short_id] = qr
         if qr.deleted:
             self.sticky.forget_qr(qr.id)
 
@@ -377,7 +404,7 @@ class LinksService:
         now_ms = unix_ms(self.ctx.clock.now())
         capped = [
             qr.id
-            for qr in self.qrs.values()
+            for qr in self.all_cached()
             if not qr.ended and not qr.deleted and self.state(qr, now_ms) == CAPPED
         ]
         ctx = self.ctx
@@ -424,8 +451,71 @@ def end_qr(ctx: AppContext, qr_id: int, ended_by: str, *, tx: Tx) -> bool:
 # -- QR answers -------------------------------------------------------------------------------
 
 
-def short_url(ctx: AppContext, short_id: str) -> str:
+def short_url(ctx: AppContext, short_id: str, domain: str | None = None) -> str:
+    """What a QR's images encode: `{scheme}://{domain}/{short_id}` on its branded domain
+    (`[domains] scheme`), else the appliance's own `{public_url}/r/{short_id}`."""
+    if domain:
+        return f"{ctx.domains.scheme}://{domain}/{short_id}"
     return f"{ctx.settings.public_url}/r/{short_id}"
+
+
+def qr_domain(ctx: AppContext, row: Any) -> str | None:
+    """The hostname of a QR's branded domain (deleted ones stay in the map), or None."""
+    domain_id = row["domain_id"]
+    entry = ctx.domains.by_id(domain_id) if domain_id is not None else None
+    return entry.hostname if entry is not None else None
+
+
+def domain_problem(ctx: AppContext, owner_id: int, hostname: str) -> ApiError | None:
+    """Why `hostname` cannot carry a new QR of this workspace (400 naming `domain`), or None:
+    it must be one of its ACTIVE domains. Another workspace's domain reads as unknown."""
+    host = hostname.strip().rstrip(".").lower()
+    entry = ctx.domains.by_host(host) if host else None
+    if entry is None or entry.workspace_id != owner_id or entry.status == DELETED:
+        return ApiError(
+            400,
+            f"domain: {host or 'an empty name'} is not a domain of this workspace; add it"
+            " under /api/v1/domains/ first",
+            field="domain",
+        )
+    if not entry.is_active:
+        return ApiError(
+            400,
+            f"domain: {host} is pending: it serves codes once an instance admin approves it",
+            field="domain",
+        )
+    return None
+
+
+def _check_domain(ctx: AppContext, owner_id: int, hostname: str) -> None:
+    problem = domain_problem(ctx, owner_id, hostname)
+    if problem is not None:
+        raise problem
+
+
+def _domain_in_tx(tx: Tx, ctx: AppContext, owner_id: int, data: QrCreate) -> DomainEntry:
+    """In the create's transaction, the authority: the workspace's active domain (a change
+    committed since the check above is seen here), and a chosen short id free on it and in
+    the workspace (409 naming short_id)."""
+    assert data.domain is not None
+    domain = domains.active_domain(tx.conn, owner_id, data.domain.strip().rstrip("."))
+    if domain is None:
+        raise domain_problem(ctx, owner_id, data.domain) or ApiError(
+            400, f"domain: {data.domain} is no longer active", field="domain"
+        )
+    short_id = data.short_id
+    if short_id is None:
+        return domain
+    if store.short_id_taken_on(tx.conn, domain.id, short_id):
+        raise ApiError(409, f"short_id: {short_id} is taken on {domain.hostname}", field="short_id")
+    if store.get_owned_qr(tx.conn, owner_id, short_id) is not None:
+        raise ApiError(
+            409,
+            f"short_id: {short_id} is already a code of this workspace (on another host), and"
+            " /api/v1/dynamic-qrs/{short_id}/ must name one",
+            field="short_id",
+        )
+    return domain
 
 
 def _iso_or_none(millis: int | None) -> str | None:
@@ -443,9 +533,11 @@ def qr_status(ctx: AppContext, row: Any) -> str:
 
 
 def qr_out(ctx: AppContext, row: Any, variant_rows: Sequence[Any]) -> QrOut:
+    domain = qr_domain(ctx, row)
     return QrOut(
         short_id=row["short_id"],
-        short_url=short_url(ctx, row["short_id"]),
+        short_url=short_url(ctx, row["short_id"], domain),
+        domain=domain,
         name=row["name"],
         destination_url=row["destination_url"],
         is_active=bool(row["is_active"]),
@@ -543,7 +635,7 @@ def _updated_data(row: Any, variant_rows: Sequence[Any], changed: list[str]) -> 
 
 
 def _read_owned(conn: sqlite3.Connection, owner_id: int, short_id: str) -> tuple[Any, list[Any]]:
-    row = store.get_owned_qr(conn, owner_id, short_id) if looks_like_short_id(short_id) else None
+    row = store.get_owned_qr(conn, owner_id, short_id) if could_be_short_id(short_id) else None
     if row is None:
         raise ApiError(404, "No dynamic QR with that short_id")
     return row, store.variants_of(conn, [row["id"]])[row["id"]]
@@ -569,10 +661,15 @@ class Created:
 
 
 def check_create(
-    data: QrCreate, *, destination_field: str = "destination_url"
+    data: QrCreate,
+    *,
+    destination_field: str = "destination_url",
+    ctx: AppContext | None = None,
+    owner_id: int = 0,
 ) -> tuple[str, str, list, dict[str, Any]]:
     """Validate everything before anything is charged or written (a 400 never counts).
-    The routing columns leave out `utm` when the body did: the owner's defaults apply."""
+    The routing columns leave out `utm` when the body did: the owner's defaults apply.
+    `domain` is checked against the owner's domains when `ctx` is given."""
     given: dict[str, Any] = {
         "rules": data.rules,
         "active_from": data.active_from,
@@ -589,6 +686,10 @@ def check_create(
     destination = problems.check(check_destination, destination_field, data.destination_url)
     variants = problems.check(_variant_triples, "variants", data.variants)
     routing_columns = problems.check(_check_routing, given)
+    if data.short_id is not None:
+        problems.check(check_chosen_short_id, "short_id", data.short_id, data.domain is not None)
+    if data.domain is not None and ctx is not None:
+        problems.check(_check_domain, ctx, owner_id, data.domain)
     problems.raise_if_any()
     try:
         _check_together(routing_columns, [label for label, _, _ in variants])
@@ -604,27 +705,33 @@ async def create_qr(
     dynamic_qr.created, all in one transaction. Raises ApiError 400 (field named), 403/429
     from the quota rules."""
     name, destination, variants, routing_columns = check_create(
-        data, destination_field=destination_field
+        data, destination_field=destination_field, ctx=ctx, owner_id=caller.owner_id
     )
     settings = ctx.settings
 
     def create(tx: Tx) -> tuple[Any, list[Any], dict[str, str]]:
-        quotas.check_dynamic_qr_limit(
-            caller, settings, store.count_live_qrs(tx.conn, caller.owner_id)
-        )
+        owner_id = caller.owner_id
+        domain = None if data.domain is None else _domain_in_tx(tx, ctx, owner_id, data)
+        quotas.check_dynamic_qr_limit(caller, settings, store.count_live_qrs(tx.conn, owner_id))
         charge = quotas.charge_generation(tx, caller, settings, tx.clock.now())
         now = iso_s(tx.clock.now())
-        for _ in range(SHORT_ID_ATTEMPTS):
-            short_id = new_short_id()
-            if store.short_id_exists(tx.conn, short_id):
-                continue
-            try:
-                qr_id = store.insert_qr(tx, caller.owner_id, short_id, name, destination, now)
-            except sqlite3.IntegrityError:  # raced by nothing (one writer), but be sure
-                continue
-            break
+        domain_id = None if domain is None else domain.id
+        if data.short_id is not None:
+            qr_id = store.insert_qr(tx, owner_id, data.short_id, name, destination, now, domain_id)
         else:
-            raise ApiError(503, "Could not allocate a short id; please retry")
+            for _ in range(SHORT_ID_ATTEMPTS):
+                short_id = new_short_id()
+                if store.short_id_exists(tx.conn, short_id):
+                    continue
+                try:
+                    qr_id = store.insert_qr(
+                        tx, owner_id, short_id, name, destination, now, domain_id
+                    )
+                except sqlite3.IntegrityError:  # raced by nothing (one writer), but be sure
+                    continue
+                break
+            else:
+                raise ApiError(503, "Could not allocate a short id; please retry")
         store.replace_variants(tx, qr_id, variants)
         columns = dict(routing_columns)
         if "utm" not in columns:
@@ -779,9 +886,9 @@ async def preview_qr(
         moment = check_instant("at", at) if at else ctx.clock.now()
     except InputError as error:
         raise as_api_error(error) from None
-    await ctx.db.read(_read_owned, owner_id, short_id)  # 404 unless the caller's
+    row, _ = await ctx.db.read(_read_owned, owner_id, short_id)  # 404 unless the caller's
     service = ctx.links
-    qr = service.lookup(short_id)
+    qr = service.lookup_on(row["domain_id"] or DEFAULT_HOST, short_id)
     if qr is None:
         raise ApiError(404, "No dynamic QR with that short_id")
     if not qr.is_live:

@@ -20,7 +20,7 @@ ROUTING_COLUMNS = (
 )
 QR_COLUMNS = (
     "id, short_id, owner_id, name, destination_url, is_active, scan_count, created_at, "
-    f"updated_at, deleted_at, {ROUTING_COLUMNS}"
+    f"updated_at, deleted_at, {ROUTING_COLUMNS}, domain_id"
 )
 SCAN_COLUMNS = (
     "id, scanned_at, destination_url, variant_label, country, city, device_family, os_family, "
@@ -32,21 +32,37 @@ SCAN_COLUMNS = (
 
 
 def short_id_exists(conn: sqlite3.Connection, short_id: str) -> bool:
-    """Deleted QRs count too: a short id is never handed out twice."""
+    """On any host, deleted QRs too: a generated short id is never handed out twice."""
     return (
         conn.execute("SELECT 1 FROM dynamic_qrs WHERE short_id = ?", (short_id,)).fetchone()
         is not None
     )
 
 
+def short_id_taken_on(conn: sqlite3.Connection, domain_id: int, short_id: str) -> bool:
+    """A chosen short id on one branded domain: deleted QRs count too (their link stays 410)."""
+    return (
+        conn.execute(
+            "SELECT 1 FROM dynamic_qrs WHERE domain_id = ? AND short_id = ?", (domain_id, short_id)
+        ).fetchone()
+        is not None
+    )
+
+
 def insert_qr(
-    tx: Tx, owner_id: int, short_id: str, name: str, destination_url: str, now: str
+    tx: Tx,
+    owner_id: int,
+    short_id: str,
+    name: str,
+    destination_url: str,
+    now: str,
+    domain_id: int | None = None,
 ) -> int:
     """Raises sqlite3.IntegrityError when the short id is taken (the caller draws another)."""
     cursor = tx.execute(
         "INSERT INTO dynamic_qrs (short_id, owner_id, name, destination_url, is_active, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, 1, ?, ?)",
-        (short_id, owner_id, name, destination_url, now, now),
+        " updated_at, domain_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?)",
+        (short_id, owner_id, name, destination_url, now, now, domain_id),
     )
     return int(cursor.lastrowid)
 
@@ -137,7 +153,7 @@ def variants_of(conn: sqlite3.Connection, qr_ids: Iterable[int]) -> dict[int, li
 def all_qrs_for_redirect(conn: sqlite3.Connection) -> list[sqlite3.Row]:
     """Every QR, deleted ones too (they answer 410), to fill the redirect cache at start."""
     return conn.execute(
-        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at, "
+        "SELECT id, short_id, owner_id, name, destination_url, is_active, deleted_at, domain_id, "
         f"{ROUTING_COLUMNS} FROM dynamic_qrs"
     ).fetchall()
 

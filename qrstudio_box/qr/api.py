@@ -32,6 +32,8 @@ class GenerateBody(msgspec.Struct, forbid_unknown_fields=True):
     data: Any = None  # required: the text, URL, or (dynamic) destination URL, a string
     data_type: Literal["text", "url", "dynamic"] = "text"
     name: str = ""  # dynamic only: the new QR's name
+    domain: str | None = None  # dynamic only: its branded domain (as POST /dynamic-qrs/)
+    short_id: str | None = None  # dynamic only, with a domain: its chosen short id
     format: Literal["png", "svg"] = "png"
     scale: int | None = None
     size: int | None = None
@@ -100,6 +102,10 @@ async def generate(
         options_values["data"] = "x"
     elif body.data_type == "url":
         problems.check(check_destination, "data", body.data)
+    if body.data_type != "dynamic":
+        for field in ("domain", "short_id"):
+            if getattr(body, field) is not None:
+                problems.add(field, f"{field}: only for a dynamic QR (data_type dynamic)")
     options = problems.check(parse_options, options_values)
     problems.raise_if_any()
     assert options is not None
@@ -110,15 +116,21 @@ async def generate(
     if body.data_type == "dynamic":
         # Exactly POST /dynamic-qrs/: checks, plan limit, one generation, the event; but only
         # once the image is known to fit and a render worker is ours, so a refusal (400, 503)
-        # creates and charges nothing. Any short id gives the size: they are all as long.
-        stand_in = links.short_url(ctx, "x" * SHORT_ID_LENGTH)
+        # creates and charges nothing. A generated short id gives the size (they are all as
+        # long); a chosen one and the domain are measured as given.
+        stand_in = links.short_url(ctx, body.short_id or "x" * SHORT_ID_LENGTH, body.domain)
         await _check_size(ctx, msgspec.structs.replace(options, data=stand_in))
         await ctx.quotas.check_generation(caller)
         async with ctx.renders.reserve() as slot:
             created = await links.create_qr(
                 ctx,
                 caller,
-                QrCreate(destination_url=body.data, name=body.name),
+                QrCreate(
+                    destination_url=body.data,
+                    name=body.name,
+                    domain=body.domain,
+                    short_id=body.short_id,
+                ),
                 destination_field="data",
             )
             options = msgspec.structs.replace(options, data=created.qr.short_url)

@@ -160,14 +160,20 @@ def test_an_active_domain_gets_its_certificate_on_first_visit_and_no_other_does(
     qr = httpx.post(
         f"{api}/dynamic-qrs/",
         headers=owner,
-        json={"name": "menu", "destination_url": "https://bistro.example/menu"},
+        json={
+            "name": "menu",
+            "destination_url": "https://bistro.example/menu",
+            "domain": "go.example.test",
+            "short_id": "menu",
+        },
     )
     assert qr.status_code == 201, qr.text
+    assert qr.json()["short_url"] == "https://go.example.test/menu"
 
     caddy = caddy_factory(server.port)
     caddy.start()
     assert caddy.peer_names("go.example.test") == ["go.example.test"]
-    scan = caddy.get("go.example.test", f"/r/{qr.json()['short_id']}")
+    scan = caddy.get("go.example.test", "/menu")  # the printed URL, through Caddy
     assert scan.status_code == 302, scan.text
     assert scan.headers["location"] == "https://bistro.example/menu"
     # A pending domain and a name the box does not know get no certificate: the handshake fails.

@@ -47,7 +47,10 @@ def test_create_answers_201_with_every_field_and_fires_the_event(client, make_us
         "utm",
         "forward_query",
         "status",
+        # branded domains (issue 17.2): null on the appliance's own host
+        "domain",
     }
+    assert body["domain"] is None
     assert (body["rules"], body["active_from"], body["active_until"], body["max_scans"]) == (
         [],
         None,

@@ -380,13 +380,13 @@ def test_the_fast_path_and_the_litestar_handler_answer_the_same_302(
     # /r/{id} of a live QR is answered by links/fastpath.py; with a trailing slash it falls
     # through to the Litestar handler (the documented route). Same answer, same recording.
     answered_fast = []
-    real_scan = fastpath._scan
+    real_scan = fastpath.scan
 
     async def counting_scan(*args, **kwargs):
         answered_fast.append(1)
         await real_scan(*args, **kwargs)
 
-    monkeypatch.setattr(fastpath, "_scan", counting_scan)
+    monkeypatch.setattr(fastpath, "scan", counting_scan)
     user = make_user()
     qr = create_qr(client, user.headers, destination_url="https://bücher.example/ü?a=1")
     fast = scan(client, qr["short_id"])
