@@ -39,7 +39,10 @@ def percentile(values: list[float], pct: float) -> float:
 class Connection:
     def __init__(self, host: str, port: int, headers: list[tuple[str, str]]) -> None:
         self.host, self.port = host, port
-        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers)
+        # A Host given with -H (a branded domain's name) replaces the URL's, as wrk does.
+        given = [v for k, v in headers if k.lower() == "host"]
+        self.host_header = given[0] if given else f"{host}:{port}"
+        self.extra = "".join(f"{k}: {v}\r\n" for k, v in headers if k.lower() != "host")
         self.reader: asyncio.StreamReader | None = None
         self.writer: asyncio.StreamWriter | None = None
 
@@ -49,7 +52,7 @@ class Connection:
     async def get(self, path: str, referer: str | None = None) -> int:
         if self.writer is None:
             await self.open()
-        head = f"GET {path} HTTP/1.1\r\nHost: {self.host}:{self.port}\r\n{self.extra}"
+        head = f"GET {path} HTTP/1.1\r\nHost: {self.host_header}\r\n{self.extra}"
         if referer:
             head += f"Referer: {referer}\r\n"
         self.writer.write((head + "\r\n").encode())

@@ -5,7 +5,11 @@ bench.loadgen) from another process at 16 and 64 keep-alive connections. Afterwa
 302 the load tool counted must be a stored scan: the tool's count can trail the store only
 by requests in flight when it stopped (at most one per connection per run).
 
-    python -m bench.redirect [--duration 10] [--quick]
+The same server also answers a QR on a branded domain (issue 17.3): `GET /{short_id}` with
+`Host: go.bench.test`, run right after the default host's at each level, so the Host routing's
+cost shows beside the default path (target: within 10 %).
+
+    python -m bench.redirect [--duration 10] [--quick] [--branded-host ""]
 """
 
 from __future__ import annotations
@@ -54,10 +58,15 @@ TEN_RULES = [
 
 
 def run_load(
-    label: str, url: str, connections: int, duration: float, pid: int
+    label: str,
+    url: str,
+    connections: int,
+    duration: float,
+    pid: int,
+    headers: dict[str, str] | None = None,
 ) -> tuple[h.LoadResult, dict]:
     cpu_before = h.cpu_seconds(pid)
-    result = h.load(url, connections, duration)
+    result = h.load(url, connections, duration, headers=headers)
     cpu_used = h.cpu_seconds(pid) - cpu_before
     # CPU per request says what a request costs the server, even when a busy machine denies
     # it a whole core (then req/s drops but this figure barely moves).
@@ -66,6 +75,12 @@ def run_load(
         "cpu us/req": round(cpu_used * 1e6 / max(result.requests, 1)),
     }
     return result, row
+
+
+def median_run(results: list[dict]) -> dict:
+    """The run with the median req/s of several (the whole run: its latencies and CPU)."""
+    ordered = sorted(results, key=lambda r: r["rps"])
+    return ordered[(len(ordered) - 1) // 2] | {"rps_all": [r["rps"] for r in results]}
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -78,11 +93,25 @@ def main(argv: list[str] | None = None) -> int:
         default=10,
         help="also measure a QR with this many rules (0: skip), max 10",
     )
+    p.add_argument(
+        "--branded-host",
+        default="go.bench.test",
+        help="also measure a QR on this branded domain (Host header); '' skips it (a revision"
+        " without branded domains)",
+    )
+    p.add_argument(
+        "--rounds",
+        type=int,
+        default=1,
+        help="runs per host and level, alternating which host goes first; medians are compared",
+    )
     args = p.parse_args(argv)
     duration = 0.5 if args.quick else args.duration  # wrk rounds up to whole seconds
     warmup = 0.5 if args.quick else 3.0
     levels = [int(c) for c in args.connections.split(",")]
-    rows, runs = [], {"bare": {}, "app": {}, "rules": {}}
+    rows, runs = [], {"bare": {}, "app": {}, "branded": {}, "rules": {}}
+    rounds: dict[str, dict[int, list[dict]]] = {"app": {}, "branded": {}}
+    host = args.branded_host
 
     with h.bare_app() as bare:
         url = f"{bare.base_url}/r/AbCdEf12"
@@ -92,7 +121,9 @@ def main(argv: list[str] | None = None) -> int:
             runs["bare"][conns] = result.__dict__
             rows.append(row)
 
-    app = h.AppServer(keep=args.keep)
+    # A branded domain needs a plan that may have one (the key exists since issue 17).
+    config = {"plans": {"business": {"custom_domains": 1}}} if host else {}
+    app = h.AppServer(config=config, keep=args.keep)
     try:
         app.start()
         short_id = app.create_qr()
@@ -101,12 +132,39 @@ def main(argv: list[str] | None = None) -> int:
         warm = h.load(url, max(levels), warmup)
         answered += warm.status_302
         in_flight_bound += warm.connections
+        branded_id, branded_headers = "", {"Host": host}
+        branded_answered = branded_bound = 0
+        if host:
+            app.api("POST", "/api/v1/domains/", json={"hostname": host}).raise_for_status()
+            branded_id = app.create_qr(name="bench branded", domain=host)
+            branded_url = f"{app.base_url}/{branded_id}"
+            warm = h.load(branded_url, max(levels), warmup, headers=branded_headers)
+            branded_answered += warm.status_302
+            branded_bound += warm.connections
         for conns in levels:
-            result, row = run_load("qrstudio /r/{id}", url, conns, duration, app.pid)
-            runs["app"][conns] = result.__dict__
-            rows.append(row)
-            answered += result.status_302
-            in_flight_bound += conns
+            # Each round runs both hosts; every other round the branded host goes first, so
+            # what drifts during a run (the growing database, a neighbour's load) is shared.
+            for round_no in range(args.rounds):
+                sides = ["app", "branded"] if host else ["app"]
+                if round_no % 2:
+                    sides.reverse()
+                for side in sides:
+                    if side == "app":
+                        result, row = run_load("qrstudio /r/{id}", url, conns, duration, app.pid)
+                        answered += result.status_302
+                        in_flight_bound += conns
+                    else:
+                        label = f"qrstudio {host}/{{id}}"
+                        result, row = run_load(
+                            label, branded_url, conns, duration, app.pid, branded_headers
+                        )
+                        branded_answered += result.status_302
+                        branded_bound += conns
+                    rounds[side].setdefault(conns, []).append(result.__dict__ | row)
+                    rows.append(row)
+            for side in ("app", "branded"):
+                if conns in rounds[side]:
+                    runs[side][conns] = median_run(rounds[side][conns])
         if args.rules:
             # The same server, a second QR with rules: the routing's cost per scan, side by side.
             ruled = app.create_qr(name="bench rules", rules=TEN_RULES[: args.rules])
@@ -126,6 +184,15 @@ def main(argv: list[str] | None = None) -> int:
         scan_count = app.sql("SELECT scan_count FROM dynamic_qrs WHERE short_id = ?", (short_id,))[
             0
         ][0]
+        branded_stored = (
+            app.sql(
+                "SELECT count(*) FROM scans JOIN dynamic_qrs ON dynamic_qrs.id = scans.qr_id "
+                "WHERE short_id = ?",
+                (branded_id,),
+            )[0][0]
+            if branded_id
+            else 0
+        )
         memory = h.rss_mb(app.pid)
         database_bytes = app.database_bytes()
     finally:
@@ -144,7 +211,13 @@ def main(argv: list[str] | None = None) -> int:
         "stored - answered": stored - answered,
         "allowed (in flight at a stop)": in_flight_bound,
     }
+    if branded_id:
+        durability["branded: 302s answered"] = branded_answered
+        durability["branded: scans stored"] = branded_stored
     durable_ok = answered <= stored <= answered + in_flight_bound and scan_count == stored
+    durable_ok = durable_ok and (
+        branded_answered <= branded_stored <= branded_answered + branded_bound
+    )
     print()
     print(h.table("Durability", [{"figure": k, "value": v} for k, v in durability.items()]))
     print(
@@ -155,6 +228,10 @@ def main(argv: list[str] | None = None) -> int:
     top = max(levels)
     app_top, bare_top = runs["app"].get(top, {}), runs["bare"].get(top, {})
     ratio = app_top.get("rps", 0) / bare_top["rps"] if bare_top.get("rps") else None
+    branded_top = runs["branded"].get(top, {})
+    branded_ratio = (
+        branded_top["rps"] / app_top["rps"] if branded_top and app_top.get("rps") else None
+    )
     rules_top = runs["rules"].get(top, {})
     rules_ratio = rules_top["rps"] / app_top["rps"] if rules_top and app_top.get("rps") else None
     targets = [
@@ -168,6 +245,12 @@ def main(argv: list[str] | None = None) -> int:
             "met": durable_ok,
         },
     ]
+    if branded_ratio is not None:
+        targets.append(
+            h.check(
+                f"branded host req/s vs default at {top} conns", branded_ratio, 0.9, at_least=True
+            )
+        )
     if rules_ratio is not None:
         targets.append(
             h.check(
@@ -187,6 +270,8 @@ def main(argv: list[str] | None = None) -> int:
             "database_bytes": database_bytes,
             "ratio_at_top": ratio,
             "rules_ratio_at_top": rules_ratio,
+            "branded_ratio_at_top": branded_ratio,
+            "rounds": rounds,
             "targets": targets,
             "duration_s": duration,
         },
