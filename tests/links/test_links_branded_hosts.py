@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.conftest import MEMBER_PASSWORD, new_server
+from tests.conftest import new_server
 from tests.links.helpers import IPHONE_SAFARI, SCAN_CREATED_FIELDS, assert_exact_fields
 
 FALLBACK = "https://a.example/home"
@@ -81,17 +81,8 @@ def box(tmp_path_factory) -> Iterator[Box]:
     try:
         url = server.base_url
         admin = server.token()
-        owners = []
-        for email in ("host-a@example.com", "host-b@example.com"):
-            _api(
-                url,
-                "POST",
-                "/api/v1/admin/users/",
-                admin,
-                json={"email": email, "password": MEMBER_PASSWORD, "plan": "business"},
-            )
-            owners.append(server.token(email, MEMBER_PASSWORD))
-        a, b = owners
+        a = server.member("host-a@example.com", "business")
+        b = server.member("host-b@example.com", "business")
 
         def domain(headers, hostname, fallback="", approve=True) -> int:
             body = {"hostname": hostname, "fallback_url": fallback}
