@@ -19,8 +19,9 @@ if TYPE_CHECKING:  # for editors and type checkers: the domains import this modu
     from .mail.service import Mailer
     from .quotas.service import QuotaService
     from .webhooks.service import WebhooksRuntime
+    from .workspaces.service import ApiKeyJudge
 else:  # Litestar resolves these annotations at run time (ctx is a dependency)
-    LinksService = WebhooksRuntime = QuotaService = Mailer = DomainMap = Any
+    LinksService = WebhooksRuntime = QuotaService = Mailer = DomainMap = ApiKeyJudge = Any
 
 
 @dataclass(eq=False)
@@ -48,6 +49,7 @@ class AppContext:
     # Branded domains by host name (domains/service.DomainMap): the redirect's Host routing and
     # the TLS ask endpoint read it with no query.
     domains: DomainMap = field(init=False, repr=False)
+    api_keys: ApiKeyJudge = field(init=False, repr=False)  # judges `Bearer qsb_...`
     # [server] trusted_proxies, parsed once for every reader of client addresses (the redirect's
     # scanner, the login throttle): pass it to clientip.client_ip. Its items are
     # clientip.Network; typed Any because Litestar's signature model (ctx is a dependency)

@@ -14,8 +14,9 @@ Every token is an HS256 JWT signed with the key kept in data_dir, and carries:
 `Tokens` keeps the epochs and the deny-list in memory (loaded at start, written through by
 the transaction that changes them, via `tx.on_commit`): checking a token reads no row.
 
-A third kind of bearer credential is planned (issue 16: API keys `qsb_...`): the bearer
-middleware below is where it branches off, before the JWT is decoded.
+The third kind of bearer credential, an API key (`qsb_...`, issue 16.6), is no JWT: the bearer
+middleware below branches on its prefix before any JWT is decoded and has the workspaces domain
+look it up (`ctx.api_keys`, workspaces.service.ApiKeyJudge).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from litestar.security.jwt import JWTAuth, JWTAuthenticationMiddleware, Token
 from ..clock import unix_ms
 from ..db import Tx
 from ..keyfiles import read_or_create
-from ..workspaces.rules import WORKSPACE_HEADER
+from ..workspaces.rules import API_KEY_PREFIX, WORKSPACE_HEADER
 from ..workspaces.schemas import Caller
 from ..workspaces.service import parse_workspace_header, resolve_caller
 from . import store
@@ -45,8 +46,6 @@ ALGORITHM = "HS256"
 API_AUDIENCE = "qrstudio:api"
 UI_AUDIENCE = "qrstudio:ui"
 EPOCH_CLAIM = "ep"
-# Issue 16: API keys are bearer credentials with this prefix, looked up instead of decoded.
-API_KEY_PREFIX = "qsb_"
 # How often the server rereads the epochs, for changes made by the CLI in another process.
 EPOCH_REFRESH_SECONDS = 10
 
@@ -185,8 +184,10 @@ class BearerAuthMiddleware(JWTAuthenticationMiddleware):
         if scheme.lower() != "bearer" or not credential:
             raise NotAuthorizedException("A bearer token is required")
         if credential.startswith(API_KEY_PREFIX):
-            # Issue 16 looks API keys up here; until then they are unknown credentials.
-            raise NotAuthorizedException("Unknown API key")
+            # Looked up, not decoded: unknown, revoked or expired is a 401 saying which.
+            judge = connection.app.state.ctx.api_keys
+            caller = await judge.authenticate(credential, *requested_workspace(connection))
+            return AuthenticationResult(user=caller, auth=None)
         return await self.authenticate_token(credential, connection)
 
 

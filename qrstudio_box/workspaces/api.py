@@ -9,6 +9,9 @@ from ..params import RowId
 from . import invitations, service
 from .rules import ADMIN, ANY_CALLER, needs
 from .schemas import (
+    ApiKeyCreate,
+    ApiKeyCreated,
+    ApiKeyList,
     Caller,
     InvitationCreate,
     InvitationCreated,
@@ -145,3 +148,32 @@ class InvitationsController(Controller):
         request: Request[Caller, object, object],
     ) -> None:
         await invitations.withdraw_invitation(ctx, request.user, invitation_id)
+
+
+class ApiKeysController(Controller):
+    """/api/v1/api-keys/ (issue 16.6): the keys of the workspace the call acts on, managed by
+    its owners (and instance admins) signed in as themselves; an API key never manages keys."""
+
+    path = "/api/v1/api-keys"
+    tags = ["api keys"]
+
+    @post("/", status_code=201, opt=needs("owner", None))
+    async def create(
+        self, data: ApiKeyCreate, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> ApiKeyCreated:
+        """Create a key: `key` (qsb_...) is in this answer only; the box keeps its hash."""
+        return await service.create_api_key(ctx, request.user, data)
+
+    @get("/", opt=needs("owner", None))
+    async def list_keys(
+        self, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> ApiKeyList:
+        """The workspace's keys (not revoked), newest first, without their secret."""
+        return ApiKeyList(results=await service.list_api_keys(ctx, request.user))
+
+    @delete("/{key_id:int}/", opt=needs("owner", None))
+    async def revoke(
+        self, key_id: RowId, ctx: AppContext, request: Request[Caller, object, object]
+    ) -> None:
+        """Revoke a key: the next call made with it gets 401."""
+        await service.revoke_api_key(ctx, request.user, key_id)

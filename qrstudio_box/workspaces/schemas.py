@@ -105,3 +105,33 @@ class InvitationCreated(Invitation, kw_only=True, omit_defaults=True):
 
 class InvitationList(Struct):
     results: list[Invitation]
+
+
+# -- API keys (issue 16.6) ---------------------------------------------------------------------
+
+
+class ApiKeyCreate(Struct, forbid_unknown_fields=True):
+    name: str
+    # Checked by workspaces.rules (a clear 400 naming `scopes`), not by a Literal here.
+    scopes: list[str]
+    expires_at: str | None = None  # ISO 8601, in the future; None: never expires
+
+
+class ApiKey(Struct):
+    """A key as lists show it: never its secret (the database holds only its hash)."""
+
+    id: int
+    name: str
+    prefix: str  # the key's first characters, e.g. "qsb_Ab12cD"
+    scopes: list[str]
+    created_at: str
+    expires_at: str | None
+    last_used_at: str | None
+
+
+class ApiKeyCreated(ApiKey):
+    key: str  # qsb_...: in this answer only
+
+
+class ApiKeyList(Struct):
+    results: list[ApiKey]

@@ -3,14 +3,30 @@ members. Instance admins manage every workspace; owners manage their members."""
 
 from __future__ import annotations
 
+import json
+import logging
 import sqlite3
+from datetime import datetime
 
-from ..clock import iso_s
+import msgspec
+
+from ..clock import Clock, iso_ms, iso_s, parse_iso
 from ..config import Settings
-from ..db import Tx
+from ..db import Database, Tx
 from ..errors import ApiError, FieldProblems, bad_request
 from . import rules, store
-from .schemas import Caller, Member, Workspace, WorkspaceCreate, WorkspacePatch
+from .schemas import (
+    ApiKey,
+    ApiKeyCreate,
+    ApiKeyCreated,
+    Caller,
+    Member,
+    Workspace,
+    WorkspaceCreate,
+    WorkspacePatch,
+)
+
+log = logging.getLogger(__name__)
 
 NO_SUCH_WORKSPACE = "No such workspace"
 
@@ -220,3 +236,149 @@ def personal_workspace_as_caller(conn: sqlite3.Connection, user_id: int) -> Call
     """A user's personal workspace (the admin users API's usage and credits act on it)."""
     row = store.personal_workspace(conn, user_id)
     return None if row is None else caller_from_row(row, None, False)
+
+
+# -- API keys (issue 16.6) -------------------------------------------------------------------
+
+
+def api_key_from_row(row: sqlite3.Row) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        name=row["name"],
+        prefix=row["prefix"],
+        scopes=json.loads(row["scopes"]),
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        last_used_at=row["last_used_at"],
+    )
+
+
+def check_api_key_create(
+    data: ApiKeyCreate, now: datetime
+) -> tuple[str, list[str], datetime | None]:
+    """(name, scopes, expiry) of a new key, or one 400 naming every wrong field."""
+    problems = FieldProblems()
+    name = problems.check(rules.check_api_key_name, data.name)
+    scopes = problems.check(rules.check_api_key_scopes, data.scopes)
+    expires = problems.check(rules.check_api_key_expiry, data.expires_at, now)
+    problems.raise_if_any()
+    assert name is not None and scopes is not None
+    return name, scopes, expires
+
+
+def add_api_key(
+    tx: Tx,
+    workspace_id: int,
+    name: str,
+    scopes: list[str],
+    expires: datetime | None,
+    created_by: int | None,
+) -> ApiKeyCreated:
+    """Issue a key for the workspace in `tx` (the API, the UI and the CLI all come here, with
+    checked input): the key is in the answer and nowhere else, the row keeps its hash."""
+    if store.get_workspace(tx.conn, workspace_id, None) is None:
+        raise ApiError(404, NO_SUCH_WORKSPACE)
+    key = rules.new_api_key()
+    key_id = store.insert_api_key(
+        tx,
+        workspace_id,
+        name,
+        rules.api_key_shown_prefix(key),
+        rules.hash_api_key(key),
+        json.dumps(scopes),
+        created_by,
+        iso_ms(tx.clock.now()),
+        iso_ms(expires) if expires else None,
+    )
+    shown = api_key_from_row(store.get_api_key(tx.conn, workspace_id, key_id))
+    return ApiKeyCreated(**msgspec.structs.asdict(shown), key=key)
+
+
+async def create_api_key(ctx, caller: Caller, data: ApiKeyCreate) -> ApiKeyCreated:
+    name, scopes, expires = check_api_key_create(data, ctx.clock.now())
+    return await ctx.db.write(add_api_key, caller.owner_id, name, scopes, expires, caller.user_id)
+
+
+async def list_api_keys(ctx, caller: Caller) -> list[ApiKey]:
+    """The workspace's keys that were not revoked, newest first, never their secret."""
+    return [
+        api_key_from_row(row) for row in await ctx.db.read(store.list_api_keys, caller.owner_id)
+    ]
+
+
+async def revoke_api_key(ctx, caller: Caller, key_id: int) -> None:
+    """Revoked at once: every call reads its key's row, so the next one is refused. Another
+    workspace's key, or one revoked before, is a 404."""
+    revoked = await ctx.db.write(
+        store.revoke_api_key, caller.owner_id, key_id, iso_ms(ctx.clock.now())
+    )
+    if not revoked:
+        raise ApiError(404, "No API key with that id")
+
+
+def api_key_caller(
+    conn: sqlite3.Connection,
+    key: str,
+    now: datetime,
+    requested_id: int | None,
+    named_by: str | None = rules.WORKSPACE_HEADER,
+) -> tuple[Caller, str | None]:
+    """The Caller acting for `key` and the key's stored last_used_at, from one read
+    transaction; ApiError 401 for an unknown, revoked or expired key (plain words), 404 when
+    the call names a workspace other than the key's (`named_by` as in resolve_caller)."""
+    row = None
+    if rules.looks_like_api_key(key):
+        row = store.find_api_key(conn, rules.hash_api_key(key))
+    if row is None:
+        raise ApiError(401, "Unknown API key")
+    refusal = rules.api_key_refusal(row["revoked_at"], row["expires_at"], now)
+    if refusal:
+        raise ApiError(401, refusal)
+    if requested_id is not None and requested_id != row["workspace_id"]:
+        raise ApiError(404, NO_SUCH_WORKSPACE, field=named_by)
+    workspace = store.get_workspace(conn, row["workspace_id"], None)
+    caller = caller_from_row(
+        workspace, None, False, api_key_id=row["id"], scopes=frozenset(json.loads(row["scopes"]))
+    )
+    return caller, row["last_used_at"]
+
+
+class ApiKeyJudge:
+    """Judges `Authorization: Bearer qsb_...` (`ctx.api_keys`) and keeps each key's last use.
+
+    Every call reads its key's row (one lookup by the unique hash, as a token's call reads its
+    user's row), so a revocation, by this process or the CLI, counts on the very next call:
+    nothing about a key's validity is cached. last_used_at is written at most once per
+    `rules.LAST_USED_EVERY` per key: `_last_written` remembers when this process last wrote
+    it (by the app's clock), and the write joins the group commit as a background call.
+    """
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self.db = db
+        self.clock = clock
+        self._last_written: dict[int, datetime] = {}
+
+    async def authenticate(
+        self, key: str, requested_id: int | None, named_by: str | None = rules.WORKSPACE_HEADER
+    ) -> Caller:
+        """The key's Caller (see `api_key_caller` for the refusals)."""
+        now = self.clock.now()
+        caller, stored = await self.db.read(api_key_caller, key, now, requested_id, named_by)
+        assert caller.api_key_id is not None
+        await self._note_use(caller.api_key_id, stored, now)
+        return caller
+
+    async def _note_use(self, key_id: int, stored: str | None, now: datetime) -> None:
+        last = self._last_written.get(key_id)
+        if last is None and stored is not None:
+            last = parse_iso(stored)  # written before this process started
+        if not rules.last_used_due(last, now):
+            return
+        # Noted before the write: the calls that arrive while it runs do not write again.
+        self._last_written[key_id] = now
+        try:
+            await self.db.write_batched(
+                store.note_api_keys_used, [(key_id, iso_ms(now))], background=True
+            )
+        except Exception:  # a lost "last used" must not fail the call it describes
+            log.warning("could not record the last use of API key %s", key_id, exc_info=True)

@@ -4,6 +4,7 @@ users table (accounts'), joined where a list shows them."""
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Iterable
 
 from ..db import Tx
 
@@ -246,3 +247,72 @@ def member_with_email(conn: sqlite3.Connection, workspace_id: int, email: str) -
 def user_email(conn: sqlite3.Connection, user_id: int) -> str | None:
     row = conn.execute("SELECT email FROM users WHERE id = ?", (user_id,)).fetchone()
     return row[0] if row else None
+
+
+# -- API keys (issue 16.6) ---------------------------------------------------------------------
+
+API_KEY_COLUMNS = (
+    "id, workspace_id, name, prefix, scopes, created_by, created_at, expires_at, last_used_at,"
+    " revoked_at"
+)
+
+
+def insert_api_key(
+    tx: Tx,
+    workspace_id: int,
+    name: str,
+    prefix: str,
+    key_hash: str,
+    scopes_json: str,
+    created_by: int | None,
+    created_at: str,
+    expires_at: str | None,
+) -> int:
+    cursor = tx.execute(
+        "INSERT INTO api_keys (workspace_id, name, prefix, key_hash, scopes, created_by,"
+        " created_at, expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        (workspace_id, name, prefix, key_hash, scopes_json, created_by, created_at, expires_at),
+    )
+    return int(cursor.lastrowid)
+
+
+def list_api_keys(conn: sqlite3.Connection, workspace_id: int) -> list[sqlite3.Row]:
+    """The workspace's keys that were not revoked, newest first (expired ones included)."""
+    return conn.execute(
+        f"SELECT {API_KEY_COLUMNS} FROM api_keys"
+        " WHERE workspace_id = ? AND revoked_at IS NULL ORDER BY id DESC",
+        (workspace_id,),
+    ).fetchall()
+
+
+def get_api_key(conn: sqlite3.Connection, workspace_id: int, key_id: int) -> sqlite3.Row | None:
+    return conn.execute(
+        f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE id = ? AND workspace_id = ?",
+        (key_id, workspace_id),
+    ).fetchone()
+
+
+def find_api_key(conn: sqlite3.Connection, key_hash: str) -> sqlite3.Row | None:
+    """The key with this hash (revoked and expired ones too: the caller says why it refuses)."""
+    return conn.execute(
+        f"SELECT {API_KEY_COLUMNS} FROM api_keys WHERE key_hash = ?", (key_hash,)
+    ).fetchone()
+
+
+def revoke_api_key(tx: Tx, workspace_id: int, key_id: int, now: str) -> bool:
+    """Revoke the workspace's key; False when it has no such key, or it was revoked before."""
+    cursor = tx.execute(
+        "UPDATE api_keys SET revoked_at = ? WHERE id = ? AND workspace_id = ?"
+        " AND revoked_at IS NULL",
+        (now, key_id, workspace_id),
+    )
+    return cursor.rowcount == 1
+
+
+def note_api_keys_used(tx: Tx, used: Iterable[tuple[int, str]]) -> None:
+    """last_used_at for each (key id, time); a later time never goes back to an earlier one."""
+    tx.executemany(
+        "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2"
+        " AND (last_used_at IS NULL OR last_used_at < ?1)",
+        [(at, key_id) for key_id, at in used],
+    )

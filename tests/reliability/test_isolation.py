@@ -12,7 +12,8 @@ Every (method, path) of `app.routes` must be in exactly one class below, or
 
 And for every GET route, walked as owner A, member B and the admin (each with their own ids),
 plus every create/patch/rotate answer made here: no body carries a password hash (`$argon2`),
-and no body but webhook create and rotate carries a webhook secret (`whsec_`).
+and no body but webhook create and rotate carries a webhook secret (`whsec_`), and none but an
+API key's create carries an API key (`qsb_` + 43 characters; lists show only its prefix).
 """
 
 from __future__ import annotations
@@ -77,6 +78,7 @@ OWNER_API: dict[tuple[str, str], Any] = {
         "role": "owner",
     },
     ("DELETE", "/api/v1/workspaces/{workspace_id:int}/invitations/{invitation_id:int}"): None,
+    ("DELETE", "/api/v1/api-keys/{key_id:int}"): None,
 }
 ADMIN_API: dict[tuple[str, str], Any] = {
     ("GET", "/api/v1/admin/users"): None,
@@ -113,6 +115,8 @@ SELF_API = {
     ("GET", "/api/v1/workspaces"),
     ("GET", "/api/v1/domains"),
     ("POST", "/api/v1/domains"),
+    ("GET", "/api/v1/api-keys"),
+    ("POST", "/api/v1/api-keys"),
 }
 # UI forms: the body is form fields (the CSRF token is added).
 OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
@@ -153,6 +157,7 @@ OWNER_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("POST", "/admin/members/{user_id:int}/remove"): {},
     ("POST", "/admin/domains/{domain_id:int}/fallback"): {"fallback_url": "https://evil.example/"},
     ("POST", "/admin/domains/{domain_id:int}/delete"): {},
+    ("POST", "/admin/api-keys/{key_id:int}/revoke"): {},
 }
 ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/users"): None,
@@ -194,6 +199,8 @@ SELF_UI = {
     ("GET", "/admin/webhooks"),
     ("POST", "/admin/webhooks"),
     ("GET", "/admin/webhooks/new"),
+    ("GET", "/admin/api-keys"),
+    ("POST", "/admin/api-keys"),
 }
 PUBLIC = {
     ("GET", "/"),
@@ -231,6 +238,9 @@ SECRET_ANSWERS = {
     ("POST", "/admin/webhooks"),
     ("POST", "/admin/webhooks/{webhook_id:int}/rotate"),
 }
+# Answers allowed to carry an API key (its create, in the API and the UI).
+KEY_ANSWERS = {("POST", "/api/v1/api-keys"), ("POST", "/admin/api-keys")}
+API_KEY = re.compile(rb"qsb_[0-9A-Za-z]{43}")
 
 
 def app_routes(app) -> set[tuple[str, str]]:
@@ -330,6 +340,7 @@ class World:
                 "members": conn.execute("SELECT * FROM workspace_members ORDER BY 1, 2").fetchall(),
                 "domains": conn.execute("SELECT * FROM domains ORDER BY id").fetchall(),
                 "invitations": conn.execute("SELECT * FROM invitations ORDER BY id").fetchall(),
+                "api_keys": conn.execute("SELECT * FROM api_keys ORDER BY id").fetchall(),
             }
 
 
@@ -406,6 +417,10 @@ def world(tmp_path_factory) -> Iterator[World]:
                 {"hostname": f"go.{who.email.split('@')[0]}.example"},
             )
             assert domain.status_code == 201, domain.text
+            key = world.api(
+                who, "POST", "/api/v1/api-keys", {"name": who.email, "scopes": ["read"]}
+            )
+            assert key.status_code == 201, key.text
             who.ids = {
                 "short_id": qr.json()["short_id"],
                 "webhook_id": hook.json()["id"],
@@ -416,6 +431,7 @@ def world(tmp_path_factory) -> Iterator[World]:
                     if w["personal"]
                 ),
                 "domain_id": domain.json()["id"],
+                "key_id": key.json()["id"],
             }
             client.get(
                 f"/r/{who.ids['short_id']}", headers={"User-Agent": "isolation-test"}
@@ -513,6 +529,8 @@ def test_lists_hold_only_ones_own_resources(world):
     assert [qr["short_id"] for qr in qrs] == [world.b.ids["short_id"]]
     hooks = world.api(world.b, "GET", "/api/v1/webhooks").json()["results"]
     assert [hook["id"] for hook in hooks] == [world.b.ids["webhook_id"]]
+    keys = world.api(world.b, "GET", "/api/v1/api-keys").json()["results"]
+    assert [key["id"] for key in keys] == [world.b.ids["key_id"]]
     page = world.ui(world.b, "GET", "/admin/qrs").text
     assert world.b.ids["short_id"] in page and world.a.ids["short_id"] not in page
 
@@ -557,6 +575,8 @@ def test_no_answer_carries_a_password_hash_or_a_stray_secret(world):
     made = world.api(world.admin, "POST", "/api/v1/admin/users", {"email": "gen@example.com"})
     assert made.status_code == 201 and made.json()["password"]  # a generated password, shown once
     assert world.api(a, "POST", "/api/v1/generate", {"data": "hello"}).status_code == 200
+    made_in_ui = world.ui(a, "POST", "/admin/api-keys", {"name": "ui", "scopes": "read"})
+    assert made_in_ui.status_code == 200 and API_KEY.search(made_in_ui.content)  # shown once
     _walk_gets(world)
 
     hashes = [(who, m, r) for who, m, r, _, body in world.answers if b"$argon2" in body]
@@ -567,7 +587,14 @@ def test_no_answer_carries_a_password_hash_or_a_stray_secret(world):
         if b"whsec_" in body and (m, r) not in SECRET_ANSWERS
     ]
     assert secrets == []
+    keys = [
+        (who, m, r, s)
+        for who, m, r, s, body in world.answers
+        if API_KEY.search(body) and (m, r) not in KEY_ANSWERS
+    ]
+    assert keys == []
     # The walk covered every GET route for all three identities, and the secret answers were seen.
     walked = {(m, r) for _, m, r, _, _ in world.answers}
     assert {(m, r) for m, r in world.routes if m == "GET"} <= walked
     assert sum(1 for *_, r, s, body in world.answers if b"whsec_" in body) >= 5
+    assert sum(1 for *_, r, s, body in world.answers if API_KEY.search(body)) >= 4

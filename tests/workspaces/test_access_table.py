@@ -80,6 +80,10 @@ def world(tmp_path_factory) -> Any:
             "/api/v1/domains/", headers=outsider, json={"hostname": "go.elsewhere.test"}
         )
         assert domain.status_code == 201, domain.text
+        key = client.post(
+            "/api/v1/api-keys/", headers=outsider, json={"name": "theirs", "scopes": ["read"]}
+        )
+        assert key.status_code == 201, key.text
         yield {
             "app": app,
             "client": client,
@@ -95,6 +99,7 @@ def world(tmp_path_factory) -> Any:
                 "workspace_id": str(ws),
                 "domain_id": str(domain.json()["id"]),
                 "invitation_id": "1",
+                "key_id": str(key.json()["id"]),
             },
             "outsider_id": outsider_id,
         }
@@ -155,7 +160,12 @@ def test_each_role_gets_what_its_route_allows(world, who):
         if answer.status_code in (401, 403):
             wrong.append(f"{method} {path}: {answer.status_code} {answer.text[:120]}, allowed")
         elif (
-            ("{short_id" in path or "{webhook_id" in path or path.startswith("/api/v1/domains/{"))
+            (
+                "{short_id" in path
+                or "{webhook_id" in path
+                or "{key_id" in path
+                or path.startswith("/api/v1/domains/{")
+            )
             and answer.status_code != 404
             # a body refused before any lookup says nothing of the object
             and not (method in BODY_METHODS and answer.status_code == 400)
@@ -211,3 +221,42 @@ def test_without_the_header_a_member_acts_on_their_default_workspace(world):
     assert refused.json()["detail"] == "This needs the editor role in this workspace"
     listed = client.get("/api/v1/dynamic-qrs/", headers=in_bistro)
     assert listed.status_code == 200 and listed.json()["results"] == []
+
+
+@pytest.mark.parametrize("scope", ["read", "write", "webhooks"])
+def test_each_api_key_scope_gets_what_its_route_allows(world, scope):
+    """An API key of the workspace, on every route: the refusal the rule predicts (a missing
+    scope named, or "API keys cannot do this"), else no 401/403, and another workspace's
+    objects stay 404s."""
+    client, ws, params = world["client"], world["ws"], world["params"]
+    # A fresh sign-in: the role table's walk ended the admin's earlier tokens.
+    admin = {**login(client, ADMIN_EMAIL, ADMIN_PASSWORD), "X-QRStudio-Workspace": str(ws)}
+    made = client.post("/api/v1/api-keys/", headers=admin, json={"name": scope, "scopes": [scope]})
+    assert made.status_code == 201, made.text
+    headers = {"Authorization": f"Bearer {made.json()['key']}"}
+    caller = Caller(None, False, ws, "Bistro", "business", None, 1, frozenset({scope}))
+    wrong = []
+    for method, path, handler in api_routes(world["app"]):
+        problem = access_problem(handler.opt.get("access"), caller)
+        answer = client.request(
+            method,
+            concrete(path, params),
+            headers=headers,
+            json={} if method in BODY_METHODS else None,
+        )
+        if problem is not None:
+            if answer.status_code != problem[0] or answer.json()["detail"] != problem[1]:
+                wrong.append(
+                    f"{method} {path}: {answer.status_code} {answer.text[:120]}, wanted {problem}"
+                )
+        elif answer.status_code in (401, 403):
+            wrong.append(f"{method} {path}: {answer.status_code} {answer.text[:120]}, allowed")
+        elif (
+            ("{short_id" in path or "{webhook_id" in path or "{key_id" in path)
+            and answer.status_code != 404
+            and not (method in BODY_METHODS and answer.status_code == 400)
+        ):
+            wrong.append(f"{method} {path}: {answer.status_code}, wanted 404 (another workspace's)")
+    assert wrong == []
+    # The key still works: no route of the walk revoked or ended it.
+    assert client.get("/api/v1/dynamic-qrs/", headers=headers).status_code == 200
