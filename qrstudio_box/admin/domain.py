@@ -7,6 +7,7 @@ from litestar.response import Redirect
 
 from . import (
     account_pages,
+    api_key_pages,
     auth_pages,
     dashboard,
     domains_pages,
@@ -47,6 +48,7 @@ admin_router = Router(
         *domains_pages.ROUTES,
         *usage_pages.ROUTES,
         *settings_pages.ROUTES,
+        *api_key_pages.ROUTES,
         *users_pages.ROUTES,
         *workspace_pages.ROUTES,
     ],
