@@ -33,6 +33,7 @@ from .logs import configure_logging
 from .ops import cli as ops_cli
 from .preflight import StartupError, listen_socket, prepare_data_dir
 from .quotas import cli as quotas_cli
+from .workspaces import cli as workspaces_cli
 
 
 def read_password(from_stdin: bool) -> str | None:
@@ -274,6 +275,7 @@ def build_parser() -> argparse.ArgumentParser:
     quotas_cli.register(commands, count_scans=links_store.scans_in_period)  # credits grant|show
     ops_cli.register(commands)  # backup
     domains_cli.register(commands)  # domains list|approve
+    workspaces_cli.register(commands)  # api-keys create|list|revoke
     return parser
 
 
