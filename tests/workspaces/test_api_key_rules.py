@@ -26,6 +26,14 @@ from qrstudio_box.workspaces.rules import (
 NOW = datetime(2026, 5, 9, 14, 0, tzinfo=UTC)
 
 
+def verdict(rule, *args):
+    """(what the rule answers, None), or (None, (field, detail)) of the FieldError it raises."""
+    try:
+        return rule(*args), None
+    except FieldError as error:
+        return None, (error.field, error.detail)
+
+
 @pytest.mark.parametrize(
     ("data", "width", "expected"),
     [
@@ -100,12 +108,7 @@ def test_the_hash_is_sha256_hex_of_the_whole_key_and_the_prefix_ten_characters()
     ],
 )
 def test_check_api_key_name(name, expected, problem):
-    if problem is None:
-        assert check_api_key_name(name) == expected
-    else:
-        with pytest.raises(FieldError) as caught:
-            check_api_key_name(name)
-        assert (caught.value.field, caught.value.detail) == ("name", problem)
+    assert verdict(check_api_key_name, name) == (expected, problem and ("name", problem))
 
 
 @pytest.mark.parametrize(
@@ -120,12 +123,7 @@ def test_check_api_key_name(name, expected, problem):
     ],
 )
 def test_check_api_key_scopes(scopes, expected, problem):
-    if problem is None:
-        assert check_api_key_scopes(scopes) == expected
-    else:
-        with pytest.raises(FieldError) as caught:
-            check_api_key_scopes(scopes)
-        assert (caught.value.field, caught.value.detail) == ("scopes", problem)
+    assert verdict(check_api_key_scopes, scopes) == (expected, problem and ("scopes", problem))
 
 
 @pytest.mark.parametrize(
@@ -146,12 +144,10 @@ def test_check_api_key_scopes(scopes, expected, problem):
     ],
 )
 def test_check_api_key_expiry(text, expected, problem):
-    if problem is None:
-        assert check_api_key_expiry(text, NOW) == expected
-    else:
-        with pytest.raises(FieldError) as caught:
-            check_api_key_expiry(text, NOW)
-        assert (caught.value.field, caught.value.detail) == ("expires_at", problem)
+    assert verdict(check_api_key_expiry, text, NOW) == (
+        expected,
+        problem and ("expires_at", problem),
+    )
 
 
 @pytest.mark.parametrize(
