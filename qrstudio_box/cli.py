@@ -132,7 +132,7 @@ def cmd_users_list(args: argparse.Namespace, settings: Settings) -> int:
     print(f"{'id':>5}  {'email':<32} {'role':<7} {'plan':<10} active  created")
     for row in rows:
         print(
-            f"{row['id']:>5}  {row['email']:<32} {row['role']:<7} {row['plan']:<10} "
+            f"{row['id']:>5}  {row['email']:<32} {row['role']:<7} {row['plan'] or '-':<10} "
             f"{'yes' if row['is_active'] else 'no':<6}  {row['created_at']}"
         )
     return 0

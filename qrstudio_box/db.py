@@ -240,6 +240,47 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return conn.execute("SELECT coalesce(max(version), 0) FROM schema_migrations").fetchone()[0]
 
 
+# First line of a migration that rebuilds a table others reference (0008 moves owner_id from
+# users to workspaces): it runs with foreign keys OFF, SQLite's procedure for that (with them
+# on, dropping the old table would cascade to its children), and every reference is checked
+# before its COMMIT. Only such migrations pay for the check (seconds on a large database), and
+# in them a DELETE of a parent does not cascade: delete the children explicitly.
+REBUILDS_TABLES = "-- qrstudio: rebuilds tables"
+
+
+def apply_migration(
+    conn: sqlite3.Connection, version: int, name: str, sql: str, clock: Clock
+) -> None:
+    """One migration in its own transaction, recorded in schema_migrations."""
+    rebuilds = sql.startswith(REBUILDS_TABLES)
+    if rebuilds:
+        conn.execute("PRAGMA foreign_keys = OFF")  # a no-op inside a transaction: before BEGIN
+    try:
+        # executescript commits any open transaction first, so the script opens its own.
+        conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
+        if rebuilds:
+            broken = conn.execute("PRAGMA foreign_key_check").fetchall()
+            if broken:
+                raise RuntimeError(
+                    f"migration {version:04d}_{name} left {len(broken)} rows whose reference"
+                    f" is missing, first in table {broken[0][0]}"
+                )
+        conn.execute(
+            "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
+            (version, name, iso_s(clock.now())),
+        )
+        conn.execute("COMMIT")
+    except BaseException:
+        # A statement of the script that failed leaves its transaction open: end it here, or
+        # the connection stays inside it (and the pragma below would be a no-op).
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
+    finally:
+        if rebuilds:
+            conn.execute("PRAGMA foreign_keys = ON")
+
+
 def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
     """Apply the migrations this database lacks, each once, each in its own transaction."""
     clock = clock or SystemClock()
@@ -255,31 +296,7 @@ def migrate(conn: sqlite3.Connection, clock: Clock | None = None) -> list[str]:
     for version, name, sql in migrations:
         if version <= current:
             continue
-        # Foreign keys off while a migration runs, and every one checked before its COMMIT:
-        # SQLite's procedure for rebuilding a table that others reference (0008 moves owner_id
-        # from users to workspaces). With them on, dropping the old table would cascade.
-        # The pragma is a no-op inside a transaction, hence before BEGIN.
-        conn.execute("PRAGMA foreign_keys = OFF")
-        try:
-            # executescript commits any open transaction first, so the script opens its own.
-            conn.executescript(f"BEGIN IMMEDIATE;\n{sql}\n;")
-            try:
-                broken = conn.execute("PRAGMA foreign_key_check").fetchall()
-                if broken:
-                    raise RuntimeError(
-                        f"migration {version:04d}_{name} left {len(broken)} rows whose reference"
-                        f" is missing, first in table {broken[0][0]}"
-                    )
-                conn.execute(
-                    "INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)",
-                    (version, name, iso_s(clock.now())),
-                )
-                conn.execute("COMMIT")
-            except BaseException:
-                conn.execute("ROLLBACK")
-                raise
-        finally:
-            conn.execute("PRAGMA foreign_keys = ON")
+        apply_migration(conn, version, name, sql, clock)
         applied.append(f"{version:04d}_{name}")
     return applied
 

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import pytest
 
-from qrstudio_box.db import Database, SchemaTooNew, connect_sync, known_migrations, migrate
+from qrstudio_box.clock import FakeClock
+from qrstudio_box.db import (
+    REBUILDS_TABLES,
+    Database,
+    SchemaTooNew,
+    apply_migration,
+    connect_sync,
+    known_migrations,
+    migrate,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -372,3 +381,52 @@ def test_a_group_commit_that_fills_the_disk_fails_with_the_disk_error(tmp_path):
     assert outcomes == ["database or disk is full", "database or disk is full"]
     assert rows == 0
     assert problem == "database or disk is full"
+
+
+@pytest.mark.parametrize("rebuilds", [False, True])
+def test_a_failing_migration_rolls_back_and_leaves_the_connection_clean(tmp_path, rebuilds):
+    conn = connect_sync(tmp_path / "q.db")
+    migrate(conn)
+    sql = "CREATE TABLE half_done (a INTEGER);\nINSERT INTO no_such_table VALUES (1);"
+    if rebuilds:
+        sql = f"{REBUILDS_TABLES}\n{sql}"
+    with pytest.raises(sqlite3.OperationalError, match="no such table: no_such_table"):
+        apply_migration(conn, 9999, "broken", sql, FakeClock())
+    assert not conn.in_transaction
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    assert (
+        conn.execute("SELECT count(*) FROM sqlite_master WHERE name = 'half_done'").fetchone()[0]
+        == 0
+    )
+    assert (
+        conn.execute("SELECT count(*) FROM schema_migrations WHERE version = 9999").fetchone()[0]
+        == 0
+    )
+
+
+def test_only_a_rebuilding_migration_runs_with_foreign_keys_off(tmp_path):
+    conn = connect_sync(tmp_path / "q.db")
+    migrate(conn)
+    conn.execute("CREATE TABLE parent (id INTEGER PRIMARY KEY)")
+    conn.execute(
+        "CREATE TABLE child (id INTEGER PRIMARY KEY,"
+        " parent_id INTEGER REFERENCES parent (id) ON DELETE CASCADE)"
+    )
+    conn.execute("INSERT INTO parent VALUES (1)")
+    conn.execute("INSERT INTO child VALUES (1, 1)")
+    # Foreign keys on: the delete cascades.
+    apply_migration(conn, 9998, "cascades", "DELETE FROM parent WHERE id = 1;", FakeClock())
+    assert conn.execute("SELECT count(*) FROM child").fetchone()[0] == 0
+    conn.execute("INSERT INTO parent VALUES (2)")
+    conn.execute("INSERT INTO child VALUES (2, 2)")
+    # Foreign keys off: no cascade, and the check refuses the orphan it would leave.
+    with pytest.raises(RuntimeError, match="left 1 rows whose reference is missing"):
+        apply_migration(
+            conn,
+            9997,
+            "orphans",
+            f"{REBUILDS_TABLES}\nDELETE FROM parent WHERE id = 2;",
+            FakeClock(),
+        )
+    assert conn.execute("SELECT count(*) FROM parent").fetchone()[0] == 1
+    assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1

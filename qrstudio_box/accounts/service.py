@@ -226,6 +226,8 @@ def put_first_admin_on_top_plan(tx: Tx, plan: str) -> bool:
     was told to "ask your administrator", i.e. themself."""
     if store.get_meta(tx.conn, FIRST_ADMIN_PLAN_KEY) is not None:
         return False
-    store.set_meta_if_absent(tx, FIRST_ADMIN_PLAN_KEY, plan)
     first_admin = store.first_admin_id(tx.conn)
-    return first_admin is not None and workspaces_store.set_personal_plan(tx, first_admin, plan)
+    if first_admin is None or not workspaces_store.set_personal_plan(tx, first_admin, plan):
+        return False  # no admin with a workspace yet: the next start tries again
+    store.set_meta_if_absent(tx, FIRST_ADMIN_PLAN_KEY, plan)
+    return True

@@ -1,12 +1,13 @@
+-- qrstudio: rebuilds tables (db.REBUILDS_TABLES: foreign keys off, all checked before COMMIT)
 -- Workspaces (issue 16): a workspace (a client, or the agency itself) owns dynamic QRs, scans,
 -- webhooks, quotas, credits and the plan; users are its members, with a role each.
 --
 -- Receivers store our owner_id values, so they must keep their meaning: every existing user
 -- gets a personal workspace WITH THE SAME ID as the user, and the owner_id columns, which
 -- pointed at users, point at workspaces from now on (same numbers). Those tables are rebuilt
--- with the new reference (SQLite cannot change a foreign key in place): db.migrate runs every
--- migration with foreign keys off and checks them all before COMMIT, the procedure SQLite
--- documents for this.
+-- with the new reference (SQLite cannot change a foreign key in place): the first line makes
+-- db.migrate run this one with foreign keys off and check them all before COMMIT, the
+-- procedure SQLite documents for this.
 
 CREATE TABLE workspaces (
     id               INTEGER PRIMARY KEY,

@@ -56,7 +56,7 @@ def default_workspace(
     return conn.execute(
         f"SELECT {WORKSPACE_COLUMNS}, m.role FROM workspace_members m"
         " JOIN workspaces w ON w.id = m.workspace_id WHERE m.user_id = ?"
-        " ORDER BY w.id = ? DESC, w.personal_user_id IS ? DESC, w.id LIMIT 1",
+        " ORDER BY w.id = ? DESC, w.personal_user_id IS ? DESC, m.created_at, w.id LIMIT 1",
         (user_id, preferred_id, user_id),
     ).fetchone()
 
