@@ -161,10 +161,8 @@ def test_delete_is_refused_while_a_qr_uses_the_domain(client, ctx, make_user, sq
     owner = make_user(plan="pro")
     domain = add(client, owner.headers).json()
     url = f"{DOMAINS}{domain['id']}/"
-    qr = create_qr(client, owner.headers)
-    # The QR's `domain` field is the routing engineer's (issue 17.2); set the column directly.
-    sql("UPDATE dynamic_qrs SET domain_id = ? WHERE short_id = ?", (domain["id"], qr["short_id"]))
-    sql("COMMIT")
+    qr = create_qr(client, owner.headers, domain="go.bistro.example")
+    assert sql("SELECT domain_id FROM dynamic_qrs")[0][0] == domain["id"]
     assert client.get(url, headers=owner.headers).json()["qr_count"] == 1
     refused = client.delete(url, headers=owner.headers)
     assert refused.status_code == 409, refused.text
