@@ -15,7 +15,7 @@ async def account_page(request: Request) -> object:
     return page(request, "account.html", nav="account", errors={})
 
 
-@post("/account/password", status_code=303)
+@post("/account/password", status_code=303, opt={"own_account": True})
 async def change_password(request: Request) -> object:
     """Ends every other session of this user; this one continues with a fresh cookie."""
     ctx = app_ctx(request)
@@ -40,7 +40,7 @@ async def change_password(request: Request) -> object:
     )
 
 
-@post("/account/sign-out-everywhere", status_code=303)
+@post("/account/sign-out-everywhere", status_code=303, opt={"own_account": True})
 async def sign_out_everywhere(request: Request) -> object:
     ctx = app_ctx(request)
     await accounts.sign_out_everywhere(ctx.db, current_user(request).id, ctx.tokens)

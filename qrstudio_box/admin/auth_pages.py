@@ -54,7 +54,7 @@ async def login_submit(request: Request) -> object:
     return go(request, target, cookies=session.session_cookies(request, ctx, user))
 
 
-@post("/logout", status_code=303, opt={"rate_limit": False})  # always possible
+@post("/logout", status_code=303, opt={"rate_limit": False, "own_account": True})  # always possible
 async def logout(request: Request) -> object:
     """Ends this session on the server too: a copy of the cookie no longer signs anyone in."""
     ctx = app_ctx(request)

@@ -32,7 +32,11 @@ async def before_ui_request(request: Request) -> Response | None:
     """Runs before every /admin handler: who is signed in, CSRF on every POST, who may enter.
 
     Handlers mark themselves with opt: `public=True` (sign-in page), `admin_only=True`,
+    `role="viewer"|"editor"|"owner"` (a page acting on the current workspace),
+    `own_account=True` (a write on the person's own account or session, no workspace role),
     `rate_limit=True` (a GET that renders) or `rate_limit=False` (a POST that must always work).
+    A write that declares none of public, admin_only, role, own_account is refused: access is
+    declared, never assumed (as on the API).
     """
     ctx = app_ctx(request)
     opt = request.route_handler.opt
@@ -84,6 +88,10 @@ async def before_ui_request(request: Request) -> Response | None:
     # A page that acts on the current workspace says which role it needs (opt role=...), as
     # each API route does; the same pure rule judges both.
     needed = opt.get("role")
+    if request.method not in SAFE_METHODS and not (
+        needed or opt.get("public") or opt.get("admin_only") or opt.get("own_account")
+    ):
+        return ui_error(request, 403, "Not allowed here", "This form declares no access rule.")
     if needed and caller is not None:
         problem = access_problem(Access("workspace", needed, None), caller)
         if problem is not None:

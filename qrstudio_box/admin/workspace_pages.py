@@ -18,7 +18,9 @@ from . import session, sources
 from .ui import app_ctx, current_user, current_workspace, errors_of, go, page, safe_next
 
 
-@post("/workspace", status_code=303, opt={"rate_limit": False})  # switching always works
+@post(
+    "/workspace", status_code=303, opt={"rate_limit": False, "own_account": True}
+)  # switching always works
 async def switch_workspace(request: Request) -> object:
     """The switcher: act on another workspace (one the person may enter) from now on."""
     ctx, user = app_ctx(request), current_user(request)
