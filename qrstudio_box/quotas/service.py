@@ -153,7 +153,7 @@ def check_dynamic_qr_limit(caller: Caller, settings: Settings, owned: int) -> No
         raise ApiError(
             403,
             f"Your plan ({caller.plan}) allows {plan.max_dynamic_qrs} dynamic QRs and you have "
-            f"{owned}; delete one or move to a bigger plan.",
+            f"{owned}; delete one, or an admin of this box moves the workspace to a bigger plan.",
             error="plan_limit",
         )
 

@@ -202,7 +202,11 @@ async def create_webhook(ctx: AppContext, caller: Caller, data: WebhookCreate) -
     def insert(tx) -> int:
         # counted inside the write transaction, so two racing creates cannot pass the limit
         if store.count_webhooks(tx.conn, caller.owner_id) >= limit:
-            raise ApiError(403, f"Your plan ({caller.plan}) allows at most {limit} webhooks")
+            raise ApiError(
+                403,
+                f"Your plan ({caller.plan}) allows at most {limit} webhooks; "
+                "an admin of this box changes the workspace's plan",
+            )
         return store.insert_webhook(
             tx, caller.owner_id, url, description, json.dumps(events), sealed, iso_s(tx.clock.now())
         )

@@ -266,7 +266,10 @@ def test_max_webhooks_holds(config, client, make_user, dns, sql):
         "/api/v1/webhooks/", headers=pro.headers, json={"url": URL, "events": ["scan.created"]}
     )
     assert sixth.status_code == 403
-    assert sixth.json()["detail"] == "Your plan (pro) allows at most 5 webhooks"
+    assert sixth.json()["detail"] == (
+        "Your plan (pro) allows at most 5 webhooks; "
+        "an admin of this box changes the workspace's plan"
+    )
     assert sql("SELECT count(*) FROM webhooks")[0][0] == 5
 
 
