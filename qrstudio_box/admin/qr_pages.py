@@ -18,6 +18,7 @@ from litestar.exceptions import NotFoundException
 from litestar.response import Stream
 
 from ..clock import unix_ms
+from ..domains import service as domains
 from ..errors import ApiError
 from ..links import service as links
 from ..links.routing import WEEKDAYS
@@ -47,8 +48,17 @@ def _values_from_form(form: Any) -> tuple[dict[str, Any], dict[str, str]]:
         "destination_url": (form.get("destination_url") or "").strip(),
         "is_active": checkbox(form.get("is_active")),
         "variants": variants,
+        # Create only: the branded domain (its hostname; "" for this box) and a chosen short id.
+        "domain": (form.get("domain") or "").strip(),
+        "short_id": (form.get("short_id") or "").strip(),
     }
     return values, errors
+
+
+async def _domain_choices(request: Request) -> list[str]:
+    """The hostnames a new QR may print on: the workspace's active branded domains."""
+    listed = await domains.list_domains(app_ctx(request), current_workspace(request).owner_id)
+    return [d.hostname for d in listed if d.status == "active"]
 
 
 def _scan_filters(today: date, days: int, bots: str) -> links.ScanFilters:
@@ -92,6 +102,8 @@ async def _save(
                 QrCreate(
                     destination_url=values["destination_url"],
                     name=values["name"],
+                    domain=values["domain"] or None if qr is None else None,
+                    short_id=values["short_id"] or None if qr is None else None,
                     variants=_variants_in({"variants": whole}) or None,
                 )
             )
@@ -104,7 +116,14 @@ async def _save(
             errors = errors_of(error)
     if errors:
         return page(
-            request, "qrs/form.html", nav="qrs", status=400, qr=qr, errors=errors, values=values
+            request,
+            "qrs/form.html",
+            nav="qrs",
+            status=400,
+            qr=qr,
+            errors=errors,
+            values=values,
+            domain_choices=await _domain_choices(request) if qr is None else [],
         )
     return go(request, f"/admin/qrs/{short_id}", ("success", done))
 
@@ -234,7 +253,15 @@ class QrPages(Controller):
             nav="qrs",
             qr=None,
             errors={},
-            values={"name": "", "destination_url": "", "is_active": True, "variants": []},
+            values={
+                "name": "",
+                "destination_url": "",
+                "is_active": True,
+                "variants": [],
+                "domain": "",
+                "short_id": "",
+            },
+            domain_choices=await _domain_choices(request),
         )
 
     @post("/", status_code=200, opt=EDITOR)
@@ -248,6 +275,8 @@ class QrPages(Controller):
                 QrCreate(
                     destination_url=values["destination_url"],
                     name=values["name"],
+                    domain=values["domain"] or None,
+                    short_id=values["short_id"] or None,
                     variants=_variants_in(values) or None,
                 ),
             )

@@ -161,3 +161,52 @@ def test_an_admin_approves_a_pending_domain_and_a_viewer_only_reads(
     assert refused.status == 403
     assert "This needs the owner role in this workspace." in refused.text()
     assert viewer_errors == []
+
+
+def test_a_qr_on_a_branded_domain_prints_its_url_and_keeps_the_domain(
+    server, new_context, console_errors, snap
+):
+    owner = server.member("menu-owner@example.com")
+    made = httpx.post(
+        f"{server.base_url}/api/v1/domains/", headers=owner, json={"hostname": "go.menu.test"}
+    )
+    assert made.status_code == 201, made.text
+    approved = httpx.post(
+        f"{server.base_url}/api/v1/admin/domains/{made.json()['id']}/approve/",
+        headers=server.token(),
+    )
+    assert approved.status_code == 200, approved.text
+    page, errors = signed_in_page(server, new_context, console_errors, "menu-owner@example.com")
+    page.goto("/admin/qrs/new")
+    options = page.locator("#f-domain option").all_inner_texts()
+    assert options == [f"{server.base_url}/r/… (this box)", "go.menu.test"]
+    assert not page.locator("#f-short_id").is_visible()  # this box: no chosen short ids
+    page.select_option("#f-domain", "go.menu.test")
+    assert page.locator("#f-short_id").is_visible()
+    page.fill("#f-name", "Menu")
+    page.fill("#f-destination_url", "https://bistro.test/menu")
+    page.fill("#f-short_id", "sitemap.xml")
+    with page.expect_response(lambda r: r.request.method == "POST") as answer:
+        page.click("form.form button[type=submit]")
+    assert answer.value.status == 400
+    assert page.locator("#e-short_id").is_visible()
+    assert page.locator("#f-domain").input_value() == "go.menu.test"
+    page.fill("#f-short_id", "menu")
+    page.click("form.form button[type=submit]")
+    page.wait_for_url(re.compile(r"/admin/qrs/menu$"))
+    assert page.locator("[data-printed-url]").inner_text().strip() == "http://go.menu.test/menu"
+    assert page.input_value("#short-link") == "http://go.menu.test/menu"
+    snap(page, "qr-on-branded-domain-desktop")
+
+    page.goto("/admin/domains")
+    card = page.locator("[data-domain='go.menu.test']")
+    assert card.locator("[data-qr-count]").inner_text() == "1"
+    page.on("dialog", lambda dialog: dialog.accept())
+    card.locator("button", has_text="Delete").click()
+    page.wait_for_url(re.compile(r"/admin/domains$"))
+    assert page.locator(".flash-error").inner_text() == (
+        "1 dynamic QR on go.menu.test is not deleted; its printed codes would stop working. "
+        "Delete it first."
+    )
+    assert card.locator("[data-status] .badge").inner_text() == "active"
+    assert errors == []
