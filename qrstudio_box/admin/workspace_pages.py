@@ -124,6 +124,30 @@ class WorkspacesPages(Controller):
             ("success", f"Workspace {done.name} is on the {done.plan} plan."),
         )
 
+    @post("/{workspace_id:int}/credits", status_code=303)
+    async def grant_credits(self, request: Request, workspace_id: int) -> object:
+        """A credit pack for the workspace's month (the quotas API's rules)."""
+        ctx = app_ctx(request)
+        form = await request.form()
+        raw, note = (form.get("amount") or "").strip(), (form.get("note") or "").strip()
+        if not raw.isdigit() or int(raw) < 1:
+            problem = "Enter a whole number of generations, 1 or more."
+            return await self._overview(
+                request, errors={f"amount-{workspace_id}": problem}, status=400
+            )
+        try:
+            await sources.grant_credits(ctx, workspace_id, int(raw), note, current_user(request))
+        except ApiError as error:
+            if error.status_code == 404:
+                raise
+            problems = {f"amount-{workspace_id}": _sentence(error)}
+            return await self._overview(request, errors=problems, status=400)
+        return go(
+            request,
+            f"/admin/workspaces/#workspace-{workspace_id}",
+            ("success", f"Granted {int(raw):,} generations for this month."),
+        )
+
 
 class MembersPages(Controller):
     """The current workspace's members, for its owners (and the box's admins)."""

@@ -209,6 +209,21 @@ def test_admin_creates_a_workspace_sees_its_usage_and_changes_its_plan(
     row = page.locator("[data-workspace='Globex']")
     assert row.locator("[data-plan]").inner_text() == "free"
     assert row.locator("[data-generations]").inner_text() == "1 / 100"
+    row.locator("[data-credits] input[name=amount]").fill("0")
+    row.locator("[data-credits] button").click()
+    assert page.locator("[data-workspace='Globex'] .field-error").inner_text().strip() == (
+        "Enter a whole number of generations, 1 or more."
+    )
+    row = page.locator("[data-workspace='Globex']")
+    row.locator("[data-credits] input[name=amount]").fill("50")
+    row.locator("[data-credits] button").click()
+    assert page.locator(".flash-success").inner_text().strip() == (
+        "Granted 50 generations for this month."
+    )
+    row = page.locator("[data-workspace='Globex']")
+    assert row.locator("[data-generations]").inner_text() == "1 / 150"
+    credits = api(world.server, "GET", f"/api/v1/admin/workspaces/{globex}/credits/", world.admin)
+    assert [g["amount"] for g in credits.json()["results"]] == [50]
     snap(page, "workspaces-overview")
 
     # Point 7 for an admin in a workspace without webhooks: a link to where the plan changes.

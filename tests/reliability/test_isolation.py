@@ -173,6 +173,7 @@ ADMIN_UI: dict[tuple[str, str], dict[str, str] | None] = {
     ("GET", "/admin/workspaces"): None,
     ("POST", "/admin/workspaces"): {"name": "sneaky", "plan": "business"},
     ("POST", "/admin/workspaces/{workspace_id:int}"): {"name": "stolen", "plan": "business"},
+    ("POST", "/admin/workspaces/{workspace_id:int}/credits"): {"amount": "1000", "note": "free"},
     ("POST", "/admin/domains/{domain_id:int}/approve"): {},
 }
 SELF_UI = {
