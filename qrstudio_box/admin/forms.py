@@ -194,6 +194,10 @@ FIELD_LABELS = {
     "amount": "Amount",
     "note": "Note",
     "is_active": "Active",
+    "fallback_url": "Fallback URL",
+    "expired_url": "Expired URL",
+    "hostname": "Host name",
+    "short_id": "Short id",
 }
 # ... and inside a list's item ("Variant 2's destination URL").
 ITEM_LABELS = {"destination_url": "destination URL", "label": "label", "weight": "weight"}

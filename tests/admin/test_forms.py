@@ -175,6 +175,11 @@ def test_parse_rules(given, expected):
             "Host nowhere.invalid does not resolve",
         ),
         ("some_field", "some_field: must be short", "Some field must be short"),
+        (
+            "fallback_url",
+            "fallback_url: must be an http(s) URL",
+            "Fallback URL must be an http(s) URL",
+        ),
     ],
 )
 def test_sentence(field, detail, words):

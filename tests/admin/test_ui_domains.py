@@ -47,9 +47,9 @@ def test_owner_adds_a_domain_sees_it_pending_then_active_sets_the_fallback_and_d
         page.click("[data-add-domain] button[type=submit]")
     assert answer.value.status == 400
     assert page.locator("#e-hostname").inner_text() == (
-        "Hostname must be a host name only, without http(s):// or a path"
+        "Host name must be a host name only, without http(s):// or a path"
     )
-    assert page.locator("#e-fallback_url").inner_text() == "Fallback url must be an http(s) URL"
+    assert page.locator("#e-fallback_url").inner_text() == "Fallback URL must be an http(s) URL"
     assert page.locator("#f-fallback_url").input_value() == "ftp://bistro.test/"
 
     page.fill("#f-hostname", "Go.Bistro.test")
