@@ -109,7 +109,10 @@ async def tls_ask(
     `[server] trusted_proxies` (403 for anyone else)."""
     peer = request.client.host if request.client else ""
     if not may_ask_for_certificates(
-        peer, request.headers.getall("x-forwarded-for", []), ctx.trusted_proxies
+        peer,
+        request.headers.getall("x-forwarded-for", []),
+        ctx.trusted_proxies,
+        other_proxy_headers="forwarded" in request.headers or "x-real-ip" in request.headers,
     ):
         raise ApiError(403, "Only this box's reverse proxy may ask")
     if not domain:

@@ -17,7 +17,9 @@ PENDING, ACTIVE, DELETED = "pending", "active", "deleted"
 MAX_HOSTNAME_CHARS = 253
 MAX_LABEL_CHARS = 63
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]*[a-z0-9])?$")
-_ALL_DIGITS = re.compile(r"^[0-9]+$")
+# A last label a browser reads as a number (WHATWG URL "ends in a number": decimal, or hex
+# with 0x): such a name is an IPv4 address to it (http://0x7f.0x1/ is 127.0.0.1).
+_ALL_DIGITS = re.compile(r"^([0-9]+|0x[0-9a-f]*)$")
 
 
 def check_hostname(field: str, hostname: str, public_host: str) -> str:
@@ -106,8 +108,15 @@ def check_fallback_url(field: str, url: str) -> str:
 
 
 def host_of(url: str) -> str:
-    """The lower-case host of an absolute URL, without port ("" when it has none)."""
-    return (urlsplit(url).hostname or "").lower()
+    """The host of an absolute URL as a Host header names it: lower case, no port, no final
+    dot, an internationalised name in its ASCII (punycode) form ("" when it has none). The
+    appliance's own host is compared in this form, so `https://Bücher.test./` cannot be
+    registered as a branded domain under another spelling (review of issue 17)."""
+    host = (urlsplit(url).hostname or "").lower().rstrip(".")
+    try:
+        return host.encode("idna").decode("ascii") if not host.isascii() else host
+    except UnicodeError:
+        return host
 
 
 def status_for_new(require_approval: bool) -> str:
@@ -134,13 +143,22 @@ def check_domain_limit(plan_name: str, limit: int, owned: int) -> None:
 
 
 def may_ask_for_certificates(
-    peer: str | None, forwarded_for: Iterable[str], trusted: Sequence[Network]
+    peer: str | None,
+    forwarded_for: Iterable[str],
+    trusted: Sequence[Network],
+    *,
+    other_proxy_headers: bool = False,
 ) -> bool:
     """Whether the TLS ask endpoint answers this caller: every address the request passed
     through (the socket peer and each X-Forwarded-For hop) is loopback or a trusted proxy.
 
     Caddy asks from the box itself, with no X-Forwarded-For; a visitor whose request a proxy
-    on the box forwarded has their own address in that header and is refused."""
+    on the box forwarded has their own address in that header and is refused. A request that
+    carries `Forwarded` or `X-Real-IP` (`other_proxy_headers`) came through a proxy that names
+    its client another way: refused too, or a local proxy sending only those would make every
+    visitor look like the box itself."""
+    if other_proxy_headers:
+        return False
     addresses = [peer or ""]
     addresses += [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
     for text in addresses:

@@ -84,12 +84,16 @@ class DomainMap:
 
     def by_host(self, host: str) -> DomainEntry | None:
         """The domain of a Host header's name (without its port), or None. Memory only; the
-        exact lower-case name is one dict lookup, other spellings are folded first."""
+        exact lower-case name is one dict lookup, other spellings are folded first. The
+        appliance's own host is never a branded domain, whatever a row says (a `public_url`
+        moved onto a name a workspace holds keeps the admin UI and the default codes)."""
         entry = self._by_host.get(host)
         if entry is None and host:
-            folded = host.lower().removesuffix(".")
+            folded = host.lower().rstrip(".")
             if folded != host:
                 entry = self._by_host.get(folded)
+        if entry is not None and entry.hostname == self.public_host:
+            return None
         return entry
 
     def by_id(self, domain_id: int) -> DomainEntry | None:

@@ -189,9 +189,13 @@ def check_api_key_expiry(expires_at: str | None, now: datetime) -> datetime | No
         raise FieldError(
             "expires_at", "expires_at: must be an ISO 8601 time, like 2027-01-31T00:00:00Z"
         ) from None
+    try:
+        moment = moment.astimezone(UTC)
+    except OverflowError:  # 9999-12-31T23:59:59-05:00 is past the last UTC datetime
+        raise FieldError("expires_at", "expires_at: must be before the year 9999") from None
     if moment <= now:
         raise FieldError("expires_at", "expires_at: must be in the future")
-    return moment.astimezone(UTC)
+    return moment
 
 
 def api_key_refusal(revoked_at: str | None, expires_at: str | None, now: datetime) -> str | None:

@@ -66,3 +66,11 @@ def test_deleting_changes_the_entry_in_place(domains):
     domains.remember(entry(1, status="deleted"))
     assert domains.by_host("go.example.test").status == "deleted"
     assert domains.by_host("go.example.test").is_active is False
+
+
+@pytest.mark.parametrize("host", ["qr.agency.example", "QR.agency.example.", "qr.agency.example.."])
+def test_the_appliances_own_host_is_never_branded_whatever_a_row_says(domains, host):
+    # A row for the box's own name (public_url moved onto a name a workspace holds, or a
+    # spelling check_hostname missed) must not take the admin UI and the default codes away.
+    domains.remember(entry(1, hostname="qr.agency.example"))
+    assert domains.by_host(host) is None

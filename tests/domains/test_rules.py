@@ -10,6 +10,7 @@ from qrstudio_box.domains.rules import (
     check_domain_limit,
     check_fallback_url,
     check_hostname,
+    host_of,
     may_ask_for_certificates,
     status_for_new,
 )
@@ -49,6 +50,8 @@ def test_good_hostnames_are_stored_in_lower_case(given, stored):
         ("192.0.2.7", "not an IP address"),
         ("2001:db8::1", "not an IP address"),
         ("[2001:db8::1]", "not an IP address"),
+        ("0x7f.0x1", "not an IP address"),  # a browser opens http://0x7f.0x1/ as 127.0.0.1
+        ("1.2.3.0x4", "not an IP address"),
         ("10.1.2.300", "not an IP address"),  # all-digit last label: a browser reads an address
         ("localhost", "at least one dot"),
         ("example", "at least one dot"),
@@ -138,3 +141,25 @@ PROXY = (ipaddress.ip_network("10.0.0.0/8"),)
 )
 def test_who_may_ask_for_certificates(peer, forwarded, trusted, allowed):
     assert may_ask_for_certificates(peer, forwarded, trusted) is allowed
+
+
+def test_a_request_naming_its_client_another_way_may_not_ask():
+    # From loopback with no X-Forwarded-For, but through a proxy that sends Forwarded or
+    # X-Real-IP: the visitor behind it is not the box.
+    assert may_ask_for_certificates("127.0.0.1", [], [], other_proxy_headers=True) is False
+    assert may_ask_for_certificates("127.0.0.1", [], [], other_proxy_headers=False) is True
+
+
+@pytest.mark.parametrize(
+    ("url", "host"),
+    [
+        ("https://QR.Example.com:8443/x", "qr.example.com"),
+        ("https://qr.example.com./", "qr.example.com"),
+        ("http://bücher.test", "xn--bcher-kva.test"),
+        ("https:///nohost", ""),
+    ],
+)
+def test_host_of_is_the_form_a_host_header_names(url, host):
+    # The appliance's own host in the form check_hostname compares: no other spelling of it
+    # may be registered as a branded domain.
+    assert host_of(url) == host

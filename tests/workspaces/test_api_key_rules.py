@@ -141,6 +141,7 @@ def test_check_api_key_scopes(scopes, expected, problem):
             None,
             "expires_at: must be an ISO 8601 time, like 2027-01-31T00:00:00Z",
         ),
+        ("9999-12-31T23:59:59-05:00", None, "expires_at: must be before the year 9999"),
     ],
 )
 def test_check_api_key_expiry(text, expected, problem):
