@@ -267,13 +267,15 @@ class QuotaService:
         own account) is counted alone, on the default plan."""
         if caller.is_admin:
             return
-        limit = self._ctx.settings.plan(caller.plan).api_rate_limit
+        # A person in no workspace has no plan: the default plan's limit, named as such.
+        plan = caller.plan or self._ctx.settings.accounts.default_plan
+        limit = self._ctx.settings.plan(plan).api_rate_limit
         key = caller.workspace_id if caller.workspace_id is not None else ("user", caller.user_id)
         decision = self.api_limiter.hit(key, limit)
         if not decision.allowed:
             raise ApiError(
                 429,
-                f"Rate limit: your plan ({caller.plan}) allows {limit} requests per minute; "
+                f"Rate limit: your plan ({plan}) allows {limit} requests per minute; "
                 f"retry in {decision.retry_after} seconds",
                 headers=decision.headers(),
                 error="rate_limited",

@@ -16,10 +16,13 @@ def check_access(connection: ASGIConnection, handler: BaseRouteHandler) -> None:
     own hook, /healthz ...) is not its business."""
     if not connection.scope["path"].startswith(API_PREFIX):
         return
-    # scope.get, not connection.user: the auth middleware skips OPTIONS (CORS preflight), and
-    # connection.user raises when no user was set.
-    if connection.scope["method"] == "OPTIONS":
+    # Litestar's automatic OPTIONS answers (Allow: ...) declare nothing and carry no data; an
+    # OPTIONS handler of ours would declare its access like any other route.
+    access = handler.opt.get("access")
+    if access is None and connection.scope["method"] == "OPTIONS":
         return
-    problem = access_problem(handler.opt.get("access"), connection.scope.get("user"))
+    # scope.get, not connection.user: the auth middleware skips OPTIONS, and connection.user
+    # raises when no user was set.
+    problem = access_problem(access, connection.scope.get("user"))
     if problem is not None:
         raise ApiError(*problem)
